@@ -1,0 +1,70 @@
+import { OvsdbError } from './errors.js';
+
+/**
+ * OVSDB values as they travel in JSON (RFC 7047 §5.1). Build them with the
+ * helpers below rather than by hand: each checks what ovsdb-server would
+ * reject (a bare string is not a uuid; named-uuids are identifiers; maps have
+ * unique keys; no NaN or Infinity).
+ */
+export type WireUuid = ['uuid', string];
+export type WireNamedUuid = ['named-uuid', string];
+export type WireAtom = string | number | boolean | WireUuid | WireNamedUuid;
+export type WireSet = ['set', WireAtom[]];
+export type WireMap = ['map', [WireAtom, WireAtom][]];
+export type WireValue = WireAtom | WireSet | WireMap;
+
+const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function isUuid(text: string): boolean {
+  return UUID_RE.test(text);
+}
+
+export function uuid(id: string): WireUuid {
+  if (!UUID_RE.test(id)) throw bad(`"${id}" is not a UUID`);
+  return ['uuid', id.toLowerCase()];
+}
+
+/** A reference to a row inserted earlier in the same transaction with this `uuid-name`. */
+export function namedUuid(name: string): WireNamedUuid {
+  if (!ID_RE.test(name)) throw bad(`"${name}" is not a valid uuid-name (letters, digits, _; not starting with a digit)`);
+  return ['named-uuid', name];
+}
+
+export function atom(value: WireAtom): WireAtom {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw bad(`${value} cannot be sent: OVSDB numbers are finite`);
+  if (Array.isArray(value)) {
+    if (value[0] === 'uuid') return uuid(value[1]);
+    if (value[0] === 'named-uuid') return namedUuid(value[1]);
+    throw bad(`${JSON.stringify(value)} is not an atom`);
+  }
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    throw bad(`${JSON.stringify(value)} is not an atom`);
+  }
+  return value;
+}
+
+export function set(values: Iterable<WireAtom>): WireSet {
+  return ['set', [...values].map(atom)];
+}
+
+export function map(entries: Record<string, WireAtom> | Map<WireAtom, WireAtom> | Iterable<[WireAtom, WireAtom]>): WireMap {
+  const pairs: [WireAtom, WireAtom][] =
+    entries instanceof Map || Symbol.iterator in entries
+      ? [...(entries as Iterable<[WireAtom, WireAtom]>)]
+      : Object.entries(entries);
+  const seen = new Set<string>();
+  return [
+    'map',
+    pairs.map(([k, v]) => {
+      const key = JSON.stringify(atom(k));
+      if (seen.has(key)) throw bad(`duplicate map key ${key}`);
+      seen.add(key);
+      return [atom(k), atom(v)];
+    }),
+  ];
+}
+
+function bad(message: string): OvsdbError {
+  return new OvsdbError('INVALID_ARGUMENT', message);
+}

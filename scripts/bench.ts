@@ -1,0 +1,117 @@
+/**
+ * npm run bench [-- --nodes N] [-- --json]
+ *
+ * Measures ovn-chassis side by side with what an operator would otherwise
+ * use, on the same servers in the same run, and prints ratios (a peer's time
+ * over ours: above 1 means we are faster). Absolute times depend on the
+ * machine; the ratios are the result.
+ */
+import net from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { OvsdbClient, cond, mutate, setKeys, uuid } from '../ovsdb/index.js';
+import { OvsdbServer } from './lib/ovsdb-server.js';
+import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
+
+const execFileP = promisify(execFile);
+
+interface Case extends Summary {
+  case: string;
+  tool: string;
+  nodes: number;
+}
+
+interface Ratio {
+  name: string;
+  value: number;
+}
+
+const argv = yargs(hideBin(process.argv))
+  .option('nodes', { type: 'number', default: 1, describe: 'sandbox nodes for fleet cases' })
+  .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
+  .option('runs', { type: 'number', default: 1000, describe: 'samples per in-process case' })
+  .strict()
+  .parseSync();
+
+const cases: Case[] = [];
+const ratios: Ratio[] = [];
+
+function record(name: string, tool: string, nodes: number, samples: number[]): Case {
+  const c = { case: name, tool, nodes, ...summarise(samples) };
+  cases.push(c);
+  if (!argv.json) process.stderr.write(`  ${name} [${tool}]: median ${c.median_ms} ms, p99 ${c.p99_ms} ms\n`);
+  return c;
+}
+
+function ratio(name: string, peer: Case, ours: Case): void {
+  ratios.push({ name, value: round(peer.median_ms / ours.median_ms, 2) });
+}
+
+/** The same transaction over a bare socket: the floor any client can reach. */
+async function rawRoundTrip(path: string, request: (id: number) => string): Promise<(i: number) => Promise<void>> {
+  const sock = net.connect(path);
+  sock.setNoDelay(true);
+  await new Promise((r) => sock.once('connect', r));
+  let resolve: (() => void) | undefined;
+  sock.on('data', () => resolve?.());
+  return (i) =>
+    new Promise<void>((r) => {
+      resolve = r;
+      sock.write(request(i));
+    });
+}
+
+async function transactCases(server: OvsdbServer): Promise<void> {
+  const client = await OvsdbClient.connect({ endpoint: server.unix });
+  const root = server.vsctl('get', 'Open_vSwitch', '.', '_uuid');
+  const op = (i: number) => mutate('Open_vSwitch', [cond('_uuid', '==', uuid(root))], setKeys('external_ids', { 'bench-key': String(i) }));
+
+  const raw = await rawRoundTrip(server.sockPath, (i) =>
+    JSON.stringify({ method: 'transact', params: ['Open_vSwitch', op(i)], id: i }),
+  );
+  const rawCase = record('transact round trip, one operation', 'raw socket', 1, await timeRuns(argv.runs, 100, raw));
+  const ours = record('transact round trip, one operation', 'ovn-chassis', 1,
+    await timeRuns(argv.runs, 100, (i) => client.transact('Open_vSwitch', [op(i)])));
+  const vsctlRuns = Math.max(20, Math.floor(argv.runs / 10));
+  const vsctl = record('one external_ids change', 'ovs-vsctl', 1,
+    await timeRuns(vsctlRuns, 5, (i) =>
+      execFileP('ovs-vsctl', [`--db=${server.unix}`, '--no-wait', 'set', 'Open_vSwitch', '.', `external_ids:bench-key=${i}`]),
+    ));
+  ratio('raw socket / ovn-chassis, transact round trip', rawCase, ours);
+  ratio('ovs-vsctl / ovn-chassis, one change', vsctl, ours);
+  client.close();
+}
+
+async function main(): Promise<void> {
+  const server = await OvsdbServer.start();
+  try {
+    if (!argv.json) process.stderr.write('ovsdb client vs raw socket vs ovs-vsctl, one ovsdb-server on a unix socket\n');
+    await transactCases(server);
+  } finally {
+    await server.stop();
+  }
+  const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1) };
+  if (argv.json) {
+    process.stdout.write(`${JSON.stringify({ cases, ratios, memory }, null, 2)}\n`);
+    return;
+  }
+  const rows = cases.map((c) => [c.case, c.tool, String(c.nodes), String(c.median_ms), String(c.p99_ms), String(c.runs)]);
+  printTable(['case', 'tool', 'nodes', 'median ms', 'p99 ms', 'runs'], rows);
+  process.stdout.write('\n');
+  printTable(['ratio (peer time / ours; above 1: we are faster)', 'value'], ratios.map((r) => [r.name, `${r.value}x`]));
+  process.stdout.write(`\npeak RSS of the benchmark process: ${memory.peak_rss_mb} MB\n`);
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  process.stdout.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

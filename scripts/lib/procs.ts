@@ -1,0 +1,113 @@
+import { type ChildProcess, spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * When OVN_CHASSIS_PID_REGISTRY names a folder (the test suite sets it), every
+ * server started here is recorded there by pid, so a teardown can stop what a
+ * crashed caller left behind.
+ */
+function registry(): string | undefined {
+  return process.env.OVN_CHASSIS_PID_REGISTRY || undefined;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `ovn-chassis-${prefix}-`));
+}
+
+function register(pid: number, name: string): void {
+  const dir = registry();
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, String(pid)), name);
+}
+
+function unregister(pid: number): void {
+  const dir = registry();
+  if (dir) rmSync(join(dir, String(pid)), { force: true });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !existsSync(`/proc/${pid}/stat`) || !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+/** Sends `signal`, then SIGKILL if it is still there after `graceMs`; resolves once gone. */
+export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    unregister(pid);
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(10);
+  if (alive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    while (alive(pid)) await sleep(10);
+  }
+  unregister(pid);
+}
+
+/** Kills every server still recorded in `dir`; returns what it had to kill. */
+export function killRegistered(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const killed: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const pid = Number(f);
+    if (alive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.push(`${pid} ${readFileSync(join(dir, f), 'utf8')}`);
+      } catch {
+        /* gone */
+      }
+    }
+    rmSync(join(dir, f), { force: true });
+  }
+  return killed;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  output: () => string;
+}
+
+/** Starts a server in the foreground (no --detach) so its pid is ours to stop. */
+export function spawnServer(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Spawned {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+  register(child.pid, `${cmd} ${args.join(' ')}`);
+  return { child, pid: child.pid, output: () => out };
+}
+
+export function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}

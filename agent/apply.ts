@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import type { ChassisConfig } from '../schemas/chassis.js';
+import type { Snapshot } from '../schemas/snapshot.js';
+import { type Plan, diff } from './diff.js';
+import { AgentError } from './errors.js';
+import { writeFileAtomic } from './files.js';
+import { SYSTEM_ID } from './keys.js';
+import { render } from './render.js';
+import { SnapshotStore } from './snapshots.js';
+import { type Backend, type NodeState, type WriteSet, isEmptyWrite } from './state.js';
+
+export interface ApplyOptions {
+  stateDir: string;
+  allowSystemIdChange?: boolean;
+  /** Rewritten with the new id on an allowed system-id change, where the host has it. */
+  systemIdConfPath?: string;
+  /** Compare-and-set attempts before giving up on a busy database. */
+  maxAttempts?: number;
+  onConflict?: (attempt: number) => void;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  applied: boolean;
+  attempts: number;
+  snapshot?: string;
+}
+
+export const DEFAULT_SYSTEM_ID_CONF = '/etc/openvswitch/system-id.conf';
+const DEFAULT_ATTEMPTS = 5;
+
+export async function planFor(backend: Backend, config: ChassisConfig, opts: { allowSystemIdChange?: boolean } = {}): Promise<{ state: NodeState; plan: Plan }> {
+  const state = await backend.read();
+  return { state, plan: diff(state, render(config), opts) };
+}
+
+/**
+ * Read, diff, snapshot, write — the write guarded by the values read. When
+ * someone else writes in between, the write is refused by the database and
+ * the whole cycle runs again on fresh data, a bounded number of times.
+ */
+export async function apply(backend: Backend, config: ChassisConfig, opts: ApplyOptions): Promise<ApplyResult> {
+  const store = new SnapshotStore(opts.stateDir);
+  const max = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
+  for (let attempt = 1; attempt <= max; attempt++) {
+    const { state, plan } = await planFor(backend, config, opts);
+    if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
+    if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt };
+    const snapshotPath = store.save(snapshotOf(state, plan.write, backend.description));
+    try {
+      await backend.write(state, plan.write);
+    } catch (err) {
+      store.discard(snapshotPath);
+      if (err instanceof AgentError && err.code === 'CONFLICT') {
+        opts.onConflict?.(attempt);
+        continue;
+      }
+      throw err;
+    }
+    updateSystemIdConf(state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
+    return { plan, applied: true, attempts: attempt, snapshot: snapshotPath };
+  }
+  throw new AgentError('CONFLICT_UNRESOLVED', `the database kept changing under us: ${max} attempts each met a concurrent write; nothing was written`);
+}
+
+export interface RollbackResult {
+  restored: Record<string, string | null>;
+  snapshot: string;
+}
+
+/** Restores the newest snapshot's keys exactly (removing keys that did not exist), compare-and-set as apply. */
+export async function rollback(backend: Backend, opts: { stateDir: string; maxAttempts?: number }): Promise<RollbackResult> {
+  const store = new SnapshotStore(opts.stateDir);
+  const latest = store.latest();
+  if (!latest) throw new AgentError('NO_SNAPSHOT', `no snapshot to roll back to in ${opts.stateDir}/snapshots`);
+  const { snapshot } = latest;
+  const w: WriteSet = {
+    set: Object.fromEntries(Object.entries(snapshot.keys).filter((e): e is [string, string] => e[1] !== null)),
+    remove: Object.entries(snapshot.keys).filter(([, v]) => v === null).map(([k]) => k),
+    bridges: [],
+    ports: [],
+  };
+  const max = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
+  for (let attempt = 1; attempt <= max; attempt++) {
+    const state = await backend.read();
+    try {
+      await backend.write(state, w);
+    } catch (err) {
+      if (err instanceof AgentError && err.code === 'CONFLICT') continue;
+      throw err;
+    }
+    store.markRestored(latest.path);
+    return { restored: snapshot.keys, snapshot: latest.path };
+  }
+  throw new AgentError('CONFLICT_UNRESOLVED', `rollback met a concurrent write ${max} times; nothing was written`);
+}
+
+function snapshotOf(state: NodeState, w: WriteSet, backend: string): Snapshot {
+  const keys: Record<string, string | null> = {};
+  for (const k of [...Object.keys(w.set), ...w.remove]) keys[k] = state.externalIds.get(k) ?? null;
+  const systemId = state.externalIds.get(SYSTEM_ID);
+  return { version: 1, takenAt: new Date().toISOString(), backend, ...(systemId ? { systemId } : {}), keys };
+}
+
+/** ovs-ctl puts system-id.conf back into the database at start: keep it in step, or the old id returns. */
+function updateSystemIdConf(state: NodeState, newId: string, path: string): void {
+  const oldId = state.externalIds.get(SYSTEM_ID);
+  if (oldId !== undefined && oldId !== newId && existsSync(path)) writeFileAtomic(path, `${newId}\n`, 0o644);
+}

@@ -1,0 +1,48 @@
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import { AgentError } from '../errors.js';
+import { type RunResult, VsctlBackend, type VsctlRunner } from './vsctl.js';
+
+export const DEFAULT_CONTAINER = 'openvswitch_vswitchd';
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+/** Runs a command inside a container through the Docker API (an exec, argument vector, no shell). */
+export async function dockerExec(docker: Docker, container: string, cmd: string[]): Promise<RunResult> {
+  let exec: Docker.Exec;
+  try {
+    exec = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    const why = status === 404 ? 'no such container' : status === 409 ? 'the container is not running' : (err as Error).message;
+    throw new AgentError('UNREACHABLE', `cannot exec in container ${container}: ${why}`, { cause: err });
+  }
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const out = new PassThrough();
+  const errOut = new PassThrough();
+  const chunks: Buffer[] = [];
+  const errChunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  errOut.on('data', (c: Buffer) => errChunks.push(c));
+  docker.modem.demuxStream(stream, out, errOut);
+  await new Promise<void>((resolve, reject) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', reject);
+  });
+  const info = await exec.inspect();
+  return { code: info.ExitCode ?? 1, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
+}
+
+/** ovs-vsctl inside the Open vSwitch container, as Kolla runs it. */
+export function dockerVsctl(container = DEFAULT_CONTAINER, socketPath = DEFAULT_DOCKER_SOCKET): VsctlBackend {
+  const docker = new Docker({ socketPath });
+  const run: VsctlRunner = async (args) => {
+    try {
+      return await dockerExec(docker, container, ['ovs-vsctl', ...args]);
+    } catch (err) {
+      if (err instanceof AgentError) throw err;
+      throw new AgentError('UNREACHABLE', `cannot reach dockerd at ${socketPath}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return new VsctlBackend(run, `docker ${container}`);
+}

@@ -1,0 +1,138 @@
+import { execFile } from 'node:child_process';
+import { JsonFramer } from '../../ovsdb/framing.js';
+import { type ColumnType, decodeDatum } from '../../ovsdb/schema.js';
+import { AgentError } from '../errors.js';
+import type { Backend, NodeState, WriteSet } from '../state.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs ovs-vsctl with an argument vector — locally, or inside a container. Never through a shell. */
+export type VsctlRunner = (args: string[]) => Promise<RunResult>;
+
+const STRING_MAP: ColumnType = { key: { type: 'string' }, value: { type: 'string' }, min: 0, max: Infinity };
+const UUID_SET: ColumnType = { key: { type: 'uuid' }, min: 0, max: Infinity };
+const UUID: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
+const STRING: ColumnType = { key: { type: 'string' }, min: 1, max: 1 };
+/** How long a guarded write waits for external_ids to equal what was read before calling it a conflict. */
+const CAS_TIMEOUT_S = 2;
+/** ovs-vsctl dies of SIGALRM when --timeout expires: 128 + 14. */
+const EXIT_TIMEOUT = 142;
+
+/** OVSDB string syntax as ovs-vsctl parses it: double quotes, backslash escapes. */
+export function quote(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function mapLiteral(m: Map<string, string>): string {
+  return `{${[...m].map(([k, v]) => `${quote(k)}=${quote(v)}`).join(', ')}}`;
+}
+
+export const READ_ARGS = [
+  '--format=json', '--data=json', '--timeout=10',
+  '--', '--columns=_uuid,external_ids', 'list', 'Open_vSwitch',
+  '--', '--columns=name,ports', 'list', 'Bridge',
+  '--', '--columns=_uuid,name', 'list', 'Port',
+];
+
+/**
+ * The arguments of one guarded ovs-vsctl transaction. `wait-until` on the
+ * whole external_ids map makes it compare-and-set: if the map is not what we
+ * read, ovs-vsctl waits and then times out without writing; when it matches,
+ * ovs-vsctl's own verify holds it until commit.
+ */
+export function writeArgs(expected: NodeState, w: WriteSet): string[] {
+  const args = ['--no-wait', `--timeout=${CAS_TIMEOUT_S}`];
+  const cmd = (...a: string[]) => args.push('--', ...a);
+  cmd('wait-until', 'Open_vSwitch', '.', `external_ids=${mapLiteral(expected.externalIds)}`);
+  for (const k of w.remove) cmd('remove', 'Open_vSwitch', '.', 'external_ids', quote(k));
+  for (const [k, v] of Object.entries(w.set)) cmd('set', 'Open_vSwitch', '.', `external_ids:${quote(k)}=${quote(v)}`);
+  for (const b of w.bridges) {
+    cmd('--may-exist', 'add-br', b.name);
+    if (b.uplink) cmd('--may-exist', 'add-port', b.name, b.uplink);
+  }
+  for (const p of w.ports) cmd('--may-exist', 'add-port', p.bridge, p.port);
+  return args;
+}
+
+interface JsonTable {
+  headings: string[];
+  data: unknown[][];
+}
+
+export function parseReadOutput(stdout: string): NodeState {
+  const tables = new JsonFramer(64 * 1024 * 1024).push(Buffer.from(stdout)) as JsonTable[];
+  const [ovs, bridges, ports] = tables;
+  if (!ovs || !bridges || !ports) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
+  const row = ovs.data[0];
+  if (!row) throw new AgentError('NOT_INITIALISED', 'the database has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)');
+  const portName = new Map(ports.data.map((r) => [decodeDatum(r[0], UUID) as string, decodeDatum(r[1], STRING) as string]));
+  return {
+    externalIds: decodeDatum(row[1], STRING_MAP) as Map<string, string>,
+    bridges: new Map(
+      bridges.data.map((r) => [decodeDatum(r[0], STRING) as string, (decodeDatum(r[1], UUID_SET) as string[]).map((u) => portName.get(u) ?? u)]),
+    ),
+  };
+}
+
+/** ovs-vsctl as the operator would run it, locally or through `docker exec`. */
+export class VsctlBackend implements Backend {
+  readonly description: string;
+  private readonly run: VsctlRunner;
+
+  constructor(run: VsctlRunner, description: string) {
+    this.run = run;
+    this.description = description;
+  }
+
+  async read(): Promise<NodeState> {
+    return parseReadOutput((await this.checked(READ_ARGS)).stdout);
+  }
+
+  async write(expected: NodeState, w: WriteSet): Promise<void> {
+    const res = await this.run(writeArgs(expected, w));
+    if (res.code === EXIT_TIMEOUT && !/connection failed|No such file/.test(res.stderr)) {
+      throw new AgentError('CONFLICT', 'external_ids changed since they were read');
+    }
+    if (res.code !== 0) throw this.failure(res);
+  }
+
+  async ovsVersion(): Promise<string | undefined> {
+    const res = await this.run(['--version']);
+    return /\(Open vSwitch\)\s+(\S+)/.exec(res.stdout)?.[1];
+  }
+
+  async close(): Promise<void> {}
+
+  private async checked(args: string[]): Promise<RunResult> {
+    const res = await this.run(args);
+    if (res.code !== 0) throw this.failure(res);
+    return res;
+  }
+
+  private failure(res: RunResult): AgentError {
+    const msg = res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`;
+    const code = /connection failed|No such file|not running|No such container/.test(res.stderr) ? 'UNREACHABLE' : 'BACKEND_FAILED';
+    return new AgentError(code, `${this.description}: ovs-vsctl failed (exit ${res.code}): ${msg}`);
+  }
+}
+
+/** A local ovs-vsctl binary, on the database it reaches by default ($OVS_RUNDIR/db.sock). */
+export function localVsctl(path = 'ovs-vsctl', env: NodeJS.ProcessEnv = process.env): VsctlBackend {
+  const run: VsctlRunner = (args) =>
+    new Promise((resolve) => {
+      execFile(path, args, { env, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string }) | null;
+        if (e && typeof e.code === 'string') {
+          resolve({ code: 127, stdout: '', stderr: `cannot run ${path}: ${e.message}` });
+          return;
+        }
+        const code = !e ? 0 : typeof e.code === 'number' ? e.code : e.signal === 'SIGALRM' ? EXIT_TIMEOUT : 1;
+        resolve({ code, stdout, stderr });
+      });
+    });
+  return new VsctlBackend(run, `vsctl ${path}`);
+}

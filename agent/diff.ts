@@ -1,0 +1,126 @@
+import type { BridgeSpec } from '../schemas/chassis.js';
+import { CMS_OPTIONS, IGNORED_KEYS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, splitList } from './keys.js';
+import type { Desired } from './render.js';
+import type { NodeState, WriteSet } from './state.js';
+
+export interface KeyChange {
+  key: string;
+  action: 'add' | 'change' | 'remove';
+  from?: string;
+  to?: string;
+}
+
+export interface Plan {
+  /** Changes an operator cares about, in key order. */
+  changes: KeyChange[];
+  /** Bridges to create, and uplink ports to add to bridges that exist. */
+  bridges: BridgeSpec[];
+  ports: { bridge: string; port: string }[];
+  warnings: string[];
+  /** Why this plan must not be applied as it is (e.g. a system-id change not allowed). */
+  refusals: string[];
+  /** Everything to write, the ownership record included. */
+  write: WriteSet;
+}
+
+export interface DiffOptions {
+  allowSystemIdChange?: boolean;
+}
+
+/**
+ * current → desired, touching only what the agent owns: keys it manages
+ * (recorded in the node's own OVSDB) and its own tokens inside
+ * ovn-cms-options. Keys written by anyone else are never in the plan.
+ */
+export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {}): Plan {
+  const cur = state.externalIds;
+  const target = new Map<string, string | undefined>();
+  const warnings: string[] = [];
+  const refusals: string[] = [];
+
+  for (const [k, v] of Object.entries(desired.keys)) target.set(k, v);
+  for (const k of splitList(cur.get(MANAGED_KEYS))) if (!target.has(k)) target.set(k, undefined);
+
+  const cms = mergeCms(cur.get(CMS_OPTIONS), splitList(cur.get(MANAGED_CMS)), desired.cmsTokens);
+  target.set(CMS_OPTIONS, cms.value);
+  warnings.push(...cms.warnings);
+
+  const oldId = cur.get(SYSTEM_ID);
+  if (oldId !== undefined && oldId !== desired.systemId) {
+    const why = `system-id would change from ${oldId} to ${desired.systemId}: a new id makes a new chassis and strands the old one`;
+    if (opts.allowSystemIdChange) warnings.push(`${why} (allowed by --allow-system-id-change)`);
+    else refusals.push(`${why}; refused without --allow-system-id-change`);
+  }
+
+  for (const k of Object.keys(desired.keys)) {
+    const shadow = `${k}-${desired.systemId}`;
+    if (k !== SYSTEM_ID && cur.has(shadow)) {
+      warnings.push(`external_ids:${shadow}="${cur.get(shadow)}" overrides ${k} on this chassis, so the desired value will not take effect`);
+    }
+    if (IGNORED_KEYS[k]) warnings.push(`${k} ${IGNORED_KEYS[k]}; it is written anyway`);
+  }
+
+  const changes: KeyChange[] = [];
+  for (const [key, to] of [...target].sort(([a], [b]) => a.localeCompare(b))) {
+    const from = cur.get(key);
+    if (to === undefined && from !== undefined) changes.push({ key, action: 'remove', from });
+    else if (to !== undefined && from === undefined) changes.push({ key, action: 'add', to });
+    else if (to !== undefined && from !== to) changes.push({ key, action: 'change', from, to });
+  }
+
+  const bridges: BridgeSpec[] = [];
+  const ports: { bridge: string; port: string }[] = [];
+  const portOwner = new Map<string, string>();
+  for (const [br, ps] of state.bridges) for (const p of ps) portOwner.set(p, br);
+  for (const b of desired.bridges) {
+    const owner = b.uplink ? portOwner.get(b.uplink) : undefined;
+    if (b.uplink && owner !== undefined && owner !== b.name) {
+      refusals.push(`uplink port ${b.uplink} for bridge ${b.name} is already on bridge ${owner}`);
+      continue;
+    }
+    if (!state.bridges.has(b.name)) bridges.push(b);
+    else if (b.uplink && owner === undefined) ports.push({ bridge: b.name, port: b.uplink });
+  }
+
+  const record = (key: string, names: string[]): KeyChange | undefined => {
+    const to = names.length > 0 ? [...names].sort().join(',') : undefined;
+    const from = cur.get(key);
+    if (to === from) return undefined;
+    if (to === undefined) return { key, action: 'remove', from };
+    return from === undefined ? { key, action: 'add', to } : { key, action: 'change', from, to };
+  };
+  const bookkeeping = [record(MANAGED_KEYS, Object.keys(desired.keys)), record(MANAGED_CMS, desired.cmsTokens)];
+  const all = [...changes, ...bookkeeping.filter((c): c is KeyChange => c !== undefined)];
+  // The record alone changing (e.g. adopting keys that already hold the desired values) is still a write.
+  const write: WriteSet = {
+    set: Object.fromEntries(all.filter((c) => c.action !== 'remove').map((c) => [c.key, c.to as string])),
+    remove: all.filter((c) => c.action === 'remove').map((c) => c.key),
+    bridges,
+    ports,
+  };
+  return { changes, bridges, ports, warnings, refusals, write };
+}
+
+/**
+ * ovn-cms-options is shared with neutron (resource_provider_* tokens live
+ * there): drop only tokens we owned and no longer want, add ours, keep every
+ * other token where it stands.
+ */
+function mergeCms(current: string | undefined, owned: string[], desired: string[]): { value: string | undefined; warnings: string[] } {
+  const tokens = splitList(current);
+  const drop = new Set(owned.filter((t) => !desired.includes(t)));
+  const kept = tokens.filter((t) => !drop.has(t));
+  for (const t of desired) if (!kept.includes(t)) kept.push(t);
+  const warnings: string[] = [];
+  const ourAz = desired.find((t) => t.startsWith('availability-zones='));
+  const theirAz = kept.filter((t) => t.startsWith('availability-zones=') && t !== ourAz);
+  if (ourAz && theirAz.length > 0) {
+    warnings.push(`ovn-cms-options also holds ${theirAz.join(', ')}, not managed by ovn-chassis; neutron will see two availability-zone tokens`);
+  }
+  if (kept.length === 0) return { value: undefined, warnings };
+  return { value: kept.join(','), warnings };
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.length > 0 || plan.bridges.length > 0 || plan.ports.length > 0;
+}

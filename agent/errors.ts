@@ -1,0 +1,21 @@
+/** Failures of the agent, with a code a caller (the CLI, the controller over RPC) can switch on. */
+export type AgentErrorCode =
+  | 'INVALID_CONFIG'
+  | 'UNREACHABLE'
+  | 'NOT_INITIALISED'
+  | 'CONFLICT'
+  | 'CONFLICT_UNRESOLVED'
+  | 'REFUSED'
+  | 'BACKEND_FAILED'
+  | 'NO_SNAPSHOT'
+  | 'PROTOCOL';
+
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+
+  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AgentError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { check, parseYaml } from '../schemas/load.js';
+import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
+import { writeFileAtomic } from './files.js';
+
+/**
+ * Snapshots in the state dir, newest last. `rollback` restores the newest and
+ * moves it to restored/, so a second rollback goes one apply further back.
+ */
+export class SnapshotStore {
+  private readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = join(stateDir, 'snapshots');
+  }
+
+  save(s: Snapshot): string {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const name = `${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`;
+    const path = join(this.dir, name);
+    writeFileAtomic(path, `${JSON.stringify(s, null, 2)}\n`);
+    return path;
+  }
+
+  /** Drops a snapshot whose write did not happen (a conflict), so history holds only real applies. */
+  discard(path: string): void {
+    rmSync(path, { force: true });
+  }
+
+  latest(): { path: string; snapshot: Snapshot } | undefined {
+    let files: string[];
+    try {
+      files = readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
+    } catch {
+      return undefined;
+    }
+    const last = files[files.length - 1];
+    if (!last) return undefined;
+    const path = join(this.dir, last);
+    return { path, snapshot: check(snapshotSchema, parseYaml(readFileSync(path, 'utf8'), path), path) };
+  }
+
+  markRestored(path: string): void {
+    const restored = join(this.dir, 'restored');
+    mkdirSync(restored, { recursive: true, mode: 0o700 });
+    renameSync(path, join(restored, path.slice(this.dir.length + 1)));
+  }
+}

@@ -1,0 +1,75 @@
+import { readFileSync, statSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/** Config files are small; a bigger one is a mistake or an attack, refused before parsing. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Reads a file (or `-` for stdin), refusing oversized input. */
+export function readConfigText(path: string): string {
+  const source = path === '-' ? 'standard input' : path;
+  let buf: Buffer;
+  try {
+    if (path !== '-' && statSync(path).size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(source, [`the file is ${statSync(path).size} bytes; the limit is ${MAX_CONFIG_BYTES}`]);
+    }
+    buf = readFileSync(path === '-' ? 0 : path);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(source, [`cannot read it: ${(err as Error).message}`]);
+  }
+  if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError(source, [`the input is over ${MAX_CONFIG_BYTES} bytes`]);
+  return buf.toString('utf8');
+}
+
+/**
+ * Parses YAML (JSON is YAML) with the guards an untrusted file needs: no
+ * duplicate keys, a small alias budget against "billion laughs" bombs, and no
+ * custom tags.
+ */
+export function parseYaml(text: string, source: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, customTags: [] });
+  const problems = [...doc.errors, ...doc.warnings].map((e) => `${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
+  if (doc.errors.length > 0) throw new ConfigError(source, problems);
+  try {
+    return doc.toJS({ maxAliasCount: 50 });
+  } catch (err) {
+    throw new ConfigError(source, [(err as Error).message]);
+  }
+}
+
+/** Checks data against a zod schema; every problem becomes one line naming the field and value. */
+export function check<S extends z.ZodType>(schema: S, data: unknown, source: string): z.output<S> {
+  const res = schema.safeParse(data, { reportInput: true });
+  if (res.success) return res.data;
+  throw new ConfigError(source, res.error.issues.map(formatIssue));
+}
+
+export function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  const at = (p: string) => (p ? `${p}: ` : '');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${at(path ? `${path}.${k}` : k)}unknown field`).join('\n  ');
+  }
+  const input = (issue as { input?: unknown }).input;
+  if (input === undefined) return `${at(path)}required`;
+  if (issue.code === 'invalid_type') return `${at(path)}${preview(input)} is not ${article(issue.expected)}`;
+  if (issue.code === 'invalid_value') return `${at(path)}${preview(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_union') return `${at(path)}${preview(input)} ${issue.message.startsWith('Invalid') ? 'has the wrong form' : issue.message}`;
+  return `${at(path)}${preview(input)} ${issue.message}`;
+}
+
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+export function preview(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+}
+
+export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): z.output<S> {
+  const source = path === '-' ? 'standard input' : path;
+  return check(schema, parseYaml(readConfigText(path), source), source);
+}

@@ -1,0 +1,216 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply, planFor, rollback } from '../../agent/apply.js';
+import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
+import { dockerVsctl } from '../../agent/backends/docker.js';
+import { localVsctl } from '../../agent/backends/vsctl.js';
+import { AgentError } from '../../agent/errors.js';
+import type { Backend, NodeState } from '../../agent/state.js';
+import { type ChassisConfigInput, chassisConfigSchema } from '../../schemas/chassis.js';
+import { Dockerd } from '../../scripts/lib/dockerd.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { run, tempDir } from '../../scripts/lib/procs.js';
+
+/**
+ * One suite, three backends: native OVSDB, a local ovs-vsctl, and ovs-vsctl
+ * inside a real container through a real dockerd. Each must give the same
+ * answers and leave the same end state.
+ */
+
+const base: ChassisConfigInput = {
+  systemId: 'chassis-a',
+  hostname: 'cmp-1',
+  ovnRemote: ['tcp:192.0.2.1:6642', 'tcp:192.0.2.2:6642'],
+  encap: { type: 'geneve', ip: '192.0.2.11' },
+  bridgeMappings: { physnet1: 'br-ex' },
+  gateway: true,
+  bridges: [{ name: 'br-ex', uplink: 'eth-uplink' }],
+  ovnNb: 'tcp:192.0.2.1:6641',
+};
+const cfg = (over: Partial<ChassisConfigInput> = {}) => chassisConfigSchema.parse({ ...base, ...over });
+
+interface Node {
+  backend: Backend;
+  /** external_ids read straight from the database with ovs-vsctl, not through the backend under test. */
+  ids(): Record<string, string>;
+  vsctl(...args: string[]): string;
+  stop(): Promise<void>;
+}
+
+type Kind = 'ovsdb' | 'vsctl' | 'docker';
+const endStates: Partial<Record<Kind, { ids: Record<string, string>; diff: unknown }>> = {};
+
+let dockerd: Dockerd | undefined;
+afterAll(async () => {
+  await dockerd?.stop();
+});
+
+async function makeNode(kind: Kind): Promise<Node> {
+  if (kind === 'docker') {
+    dockerd = await Dockerd.start();
+    await dockerd.buildOvsImage();
+    const runDir = join(dockerd.dir, 'ovs-run');
+    await dockerd.startOvsContainer('openvswitch_vswitchd', runDir);
+    const db = `unix:${runDir}/db.sock`;
+    const vsctl = (...args: string[]) => run('ovs-vsctl', [`--db=${db}`, '--no-wait', ...args]).trim();
+    vsctl('init');
+    return {
+      backend: dockerVsctl('openvswitch_vswitchd', dockerd.socketPath),
+      ids: () => idsOf(vsctl),
+      vsctl,
+      stop: async () => {},
+    };
+  }
+  const server = await OvsdbServer.start();
+  const backend = kind === 'ovsdb' ? await OvsdbBackend.connect(server.unix) : localVsctl('ovs-vsctl', { ...process.env, OVS_RUNDIR: server.dir });
+  return { backend, ids: () => server.externalIds(), vsctl: (...a) => server.vsctl(...a), stop: () => backend.close().then(() => server.stop()) };
+}
+
+function idsOf(vsctl: (...a: string[]) => string): Record<string, string> {
+  const out = JSON.parse(vsctl('--format=json', '--data=json', '--columns=external_ids', 'list', 'Open_vSwitch')) as { data: [[string, [string, string][]]][] };
+  return Object.fromEntries(out.data[0]?.[0]?.[1] ?? []);
+}
+
+function changedKeys(before: Record<string, string>, after: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]).sort();
+}
+
+for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
+  describe(`backend: ${kind}`, () => {
+    let node: Node;
+    let stateDir: string;
+    const opts = () => ({ stateDir });
+
+    beforeAll(async () => {
+      node = await makeNode(kind);
+      stateDir = tempDir(`state-${kind}`);
+      // What a live node already has: an operator's key, neutron's QoS token, ovn-controller's own keys.
+      node.vsctl('set', 'Open_vSwitch', '.', 'external_ids:foo=keep', 'external_ids:ovn-cms-options=resource_provider_bandwidths=br-ex:1000:1000');
+      node.vsctl('set', 'Open_vSwitch', '.', 'other_config:ovn-chassis-idx-chassis-a=1');
+    }, 120_000);
+
+    afterAll(async () => {
+      await node?.stop();
+    });
+
+    it('applies to a fresh database, then diff reports no changes', async () => {
+      const before = node.ids();
+      const res = await apply(node.backend, cfg(), opts());
+      expect(res.applied).toBe(true);
+      const ids = node.ids();
+      expect(ids).toMatchObject({
+        'system-id': 'chassis-a',
+        hostname: 'cmp-1',
+        'ovn-remote': 'tcp:192.0.2.1:6642,tcp:192.0.2.2:6642',
+        'ovn-encap-type': 'geneve',
+        'ovn-encap-ip': '192.0.2.11',
+        'ovn-bridge-mappings': 'physnet1:br-ex',
+        'ovn-cms-options': 'resource_provider_bandwidths=br-ex:1000:1000,enable-chassis-as-gw',
+        foo: 'keep',
+      });
+      expect(before.foo).toBe('keep');
+      const { plan } = await planFor(node.backend, cfg());
+      expect(plan.changes).toEqual([]);
+      expect(plan.bridges).toEqual([]);
+      expect(node.vsctl('list-ports', 'br-ex')).toBe('eth-uplink');
+      expect(plan.warnings).toEqual(['ovn-nb is never read by ovn-controller; it is written anyway']);
+    });
+
+    it('a second apply changes nothing', async () => {
+      const before = node.ids();
+      expect((await apply(node.backend, cfg(), opts())).applied).toBe(false);
+      expect(node.ids()).toEqual(before);
+    });
+
+    it('changing one field changes only that key', async () => {
+      const before = node.ids();
+      const { plan } = await planFor(node.backend, cfg({ encap: { ip: '192.0.2.99' } }));
+      expect(plan.changes).toEqual([{ key: 'ovn-encap-ip', action: 'change', from: '192.0.2.11', to: '192.0.2.99' }]);
+      await apply(node.backend, cfg({ encap: { ip: '192.0.2.99' } }), opts());
+      expect(changedKeys(before, node.ids())).toEqual(['ovn-encap-ip']);
+    });
+
+    it('dropping a field removes only that key; neutron\'s cms token and unmanaged keys survive', async () => {
+      const before = node.ids();
+      const { ovnNb: _drop, ...rest } = base;
+      await apply(node.backend, chassisConfigSchema.parse({ ...rest, encap: { ip: '192.0.2.99' } }), opts());
+      const after = node.ids();
+      expect(changedKeys(before, after)).toEqual(['ovn-chassis-managed-keys', 'ovn-nb']);
+      expect(after['ovn-nb']).toBeUndefined();
+      expect(after.foo).toBe('keep');
+      await apply(node.backend, chassisConfigSchema.parse({ ...rest, gateway: false, encap: { ip: '192.0.2.99' } }), opts());
+      expect(node.ids()['ovn-cms-options']).toBe('resource_provider_bandwidths=br-ex:1000:1000');
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config:ovn-chassis-idx-chassis-a')).toBe('"1"');
+    });
+
+    it('rollback restores the exact previous map, one apply at a time', async () => {
+      const beforeLast = node.ids();
+      await apply(node.backend, cfg({ encap: { ip: '192.0.2.50' }, availabilityZones: ['az1', 'az2'] }), opts());
+      expect(node.ids()['ovn-cms-options']).toBe('resource_provider_bandwidths=br-ex:1000:1000,enable-chassis-as-gw,availability-zones=az1:az2');
+      await rollback(node.backend, opts());
+      expect(node.ids()).toEqual(beforeLast);
+    });
+
+    it('detects a concurrent writer between read and write and resolves it on fresh data', async () => {
+      let injected = false;
+      const racing: Backend = {
+        description: node.backend.description,
+        read: async () => {
+          const s: NodeState = await node.backend.read();
+          if (!injected) {
+            injected = true;
+            node.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=resource_provider_bandwidths=br-ex:1000:1000,written-meanwhile', 'external_ids:racer=1');
+          }
+          return s;
+        },
+        write: (e, w) => node.backend.write(e, w),
+        ovsVersion: () => node.backend.ovsVersion(),
+        close: async () => {},
+      };
+      const conflicts: number[] = [];
+      const res = await apply(racing, cfg({ encap: { ip: '192.0.2.51' } }), { ...opts(), onConflict: (n) => conflicts.push(n) });
+      expect(conflicts).toEqual([1]);
+      expect(res.attempts).toBe(2);
+      const ids = node.ids();
+      expect(ids.racer).toBe('1');
+      expect(ids['ovn-cms-options']).toBe('resource_provider_bandwidths=br-ex:1000:1000,written-meanwhile,enable-chassis-as-gw');
+      expect(ids['ovn-encap-ip']).toBe('192.0.2.51');
+    });
+
+    it('refuses to change a system-id without --allow-system-id-change, writing nothing', async () => {
+      const before = node.ids();
+      const err = await apply(node.backend, cfg({ systemId: 'chassis-b' }), opts()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AgentError);
+      expect((err as AgentError).code).toBe('REFUSED');
+      expect((err as AgentError).message).toMatch(/system-id would change from chassis-a to chassis-b/);
+      expect(node.ids()).toEqual(before);
+    });
+
+    it('changes it when allowed, and updates system-id.conf where the host has one', async () => {
+      const conf = join(stateDir, 'system-id.conf');
+      writeFileSync(conf, 'chassis-a\n');
+      await apply(node.backend, cfg({ systemId: 'chassis-b', encap: { ip: '192.0.2.51' } }), {
+        ...opts(), allowSystemIdChange: true, systemIdConfPath: conf,
+      });
+      expect(node.ids()['system-id']).toBe('chassis-b');
+      expect(readFileSync(conf, 'utf8')).toBe('chassis-b\n');
+      expect(existsSync(join(stateDir, 'absent.conf'))).toBe(false);
+    });
+
+    it('never deletes a bridge, and records its end state for the cross-backend check', async () => {
+      await apply(node.backend, cfg({ systemId: 'chassis-b', encap: { ip: '192.0.2.51' }, bridges: [], bridgeMappings: {} }), opts());
+      expect(node.vsctl('list-br')).toBe('br-ex');
+      const { plan } = await planFor(node.backend, cfg({ systemId: 'chassis-b' }));
+      endStates[kind] = { ids: node.ids(), diff: plan };
+    });
+  });
+}
+
+describe('all backends', () => {
+  it('give identical diffs and identical end states for the same inputs', () => {
+    expect(Object.keys(endStates).sort()).toEqual(['docker', 'ovsdb', 'vsctl']);
+    expect(endStates.vsctl).toEqual(endStates.ovsdb);
+    expect(endStates.docker).toEqual(endStates.ovsdb);
+  });
+});

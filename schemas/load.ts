@@ -29,7 +29,7 @@ export function readConfigText(path: string): string {
  * custom tags.
  */
 export function parseYaml(text: string, source: string): unknown {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, customTags: [] });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
   const problems = [...doc.errors, ...doc.warnings].map((e) => `${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
   if (doc.errors.length > 0) throw new ConfigError(source, problems);
   try {
@@ -56,7 +56,15 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (input === undefined) return `${at(path)}required`;
   if (issue.code === 'invalid_type') return `${at(path)}${preview(input)} is not ${article(issue.expected)}`;
   if (issue.code === 'invalid_value') return `${at(path)}${preview(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'invalid_union') return `${at(path)}${preview(input)} ${issue.message.startsWith('Invalid') ? 'has the wrong form' : issue.message}`;
+  if (issue.code === 'invalid_key' || issue.code === 'invalid_element') {
+    return issue.issues.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue)).join('\n  ');
+  }
+  if (issue.code === 'invalid_union') {
+    // Report the branch whose shape the input has (e.g. the list form), not "no branch matched".
+    const branch = issue.errors.find((b) => b.length > 0 && !b.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+    if (branch) return branch.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue)).join('\n  ');
+    return `${at(path)}${preview(input)} has the wrong form`;
+  }
   return `${at(path)}${preview(input)} ${issue.message}`;
 }
 

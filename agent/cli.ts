@@ -1,0 +1,162 @@
+import yargs, { type Argv } from 'yargs';
+import { agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
+import { chassisConfigSchema } from '../schemas/chassis.js';
+import { ConfigError } from '../schemas/errors.js';
+import { check, loadConfigFile } from '../schemas/load.js';
+import { DEFAULT_SYSTEM_ID_CONF, apply, planFor, rollback } from './apply.js';
+import { openBackend } from './backends/open.js';
+import { Daemon } from './daemon.js';
+import { AgentError } from './errors.js';
+import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
+import { createLogger } from './log.js';
+import { RpcSession, serveLines } from './rpc.js';
+import type { Backend } from './state.js';
+import { formatPlan, formatShow, planView, showView } from './view.js';
+
+/** Exit codes, everywhere: 0 done / no changes, 2 diff found changes, 1 error. */
+export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2 } as const;
+
+interface Common {
+  db?: string;
+  'ssl-key'?: string;
+  'ssl-cert'?: string;
+  'ssl-ca'?: string;
+  docker?: string;
+  'docker-socket': string;
+  vsctl?: string;
+  'state-dir': string;
+  json: boolean;
+  'system-id-conf': string;
+  'midonet-host-id-file'?: string[];
+}
+
+function withBackend<T>(y: Argv<T>) {
+  return y
+    .option('db', { type: 'string', describe: 'native OVSDB: unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT (default unix:/var/run/openvswitch/db.sock)' })
+    .option('ssl-key', { type: 'string', describe: 'client private key for ssl:' })
+    .option('ssl-cert', { type: 'string', describe: 'client certificate for ssl:' })
+    .option('ssl-ca', { type: 'string', describe: 'CA certificate the server must chain to' })
+    .option('docker', { type: 'string', describe: 'ovs-vsctl inside this container (default openvswitch_vswitchd) via the Docker API' })
+    .option('docker-socket', { type: 'string', default: '/var/run/docker.sock', describe: 'Docker API socket' })
+    .option('vsctl', { type: 'string', describe: 'a local ovs-vsctl binary (default ovs-vsctl on $PATH)' })
+    .option('state-dir', { type: 'string', default: '/var/lib/ovn-chassis', describe: 'where snapshots and the daemon state live' })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+    .option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' })
+    .option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' })
+    .conflicts('docker', ['vsctl', 'db'])
+    .conflicts('vsctl', 'db');
+}
+
+export function backendFrom(a: Common): AgentBackend {
+  const spec =
+    a.docker !== undefined
+      ? { backend: 'docker', container: a.docker || undefined, dockerSocket: a['docker-socket'] }
+      : a.vsctl !== undefined
+        ? { backend: 'vsctl', path: a.vsctl || undefined }
+        : { backend: 'ovsdb', db: a.db, sslKey: a['ssl-key'], sslCert: a['ssl-cert'], sslCa: a['ssl-ca'] };
+  const clean = Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
+  return check(agentBackendSchema, clean, 'the backend flags');
+}
+
+async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise<T> {
+  const backend = await openBackend(backendFrom(a));
+  try {
+    return await fn(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+function out(a: { json: boolean }, value: unknown, human: string): void {
+  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+/** Runs the agent CLI; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  let json = argv.includes('--json');
+  const log = createLogger('ovn-chassis-agent');
+  const parser = yargs(argv)
+    .scriptName('ovn-chassis-agent')
+    .strict()
+    .demandCommand(1, 'name a command: show, diff, apply, rollback, serve or rpc')
+    .command('show', 'show the node\'s chassis configuration', (y) => withBackend(y).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' }), async (a) => {
+      await withOpened(a, async (b) => {
+        const show = showView(await b.read(), b.description);
+        const facts = a.facts ? await gatherFacts(b, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
+        const factText = facts ? `\nfacts:\n${Object.entries(facts).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n')}` : '';
+        out(a, facts ? { ...show, facts } : show, formatShow(show) + factText);
+      });
+    })
+    .command('diff', 'show what apply would change', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false }), async (a) => {
+      const config = loadConfigFile(chassisConfigSchema, a.config);
+      await withOpened(a, async (b) => {
+        const view = planView((await planFor(b, config, { allowSystemIdChange: a['allow-system-id-change'] })).plan);
+        out(a, view, formatPlan(view));
+        code = view.inSync ? EXIT.OK : EXIT.CHANGES;
+      });
+    })
+    .command('apply', 'make the node match the config', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' }), async (a) => {
+      const config = loadConfigFile(chassisConfigSchema, a.config);
+      await withOpened(a, async (b) => {
+        const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
+        const view = planView(res.plan);
+        out(a, { applied: res.applied, attempts: res.attempts, plan: view, snapshot: res.snapshot }, res.applied ? `applied:\n${formatPlan(view, '  ')}` : 'no changes');
+      });
+    })
+    .command('rollback', 'restore the values saved before the last apply', (y) => withBackend(y), async (a) => {
+      await withOpened(a, async (b) => {
+        const res = await rollback(b, { stateDir: a['state-dir'] });
+        const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
+        out(a, res, `restored from ${res.snapshot}:\n  ${lines.join('\n  ')}`);
+      });
+    })
+    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }).option('socket', { type: 'string', describe: 'RPC socket (default STATE_DIR/agent.sock), mode 0600' }), async (a) => {
+      const daemon = new Daemon({
+        config: loadConfigFile(chassisConfigSchema, a.config),
+        backend: backendFrom(a),
+        stateDir: a['state-dir'],
+        ...(a.socket ? { socketPath: a.socket } : {}),
+        systemIdConfPath: a['system-id-conf'],
+        ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}),
+        log,
+      });
+      await daemon.start();
+      await new Promise<void>((resolve) => {
+        const stop = () => void daemon.stop().then(resolve);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    })
+    .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => withBackend(y), async (a) => {
+      await withOpened(a, async (b) => {
+        const session = new RpcSession({ backend: b, stateDir: a['state-dir'], systemIdConfPath: a['system-id-conf'], log, ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}) });
+        await serveLines(process.stdin, process.stdout, session);
+      });
+    })
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .help()
+    .version(false);
+  try {
+    const a = await parser.parseAsync();
+    json = Boolean((a as { json?: boolean }).json);
+  } catch (err) {
+    return reportError(err, json);
+  }
+  return code;
+}
+
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+function reportError(err: unknown, json: boolean): number {
+  const e = err as Error & { code?: string };
+  const code = err instanceof ConfigError || err instanceof AgentError || err instanceof UsageError ? e.code : 'INTERNAL';
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: e.message } }, null, 2)}\n`);
+  process.stderr.write(`ovn-chassis-agent: ${e.message}\n`);
+  if (err instanceof UsageError) process.stderr.write('run with --help for usage\n');
+  return EXIT.ERROR;
+}

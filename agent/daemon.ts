@@ -1,0 +1,179 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import type { ChassisConfig } from '../schemas/chassis.js';
+import type { AgentBackend } from '../schemas/backend.js';
+import { apply, planFor } from './apply.js';
+import { OvsdbBackend } from './backends/ovsdb.js';
+import { openBackend } from './backends/open.js';
+import { writeFileAtomic } from './files.js';
+import type { Logger } from './log.js';
+import { RpcSession, serveLines } from './rpc.js';
+import type { Backend } from './state.js';
+
+export interface ServeOptions {
+  config: ChassisConfig;
+  backend: AgentBackend;
+  stateDir: string;
+  socketPath?: string;
+  systemIdConfPath?: string;
+  midonetFiles?: string[];
+  log: Logger;
+}
+
+/** How often backends without a monitor (vsctl, docker) are read for drift. */
+const POLL_MS = 500;
+/** A failed reconcile (node OVSDB down) is tried again after this long, even with no event. */
+const RETRY_MS = 2000;
+
+/**
+ * Keeps one node's desired config applied: re-applies when someone changes a
+ * managed key (a monitor on the native backend, polling on the others), and
+ * answers the agent RPC on a unix socket only its owner can open.
+ */
+export class Daemon {
+  private readonly opts: ServeOptions;
+  private readonly log: Logger;
+  private desired: ChassisConfig;
+  private backend!: Backend;
+  private server: net.Server | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastState = '';
+
+  constructor(opts: ServeOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.desired = opts.config;
+  }
+
+  get socketPath(): string {
+    return this.opts.socketPath ?? join(this.opts.stateDir, 'agent.sock');
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    this.persist();
+    this.backend = await openBackend(this.opts.backend, { reconnect: true });
+    await this.reconcile('start');
+    if (this.backend instanceof OvsdbBackend) {
+      const m = await this.backend.client.monitor('Open_vSwitch', {
+        Open_vSwitch: { columns: ['external_ids', 'bridges'] },
+        Bridge: { columns: ['name', 'ports'] },
+      });
+      m.on('change', () => this.schedule('change'));
+      this.backend.client.on('reconnected', () => this.schedule('reconnected'));
+      this.backend.client.on('disconnected', (err: Error) => this.log.warn({ err: err?.message }, 'lost the node\'s OVSDB; reconnecting'));
+    } else {
+      const poll = setInterval(() => void this.poll(), POLL_MS);
+      this.stopHooks.push(() => clearInterval(poll));
+    }
+    await this.listen();
+    this.log.info({ socket: this.socketPath, backend: this.backend.description }, 'serving');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const h of this.stopHooks) h();
+    await new Promise((r) => (this.server ? this.server.close(r) : r(undefined)));
+    rmSync(this.socketPath, { force: true });
+    await this.running;
+    await this.backend?.close();
+  }
+
+  private readonly stopHooks: (() => void)[] = [];
+
+  private persist(): void {
+    writeFileAtomic(join(this.opts.stateDir, 'desired.json'), `${JSON.stringify(this.desired, null, 2)}\n`);
+  }
+
+  private schedule(reason: string, delayMs = 20): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.reconcile(reason), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.running) return;
+    try {
+      const s = await this.backend.read();
+      const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort()]);
+      if (key !== this.lastState) {
+        this.lastState = key;
+        this.schedule('change', 0);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot read the node\'s OVSDB');
+    }
+  }
+
+  /** One reconcile at a time; events that arrive meanwhile cause one more. */
+  private async reconcile(reason: string): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.reconcileOnce(reason).finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.schedule('coalesced');
+      }
+    });
+    return this.running;
+  }
+
+  private async reconcileOnce(reason: string): Promise<void> {
+    try {
+      const { plan } = await planFor(this.backend, this.desired);
+      if (plan.changes.length === 0 && plan.bridges.length === 0 && plan.ports.length === 0 && reason !== 'start') return;
+      if (reason !== 'start' && plan.changes.length > 0) {
+        this.log.warn(
+          { event: 'drift', reason, changes: plan.changes.map((c) => ({ key: c.key, expected: c.to ?? null, found: c.from ?? null })) },
+          `managed keys were changed outside ovn-chassis: ${plan.changes.map((c) => c.key).join(', ')}; re-applying`,
+        );
+      }
+      const res = await apply(this.backend, this.desired, {
+        stateDir: this.opts.stateDir,
+        ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),
+      });
+      if (res.applied) this.log.info({ event: 'applied', reason, changes: res.plan.changes.length, attempts: res.attempts }, 'desired config applied');
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; will retry');
+      this.schedule('retry', RETRY_MS);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    rmSync(this.socketPath, { force: true });
+    this.server = net.createServer((sock) => {
+      const session = new RpcSession({
+        backend: this.backend,
+        stateDir: this.opts.stateDir,
+        log: this.log,
+        ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),
+        ...(this.opts.midonetFiles ? { midonetFiles: this.opts.midonetFiles } : {}),
+        onApplied: (config) => {
+          this.desired = config;
+          this.persist();
+        },
+      });
+      sock.on('error', () => sock.destroy());
+      void serveLines(sock, sock, session).then(() => sock.end());
+    });
+    // The socket is created 0600 (umask), not chmod-ed after: no window where others may connect.
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server?.once('error', reject);
+        this.server?.listen(this.socketPath, resolve);
+      });
+    } finally {
+      process.umask(old);
+    }
+    chmodSync(this.socketPath, 0o600);
+  }
+}

@@ -1,0 +1,125 @@
+import type { Readable, Writable } from 'node:stream';
+import { ConfigError } from '../schemas/errors.js';
+import { formatIssue } from '../schemas/load.js';
+import type { ChassisConfig } from '../schemas/chassis.js';
+import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema } from '../schemas/rpc.js';
+import { apply, planFor, rollback } from './apply.js';
+import { AgentError } from './errors.js';
+import { gatherFacts } from './facts.js';
+import type { Logger } from './log.js';
+import type { Backend } from './state.js';
+import { planView, showView } from './view.js';
+
+export const AGENT_VERSION = '0.1.0';
+/** A request line longer than this is refused; configs are small. */
+const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+export interface AgentContext {
+  backend: Backend;
+  stateDir: string;
+  systemIdConfPath?: string;
+  midonetFiles?: string[];
+  log?: Logger;
+  /** Called after a successful apply over RPC (the daemon keeps that config applied from then on). */
+  onApplied?: (config: ChassisConfig) => void;
+}
+
+/** One client's conversation: hello first, then any request, answered in order. */
+export class RpcSession {
+  private readonly ctx: AgentContext;
+  private greeted = false;
+
+  constructor(ctx: AgentContext) {
+    this.ctx = ctx;
+  }
+
+  async handle(line: string): Promise<RpcResponse> {
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      return { id: null, error: { code: 'PROTOCOL', message: 'request is not JSON' } };
+    }
+    const rawId = (json as { id?: unknown })?.id;
+    const id = typeof rawId === 'number' ? rawId : null;
+    const parsed = rpcRequestSchema.safeParse(json, { reportInput: true });
+    if (!parsed.success) {
+      const configIssue = parsed.error.issues.some((i) => i.path[0] === 'params' && i.path[1] === 'config');
+      const issues = parsed.error.issues.map((i) => formatIssue({ ...i, path: i.path.slice(i.path[1] === 'config' ? 2 : 0) }));
+      return { id, error: { code: configIssue ? 'INVALID_CONFIG' : 'PROTOCOL', message: `invalid request:\n  ${issues.join('\n  ')}` } };
+    }
+    try {
+      return { id: parsed.data.id, result: await this.dispatch(parsed.data) };
+    } catch (err) {
+      const code = err instanceof AgentError || err instanceof ConfigError ? err.code : 'INTERNAL';
+      this.ctx.log?.warn({ method: parsed.data.method, code, err: (err as Error).message }, 'rpc request failed');
+      return { id: parsed.data.id, error: { code, message: (err as Error).message } };
+    }
+  }
+
+  private async dispatch(req: RpcRequest): Promise<unknown> {
+    if (req.method === 'hello') {
+      if (req.params.protocol !== PROTOCOL_VERSION) {
+        throw new AgentError('PROTOCOL', `protocol ${req.params.protocol} is not supported; this agent speaks ${PROTOCOL_VERSION}`);
+      }
+      this.greeted = true;
+      return { protocol: PROTOCOL_VERSION, agent: AGENT_VERSION, backend: this.ctx.backend.description };
+    }
+    if (!this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
+    const { backend, stateDir } = this.ctx;
+    switch (req.method) {
+      case 'facts':
+        return gatherFacts(backend, this.ctx.midonetFiles);
+      case 'show':
+        return showView(await backend.read(), backend.description);
+      case 'diff':
+        return planView((await planFor(backend, req.params.config, req.params)).plan);
+      case 'apply': {
+        const res = await apply(backend, req.params.config, {
+          stateDir,
+          allowSystemIdChange: req.params.allowSystemIdChange ?? false,
+          ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
+        });
+        this.ctx.onApplied?.(req.params.config);
+        return { applied: res.applied, attempts: res.attempts, plan: planView(res.plan), ...(res.snapshot ? { snapshot: res.snapshot } : {}) };
+      }
+      case 'rollback':
+        return rollback(backend, { stateDir });
+    }
+  }
+}
+
+/** Serves a session over a byte stream of JSON lines until the input ends. */
+export function serveLines(input: Readable, output: Writable, session: RpcSession): Promise<void> {
+  return new Promise((resolve) => {
+    let buf = '';
+    let queue = Promise.resolve();
+    const answer = (line: string) => {
+      queue = queue.then(async () => {
+        const res = await session.handle(line);
+        if (output.writable) output.write(`${JSON.stringify(res)}\n`);
+      });
+    };
+    input.setEncoding('utf8');
+    input.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) answer(line);
+      }
+      if (buf.length > MAX_LINE_BYTES) {
+        buf = '';
+        queue = queue.then(() => {
+          output.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: `request line over ${MAX_LINE_BYTES} bytes` } })}\n`);
+        });
+        input.destroy();
+      }
+    });
+    const done = () => void queue.then(() => resolve());
+    input.on('end', done);
+    input.on('close', done);
+    input.on('error', done);
+  });
+}

@@ -1,0 +1,59 @@
+import type { PlanView, ShowResult } from '../schemas/rpc.js';
+import { type Plan, hasChanges } from './diff.js';
+import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, splitList } from './keys.js';
+import type { NodeState } from './state.js';
+
+export function planView(plan: Plan): PlanView {
+  return {
+    inSync: !hasChanges(plan),
+    changes: plan.changes,
+    bridges: plan.bridges,
+    ports: plan.ports,
+    warnings: plan.warnings,
+    refusals: plan.refusals,
+  };
+}
+
+export function showView(state: NodeState, backend: string): ShowResult {
+  return {
+    backend,
+    externalIds: Object.fromEntries([...state.externalIds].sort(([a], [b]) => a.localeCompare(b))),
+    managedKeys: splitList(state.externalIds.get(MANAGED_KEYS)),
+    managedCmsTokens: splitList(state.externalIds.get(MANAGED_CMS)),
+    bridges: Object.fromEntries(state.bridges),
+  };
+}
+
+/** A plan as an operator reads it, like terraform plan: + add, ~ change, - remove. */
+export function formatPlan(p: PlanView, indent = ''): string {
+  const lines: string[] = [];
+  for (const c of p.changes) {
+    if (c.action === 'add') lines.push(`+ ${c.key} = ${c.to}`);
+    else if (c.action === 'change') lines.push(`~ ${c.key}: ${c.from} -> ${c.to}`);
+    else lines.push(`- ${c.key}`);
+  }
+  for (const b of p.bridges) lines.push(`+ bridge ${b.name}${b.uplink ? ` (uplink ${b.uplink})` : ''}`);
+  for (const port of p.ports) lines.push(`+ port ${port.port} on bridge ${port.bridge}`);
+  for (const w of p.warnings) lines.push(`! warning: ${w}`);
+  for (const r of p.refusals) lines.push(`! refused: ${r}`);
+  if (lines.length === 0) lines.push('no changes');
+  return lines.map((l) => `${indent}${l}`).join('\n');
+}
+
+export function formatShow(s: ShowResult): string {
+  const managed = new Set(s.managedKeys);
+  const cms = new Set(s.managedCmsTokens);
+  const lines = [`backend: ${s.backend}`, 'external_ids:'];
+  for (const [k, v] of Object.entries(s.externalIds)) {
+    if (k === MANAGED_KEYS || k === MANAGED_CMS) continue;
+    let note = managed.has(k) ? '  (managed)' : '';
+    if (k === CMS_OPTIONS) {
+      const mine = splitList(v).filter((t) => cms.has(t));
+      if (mine.length > 0) note = `  (managed tokens: ${mine.join(', ')})`;
+    }
+    lines.push(`  ${k} = ${v}${note}`);
+  }
+  lines.push('bridges:');
+  for (const [b, ports] of Object.entries(s.bridges)) lines.push(`  ${b}: ${ports.join(', ') || '(no ports)'}`);
+  return lines.join('\n');
+}

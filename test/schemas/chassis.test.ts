@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chassisConfigSchema } from '../../schemas/chassis.js';
+import { ConfigError } from '../../schemas/errors.js';
+import { check, loadConfigFile, parseYaml } from '../../schemas/load.js';
+import { tempDir } from '../../scripts/lib/procs.js';
+
+const good = {
+  systemId: '4c1b6a9e-1c39-4b8f-9d0a-2f6f1b1e2a10',
+  ovnRemote: ['tcp:172.30.0.101:6642'],
+  encap: { ip: '172.30.0.101' },
+};
+
+function issues(data: unknown): string[] {
+  try {
+    check(chassisConfigSchema, data, 'config');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).issues.flatMap((i) => i.split('\n  '));
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('chassis config validation', () => {
+  it('accepts the DESIGN.md example and applies defaults', () => {
+    const c = check(chassisConfigSchema, { ...good, hostname: 'ctl-1', bridgeMappings: { physnet1: 'br-ex' }, gateway: true }, 'config');
+    expect(c.encap.type).toBe('geneve');
+  });
+
+  it.each([
+    [{ encap: { ip: '10.0.0.300' } }, 'encap.ip: "10.0.0.300" is not an IPv4 or IPv6 address'],
+    [{ encap: { ip: ['10.0.0.1', 'fe80::zz'] } }, 'encap.ip.1: "fe80::zz" is not an IPv4 or IPv6 address'],
+    [{ encap: { ip: '10.0.0.1', type: 'gre' } }, 'encap.type: "gre" is not one of "geneve", "vxlan"'],
+    [{ encap: { ip: '10.0.0.1', type: ['geneve', 'geneve'] } }, 'encap.type: ["geneve","geneve"] lists a type twice'],
+    [{ ovnRemote: 'tcp:1.2.3.4' }, 'ovnRemote: "tcp:1.2.3.4" is not an OVSDB endpoint: expected tcp:HOST:PORT (IPv6 in brackets)'],
+    [{ ovnRemote: 'tcp:1.2.3.4:70000' }, 'ovnRemote: "tcp:1.2.3.4:70000" is not an OVSDB endpoint: port 70000 is not 1-65535'],
+    [{ ovnRemote: 'tcp:fd00::1:6642' }, 'ovnRemote: "tcp:fd00::1:6642" is not an OVSDB endpoint: expected tcp:HOST:PORT (IPv6 in brackets)'],
+    [{ ovnRemote: 'http://sb:6642' }, 'ovnRemote: "http://sb:6642" is not an OVSDB endpoint: expected unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT'],
+    [{ ovnRemote: 'unix:' }, 'ovnRemote: "unix:" is not an OVSDB endpoint: a unix endpoint needs a socket path'],
+    [{ ovnNb: ['ssl:[fd00::zz]:6641'] }, 'ovnNb.0: "ssl:[fd00::zz]:6641" is not an OVSDB endpoint: [fd00::zz] is not an IPv6 address'],
+    [{ bridgeMappings: { physnet1: 'br-external-too-long' } }, 'bridgeMappings.physnet1: "br-external-too-long" is longer than 15 bytes (the Linux limit for a bridge name)'],
+    [{ bridgeMappings: { physnet1: 'br ex' } }, 'bridgeMappings.physnet1: "br ex" is not a bridge name (no spaces, commas, colons or slashes)'],
+    [{ bridgeMappings: { 'phys:net': 'br-ex' } }, 'bridgeMappings.phys:net: "phys:net" is not a physnet name (no spaces, commas, colons or =)'],
+    [{ bridgeMappings: ['physnet1:br-ex', 'physnet1:br-vlan'] }, 'bridgeMappings.1: "physnet1:br-vlan" maps physnet "physnet1" a second time'],
+    [{ bridgeMappings: ['physnet1'] }, 'bridgeMappings.0: "physnet1" is not "physnet:bridge"'],
+    [{ availabilityZones: ['az 1'] }, 'availabilityZones.0: "az 1" is not an availability-zone name (no spaces, commas, colons or =)'],
+    [{ availabilityZones: ['az:1'] }, 'availabilityZones.0: "az:1" is not an availability-zone name (no spaces, commas, colons or =)'],
+    [{ systemId: '' }, 'systemId: "" must not be empty'],
+    [{ systemId: 'a b' }, 'systemId: "a b" must not contain whitespace or commas'],
+    [{ systemId: 'a,b' }, 'systemId: "a,b" must not contain whitespace or commas'],
+    [{ gateway: 'yes' }, 'gateway: "yes" is not a boolean'],
+    [{ remoteProbeIntervalMs: -1 }, 'remoteProbeIntervalMs: -1 Too small: expected number to be >=0'],
+    [{ chassisMacMappings: { physnet1: '52:54:00:zz:00:01' } }, 'chassisMacMappings.physnet1: "52:54:00:zz:00:01" is not a MAC address'],
+    [{ extraExternalIds: { 'ovn-encap-ip': '1.1.1.1' } }, 'extraExternalIds.ovn-encap-ip: "ovn-encap-ip" is set through its own field, not extraExternalIds'],
+    [{ bridges: [{ name: 'br-ex' }, { name: 'br-ex' }] }, 'bridges.1.name: "br-ex" is listed twice'],
+    [{ unknownField: 1 }, 'unknownField: unknown field'],
+    [{ encap: { ip: '10.0.0.1', checksum: true } }, 'encap.checksum: unknown field'],
+  ])('refuses %j', (over, message) => {
+    expect(issues({ ...good, ...over })).toContain(message);
+  });
+
+  it('names a missing required field', () => {
+    expect(issues({ ovnRemote: 'tcp:1.2.3.4:6642', encap: {} })).toEqual(['systemId: required', 'encap.ip: required']);
+  });
+});
+
+describe('loading config files', () => {
+  const dir = tempDir('cfg');
+
+  it('refuses duplicate keys (a physnet mapped twice in YAML)', () => {
+    expect(() => parseYaml('bridgeMappings:\n  physnet1: br-ex\n  physnet1: br-vlan\n', 'c.yaml')).toThrow(/Map keys must be unique.*line 3/);
+  });
+
+  it('refuses a YAML alias bomb without expanding it', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghi'.split('').map((l, i) => `${l}: &${l} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    expect(() => parseYaml(bomb, 'bomb.yaml')).toThrow(/alias/i);
+  });
+
+  it('refuses a file over 1 MiB before parsing it', () => {
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `systemId: x\npadding: "${'x'.repeat(10 * 1024 * 1024)}"\n`);
+    expect(() => loadConfigFile(chassisConfigSchema, big)).toThrow(/the file is 10485\d+ bytes; the limit is 1048576/);
+  });
+
+  it('says when a file cannot be read', () => {
+    expect(() => loadConfigFile(chassisConfigSchema, join(dir, 'absent.yaml'))).toThrow(/cannot read it: ENOENT/);
+  });
+
+  it('reads JSON as well as YAML', () => {
+    const f = join(dir, 'c.json');
+    writeFileSync(f, JSON.stringify(good));
+    expect(loadConfigFile(chassisConfigSchema, f).systemId).toBe(good.systemId);
+  });
+});

@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { JSON_SCHEMAS, renderJsonSchema } from '../../schemas/json-schema.js';
+
+describe('JSON Schema files for editors', () => {
+  for (const [file, schema] of Object.entries(JSON_SCHEMAS)) {
+    it(`schemas/${file} is generated from the zod schema and up to date (npm run schemas)`, () => {
+      const committed = readFileSync(new URL(`../../schemas/${file}`, import.meta.url), 'utf8');
+      expect(committed).toBe(renderJsonSchema(schema, file.replace('.schema.json', '')));
+      const json = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown> };
+      expect(json.required).toEqual(expect.arrayContaining(['systemId', 'ovnRemote', 'encap']));
+      expect(Object.keys(json.properties)).toContain('bridgeMappings');
+    });
+  }
+});

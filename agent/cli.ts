@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
   let json = argv.includes('--json');
   const log = createLogger('ovn-chassis-agent');
-  const parser = yargs(argv)
+  const parser = yargs(stdinDash(argv))
     .scriptName('ovn-chassis-agent')
     .strict()
     .demandCommand(1, 'name a command: show, diff, apply, rollback, serve or rpc')
@@ -146,6 +146,17 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err, json);
   }
   return code;
+}
+
+/** yargs reads a lone "-" as a positional; "--config -" means standard input, so keep them together. */
+function stdinDash(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const prev = out[out.length - 1];
+    if (a === '-' && prev?.startsWith('--') && !prev.includes('=')) out[out.length - 1] = `${prev}=-`;
+    else out.push(a);
+  }
+  return out;
 }
 
 class UsageError extends Error {

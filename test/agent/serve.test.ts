@@ -1,0 +1,96 @@
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mutate, setKeys } from '../../ovsdb/index.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { type Spawned, alive, run, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { AGENT_BIN } from '../support/cli.js';
+
+let server: OvsdbServer;
+let daemon: Spawned;
+let dir: string;
+const socket = () => join(dir, 'agent.sock');
+
+beforeAll(async () => {
+  server = await OvsdbServer.start();
+  dir = tempDir('serve');
+  const cfg = join(dir, 'chassis.yaml');
+  writeFileSync(cfg, 'systemId: serve-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.31}\ngateway: true\n');
+  daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', cfg, '--db', server.unix, '--state-dir', dir, '--socket', socket()]);
+  await waitFor(`the daemon's socket\n${daemon.output()}`, () => existsSync(socket()), 20_000);
+});
+
+afterAll(async () => {
+  if (daemon && alive(daemon.pid)) await stopPid(daemon.pid);
+  await server?.stop();
+});
+
+function driftEvents(): { changes: { key: string; expected: string | null; found: string | null }[] }[] {
+  return daemon
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"event":"drift"'))
+    .map((l) => JSON.parse(l) as { changes: { key: string; expected: string | null; found: string | null }[] });
+}
+
+describe('ovn-chassis-agent serve', () => {
+  it('applies the config at start and serves RPC on a socket only its owner can open', () => {
+    expect(server.externalIds()).toMatchObject({ 'system-id': 'serve-1', 'ovn-encap-ip': '192.0.2.31', 'ovn-cms-options': 'enable-chassis-as-gw' });
+    expect(statSync(socket()).mode & 0o777).toBe(0o600);
+  });
+
+  it('undoes an operator\'s ovs-vsctl set of a managed key and logs the drift', async () => {
+    const t0 = Date.now();
+    server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.9');
+    await waitFor('the managed key restored', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.31');
+    console.log(`serve: drift on ovn-encap-ip undone ${Date.now() - t0} ms after ovs-vsctl returned`);
+    expect(driftEvents().at(-1)?.changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.31', found: '10.9.9.9' }]);
+  });
+
+  it('puts back a managed key someone removed, and leaves unmanaged keys alone', async () => {
+    server.vsctl('remove', 'Open_vSwitch', '.', 'external_ids', 'ovn-remote');
+    server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:operator-note=hello');
+    await waitFor('ovn-remote restored', () => server.externalIds()['ovn-remote'] === 'tcp:192.0.2.1:6642');
+    expect(server.externalIds()['operator-note']).toBe('hello');
+    expect(driftEvents().flatMap((e) => e.changes.map((c) => c.key))).not.toContain('operator-note');
+  });
+
+  it('keeps running when the ovsdb-server is killed, and repairs what changed while it was down', async () => {
+    await server.stop('SIGKILL');
+    // Written straight into the database file while no server runs.
+    const tx = ['Open_vSwitch', mutate('Open_vSwitch', [], setKeys('external_ids', { 'ovn-encap-ip': '10.6.6.6' }))];
+    run('ovsdb-tool', ['transact', `${server.dir}/db0.db`, JSON.stringify(tx)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alive(daemon.pid)).toBe(true);
+    await server.launch();
+    await waitFor('the change made while down repaired', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.31', 20_000);
+    expect(alive(daemon.pid)).toBe(true);
+  });
+
+  it('answers the agent RPC on its socket', async () => {
+    const replies = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      const s = net.connect(socket());
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d.toString();
+        const lines = buf.trim().split('\n');
+        if (lines.length === 2 && buf.endsWith('\n')) {
+          s.end();
+          resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
+        }
+      });
+      s.on('error', reject);
+      s.write(`${JSON.stringify({ id: 1, method: 'hello', params: { protocol: 1, client: 'test' } })}\n${JSON.stringify({ id: 2, method: 'show' })}\n`);
+    });
+    expect(replies[0]).toMatchObject({ id: 1, result: { protocol: 1 } });
+    expect(replies[1]).toMatchObject({ id: 2, result: { managedKeys: expect.arrayContaining(['ovn-encap-ip', 'system-id']) } });
+  });
+
+  it('stops cleanly on SIGTERM and removes its socket', async () => {
+    const exited = new Promise<number | null>((r) => daemon.child.once('exit', (code) => r(code)));
+    await stopPid(daemon.pid);
+    expect(await exited).toBe(0);
+    expect(existsSync(socket())).toBe(false);
+  });
+});

@@ -12,7 +12,15 @@ import { promisify } from 'node:util';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OvsdbClient, cond, mutate, setKeys, uuid } from '../ovsdb/index.js';
+import { apply } from '../agent/apply.js';
+import { OvsdbBackend } from '../agent/backends/ovsdb.js';
+import { dockerExec, dockerVsctl } from '../agent/backends/docker.js';
+import { localVsctl } from '../agent/backends/vsctl.js';
+import type { Backend } from '../agent/state.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { Dockerd } from './lib/dockerd.js';
 import { OvsdbServer } from './lib/ovsdb-server.js';
+import { tempDir } from './lib/procs.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 
 const execFileP = promisify(execFile);
@@ -84,12 +92,65 @@ async function transactCases(server: OvsdbServer): Promise<void> {
   client.close();
 }
 
+/** Two configs that differ in every value, so each apply really writes. */
+function alternatingConfigs(): [ChassisConfig, ChassisConfig] {
+  const make = (n: number) =>
+    chassisConfigSchema.parse({
+      systemId: 'bench-chassis', hostname: `cmp-${n}`, ovnRemote: [`tcp:192.0.2.${n}:6642`],
+      encap: { type: 'geneve', ip: `192.0.2.${10 + n}` }, bridgeMappings: { physnet1: 'br-ex' }, gateway: n === 1,
+      availabilityZones: [`az${n}`], remoteProbeIntervalMs: 60000 + n,
+    });
+  return [make(1), make(2)];
+}
+
+/** The ovs-vsctl line an Ansible role runs for the same config (DESIGN.md), as an argument vector. */
+function vsctlSetArgs(c: ChassisConfig): string[] {
+  const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
+  return ['--no-wait', 'set', 'Open_vSwitch', '.',
+    `external_ids:system-id=${c.systemId}`, `external_ids:hostname=${c.hostname}`,
+    `external_ids:ovn-remote="${list(c.ovnRemote)}"`, `external_ids:ovn-encap-ip=${list(c.encap.ip)}`,
+    `external_ids:ovn-encap-type=${list(c.encap.type)}`,
+    `external_ids:ovn-bridge-mappings="${Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',')}"`,
+    `external_ids:ovn-cms-options="${[c.gateway ? 'enable-chassis-as-gw' : '', `availability-zones=${(c.availabilityZones ?? []).join(':')}`].filter(Boolean).join(',')}"`,
+    `external_ids:ovn-remote-probe-interval=${c.remoteProbeIntervalMs}`];
+}
+
+async function nodeApplyCases(server: OvsdbServer, dockerd: Dockerd): Promise<void> {
+  const configs = alternatingConfigs();
+  const runs = Math.max(20, Math.floor(argv.runs / 10));
+  const stateDir = tempDir('bench-state');
+  const ours = async (name: string, backend: Backend) => {
+    const c = record('one node: diff + apply a full chassis config', name, 1,
+      await timeRuns(runs, 3, (i) => apply(backend, configs[i % 2] as ChassisConfig, { stateDir })));
+    await backend.close();
+    return c;
+  };
+  const native = await ours('ovn-chassis (native OVSDB)', await OvsdbBackend.connect(server.unix));
+  await ours('ovn-chassis (local ovs-vsctl backend)', localVsctl('ovs-vsctl', { ...process.env, OVS_RUNDIR: server.dir }));
+  const viaDocker = await ours('ovn-chassis (docker backend)', dockerVsctl('openvswitch_vswitchd', dockerd.socketPath));
+  const vsctl = record('one node: diff + apply a full chassis config', 'ovs-vsctl set (Ansible line)', 1,
+    await timeRuns(runs, 3, (i) => execFileP('ovs-vsctl', [`--db=${server.unix}`, ...vsctlSetArgs(configs[i % 2] as ChassisConfig)])));
+  const dockerExec = record('one node: diff + apply a full chassis config', 'docker exec ovs-vsctl set', 1,
+    await timeRuns(runs, 3, (i) => execFileP('docker', ['-H', `unix://${dockerd.socketPath}`, 'exec', 'openvswitch_vswitchd', 'ovs-vsctl', ...vsctlSetArgs(configs[i % 2] as ChassisConfig)])));
+  ratio('ovs-vsctl / ovn-chassis native, one node apply', vsctl, native);
+  ratio('docker exec ovs-vsctl / ovn-chassis native, one node apply', dockerExec, native);
+  ratio('docker exec ovs-vsctl / ovn-chassis docker backend, one node apply', dockerExec, viaDocker);
+}
+
 async function main(): Promise<void> {
   const server = await OvsdbServer.start();
+  let dockerd: Dockerd | undefined;
   try {
     if (!argv.json) process.stderr.write('ovsdb client vs raw socket vs ovs-vsctl, one ovsdb-server on a unix socket\n');
     await transactCases(server);
+    if (!argv.json) process.stderr.write('one node, full diff + apply: native vs ovs-vsctl vs docker exec (a real dockerd)\n');
+    dockerd = await Dockerd.start();
+    await dockerd.buildOvsImage();
+    await dockerd.startOvsContainer('openvswitch_vswitchd', tempDir('bench-ovs-run'));
+    await dockerExec(dockerd.api, 'openvswitch_vswitchd', ['ovs-vsctl', '--no-wait', 'init']);
+    await nodeApplyCases(server, dockerd);
   } finally {
+    await dockerd?.stop();
     await server.stop();
   }
   const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1) };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
@@ -14,6 +14,8 @@ export interface OvsdbServerOptions {
   ssl?: { key: string; cert: string; ca: string };
   /** Initialise the Open_vSwitch row (ovs-vsctl init) when the vswitch schema is served. */
   init?: boolean;
+  /** Where its files go (default: a new temporary directory). */
+  dir?: string;
 }
 
 /**
@@ -38,7 +40,8 @@ export class OvsdbServer {
   }
 
   static async start(opts: OvsdbServerOptions = {}): Promise<OvsdbServer> {
-    const dir = tempDir('ovsdb');
+    const dir = opts.dir ?? tempDir('ovsdb');
+    mkdirSync(dir, { recursive: true });
     const schemas = opts.schemas ?? [VSWITCH_SCHEMA];
     const dbFiles = schemas.map((schema, i) => {
       const file = join(dir, `db${i}.db`);

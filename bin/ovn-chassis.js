@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The controller. Runs the compiled code in dist/, which `npm run setup` builds.
+import { start } from './start.js';
+
+await start('../dist/controller/cli.js');

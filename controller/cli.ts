@@ -1,0 +1,157 @@
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import yargs, { type Argv } from 'yargs';
+import { createLogger } from '../agent/log.js';
+import { ConfigError } from '../schemas/errors.js';
+import { ControllerError } from './errors.js';
+import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachNode, statusFleet } from './fleet.js';
+import { fieldsFromNode, importedInventory } from './import.js';
+import { type Fleet, type Host, loadFleet } from './inventory.js';
+import { limitHosts } from './limit.js';
+import { Progress } from './progress.js';
+import { formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
+import { validateFleet } from './validate.js';
+import { watchSouthbound, type SouthboundView } from './verify.js';
+
+export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
+
+
+function common<T>(y: Argv<T>) {
+  return y
+    .option('inventory', { alias: 'i', type: 'string', demandOption: true, describe: 'inventory file (YAML)' })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' });
+}
+
+function fleetOpts<T>(y: Argv<T>) {
+  return common(y)
+    .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
+    .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
+    .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
+    .option('state-dir', { type: 'string', default: '/var/lib/ovn-chassis', describe: 'state of in-process (local transport) agents' });
+}
+
+const log = createLogger('ovn-chassis');
+
+function selected(fleet: Fleet, limit: string | undefined): Host[] {
+  const hosts = limitHosts(fleet.hosts, limit);
+  if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${limit} matches no host of ${fleet.source}`);
+  return hosts;
+}
+
+function runOpts(a: { concurrency: number; timeout: number; 'state-dir': string }): RunOptions {
+  if (!(a.concurrency >= 1)) throw new ControllerError('INVALID_CONFIG', `--concurrency ${a.concurrency} must be at least 1`);
+  if (!(a.timeout > 0)) throw new ControllerError('INVALID_CONFIG', `--timeout ${a.timeout} must be above 0`);
+  return { concurrency: Math.floor(a.concurrency), nodeTimeoutMs: a.timeout * 1000, stateRoot: a['state-dir'], log };
+}
+
+/** Fleet-wide errors (duplicate ids or encap IPs…) stop a write before any node is touched. */
+function refuseInvalid(fleet: Fleet): void {
+  const errors = validateFleet(fleet).filter((f) => f.level === 'error');
+  if (errors.length > 0) {
+    throw new ControllerError('INVALID_INVENTORY', `${fleet.source} has fleet-wide errors; nothing was changed:\n  ${errors.map((e) => e.message).join('\n  ')}`);
+  }
+}
+
+async function southbound(fleet: Fleet, what: string): Promise<SouthboundView> {
+  try {
+    return await watchSouthbound(fleet.inventory.ovn.southbound, log);
+  } catch (err) {
+    throw new ControllerError('UNREACHABLE', `cannot reach the Southbound DB (${[fleet.inventory.ovn.southbound].flat().join(',')}) to ${what}: ${(err as Error).message}; nothing was changed`);
+  }
+}
+
+function print(a: { json: boolean }, value: unknown, human: string): void {
+  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+}
+
+const view = <T>(results: NodeResult<T>[]) => results.map((r) => (r.ok ? { host: r.host, ok: true, ms: r.ms, ...r.value } : r));
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  const json = argv.includes('--json');
+  const parser = yargs(argv)
+    .scriptName('ovn-chassis')
+    .strict()
+    .demandCommand(1, 'name a command: validate, render, diff, apply, status or import')
+    .command('validate', 'check the inventory and the fleet as a whole', (y) => common(y), (a) => {
+      const fleet = loadFleet(a.inventory);
+      const findings = validateFleet(fleet);
+      print(a, { hosts: fleet.hosts.length, findings }, formatFindings(fleet.source, fleet.hosts.length, findings));
+      code = findings.some((f) => f.level === 'error') ? EXIT.ERROR : EXIT.OK;
+    })
+    .command('render', 'show each host\'s resulting chassis config', (y) => common(y).option('limit', { alias: 'l', type: 'string' }), (a) => {
+      const fleet = loadFleet(a.inventory);
+      const hosts = selected(fleet, a.limit);
+      const out = Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, groups: h.groups, transport: h.transport.kind, agent: h.agent, config: h.chassis }]));
+      print(a, out, stringify(Object.fromEntries(hosts.map((h) => [h.name, h.chassis]))).trimEnd());
+    })
+    .command('diff', 'show what apply would change on each node', (y) => fleetOpts(y).option('allow-system-id-change', { type: 'boolean', default: false }), async (a) => {
+      const fleet = loadFleet(a.inventory);
+      const results = await diffFleet(selected(fleet, a.limit), runOpts(a), a['allow-system-id-change']);
+      print(a, view(results), formatDiff(results));
+      const changes = results.some((r) => r.ok && !r.value.plan.inSync);
+      code = fleetExit(results, changes ? EXIT.CHANGES : EXIT.OK);
+    })
+    .command('apply', 'apply each node\'s config and prove it in the Southbound DB', (y) =>
+      fleetOpts(y)
+        .option('verify', { type: 'boolean', default: true, describe: 'prove each chassis in the Southbound DB (--no-verify to skip)' })
+        .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the Southbound DB to show every chassis' })
+        .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow new system-ids; the stranded chassis are removed from the SB' }),
+    async (a) => {
+      const fleet = loadFleet(a.inventory);
+      refuseInvalid(fleet);
+      const hosts = selected(fleet, a.limit);
+      const sb = a.verify ? await southbound(fleet, 'verify the result') : undefined;
+      try {
+        const results = await applyFleet(hosts, { ...runOpts(a), allowSystemIdChange: a['allow-system-id-change'], verifyTimeoutMs: a['verify-timeout'] * 1000, ...(sb ? { southbound: sb } : {}) });
+        print(a, view(results), formatApply(results, a.verify));
+        code = fleetExit(results, EXIT.OK);
+      } finally {
+        sb?.close();
+      }
+    })
+    .command('status', 'per node: in sync or drifted, and registered in the Southbound DB', (y) => fleetOpts(y), async (a) => {
+      const fleet = loadFleet(a.inventory);
+      const hosts = selected(fleet, a.limit);
+      const sb = await southbound(fleet, 'check registration');
+      try {
+        const results = await statusFleet(hosts, runOpts(a), sb);
+        const claimed = new Set(fleet.hosts.map((h) => h.chassis.systemId));
+        const stale = sb.chassisNames().filter((n) => !claimed.has(n)).sort();
+        print(a, { nodes: view(results), staleChassis: stale }, formatStatus(results, stale));
+        const clean = results.every((r) => r.ok && r.value.plan.inSync && r.value.verdict.state === 'verified') && stale.length === 0;
+        code = fleetExit(results, clean ? EXIT.OK : EXIT.CHANGES);
+      } finally {
+        sb.close();
+      }
+    })
+    .command('import', 'read the nodes\' current chassis config into an inventory file', (y) => fleetOpts(y).option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' }), async (a) => {
+      const fleet = loadFleet(a.inventory);
+      const hosts = selected(fleet, a.limit);
+      const progress = new Progress('import', hosts.length, log);
+      const results = await forEachNode(hosts, runOpts(a), progress, () => 'read', async (_host, agent) => {
+        const fields = fieldsFromNode(await agent.show());
+        if (!fields.systemId) throw new ControllerError('REFUSED', 'the node has no system-id: it is not a chassis yet, nothing to import');
+        return fields;
+      });
+      const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));
+      if (imported.size > 0) writeFileSync(a.output, importedInventory(fleet, imported), { mode: 0o644 });
+      print(a, view(results), `${results.map((r) => (r.ok ? `${r.host}: imported` : `${r.host}: FAILED (${r.error.code}): ${r.error.message}`)).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
+      code = fleetExit(results, EXIT.OK);
+    })
+    .fail((msg, err) => {
+      throw err ?? new ControllerError('USAGE', `${msg}\nrun with --help for usage`);
+    })
+    .help()
+    .version(false);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const known = err instanceof ConfigError || err instanceof ControllerError;
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'INTERNAL', message: e.message } }, null, 2)}\n`);
+    process.stderr.write(`ovn-chassis: ${e.message}\n`);
+    return EXIT.ERROR;
+  }
+  return code;
+}

@@ -1,0 +1,183 @@
+import { isIP } from 'node:net';
+import type { Logger } from '../agent/log.js';
+import type { Facts, PlanView } from '../schemas/rpc.js';
+import { ControllerError } from './errors.js';
+import type { Host } from './inventory.js';
+import { Progress } from './progress.js';
+import type { AgentClient } from './transport/client.js';
+import { connectLocal } from './transport/local.js';
+import { connectSsh } from './transport/ssh.js';
+import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis } from './verify.js';
+
+export interface RunOptions {
+  concurrency: number;
+  nodeTimeoutMs: number;
+  /** Where local-transport agents keep state when their transport names no stateDir. */
+  stateRoot: string;
+  log: Logger;
+}
+
+export type NodeResult<T> =
+  | { host: string; ok: true; value: T; ms: number }
+  | { host: string; ok: false; error: { code: string; message: string }; ms: number };
+
+export function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot'>): Promise<AgentClient> {
+  return host.transport.kind === 'ssh' ? connectSsh(host) : connectLocal(host, opts.stateRoot);
+}
+
+/**
+ * Runs `fn` on every host, at most `concurrency` at a time, each under its own
+ * deadline: a slow or dead node is reported for itself and never holds up the
+ * others. One agent connection per node, reused for all its requests.
+ */
+export async function forEachNode<T>(
+  hosts: Host[],
+  opts: RunOptions,
+  progress: Progress,
+  describe: (value: T) => string,
+  fn: (host: Host, agent: AgentClient) => Promise<T>,
+): Promise<NodeResult<T>[]> {
+  const results: NodeResult<T>[] = new Array(hosts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < hosts.length) {
+      const i = next++;
+      const host = hosts[i] as Host;
+      const t0 = Date.now();
+      let agent: AgentClient | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const work = (async () => {
+          agent = await connectAgent(host, opts);
+          return fn(host, agent);
+        })();
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ControllerError('TIMEOUT', `${host.name}: no answer within ${opts.nodeTimeoutMs / 1000} s`)), opts.nodeTimeoutMs);
+        });
+        const value = await Promise.race([work, deadline]);
+        results[i] = { host: host.name, ok: true, value, ms: Date.now() - t0 };
+        progress.node(host.name, describe(value));
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        results[i] = { host: host.name, ok: false, error: { code: e.code ?? 'ERROR', message: e.message }, ms: Date.now() - t0 };
+        progress.node(host.name, `FAILED: ${e.message}`);
+      } finally {
+        clearTimeout(timer);
+        await (agent as AgentClient | undefined)?.close().catch(() => undefined);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, hosts.length)) }, worker));
+  return results;
+}
+
+/** Warnings from a node's facts, before anything is written to it. */
+export function precheck(host: Host, facts: Facts): string[] {
+  const warnings: string[] = [];
+  const onHost = new Set(facts.addresses);
+  for (const ip of [host.chassis.encap.ip].flat()) {
+    // All of 127.0.0.0/8 is the loopback interface's on Linux (sandbox nodes live there).
+    const local = onHost.has(ip) || (isIP(ip) === 4 && ip.startsWith('127.') && onHost.has('127.0.0.1'));
+    if (!local) warnings.push(`encap IP ${ip} is not on any interface of ${facts.fqdn} (it has ${facts.addresses.join(', ')})`);
+  }
+  // A local-transport agent runs on the controller's machine, so its facts name that machine, not the node.
+  if (host.transport.kind === 'ssh' && host.chassis.hostname && host.chassis.hostname !== facts.hostname && host.chassis.hostname !== facts.fqdn) {
+    warnings.push(`hostname ${host.chassis.hostname} is neither the node's hostname (${facts.hostname}) nor its FQDN (${facts.fqdn}); neutron must know the node by ${host.chassis.hostname}`);
+  }
+  return warnings;
+}
+
+export interface DiffOutcome {
+  plan: PlanView;
+}
+
+export function diffFleet(hosts: Host[], opts: RunOptions, allowSystemIdChange = false): Promise<NodeResult<DiffOutcome>[]> {
+  const progress = new Progress('diff', hosts.length, opts.log);
+  return forEachNode(hosts, opts, progress, (v) => (v.plan.inSync ? 'in sync' : `${v.plan.changes.length + v.plan.bridges.length + v.plan.ports.length} changes`), async (host, agent) => ({
+    plan: await agent.diff(host.chassis, allowSystemIdChange),
+  }));
+}
+
+export interface ApplyOutcome {
+  applied: boolean;
+  plan: PlanView;
+  warnings: string[];
+  previousSystemId?: string;
+  verdict?: Verdict;
+}
+
+export interface ApplyOptions extends RunOptions {
+  allowSystemIdChange: boolean;
+  /** The live SB view to verify against; none with --no-verify. */
+  southbound?: SouthboundView;
+  verifyTimeoutMs: number;
+}
+
+/**
+ * Apply, then prove: each node's agent applies its config; then the
+ * Southbound DB (watched, not polled) must show every applied node's chassis
+ * with the desired encaps and gateway flag. A node counts as done only when
+ * verified.
+ */
+export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<NodeResult<ApplyOutcome>[]> {
+  const progress = new Progress('apply', hosts.length, opts.log);
+  const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, (v) => (v.applied ? `applied ${v.plan.changes.length} changes` : 'already in sync'), async (host, agent) => {
+    const warnings = precheck(host, await agent.facts());
+    for (const w of warnings) opts.log.warn({ host: host.name }, w);
+    const before = await agent.show();
+    const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
+    const previousSystemId = before.externalIds['system-id'];
+    return {
+      applied: res.applied,
+      plan: res.plan,
+      warnings: [...warnings, ...res.plan.warnings],
+      ...(previousSystemId && previousSystemId !== host.chassis.systemId ? { previousSystemId } : {}),
+    };
+  });
+  const sb = opts.southbound;
+  if (!sb) return results;
+  const applied = results.flatMap((r, i) => (r.ok ? [{ r, host: hosts[i] as Host }] : []));
+  for (const { r, host } of applied) {
+    const old = r.value.previousSystemId;
+    if (old) {
+      const n = await removeChassis(sb, old);
+      opts.log.info({ host: host.name, old, rows: n }, `removed the stranded chassis ${old} from the Southbound DB`);
+    }
+  }
+  const exps: Expectation[] = applied.map(({ host }) => expectationOf(host.name, host.chassis));
+  const verifying = new Progress('verify', exps.length, opts.log);
+  const verdicts = await awaitVerdicts(sb, exps, opts.verifyTimeoutMs, (v) => verifying.node(v.host, `chassis ${v.systemId} registered as desired`));
+  for (const v of verdicts) {
+    const entry = applied.find((a) => a.host.name === v.host);
+    if (!entry) continue;
+    entry.r.value.verdict = v;
+    if (v.state !== 'verified') {
+      const i = results.indexOf(entry.r);
+      const why = v.state === 'missing' ? `no chassis ${v.systemId} in the Southbound DB after ${opts.verifyTimeoutMs / 1000} s` : `chassis ${v.systemId} does not match: ${v.problems.join('; ')}`;
+      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}` }, ms: entry.r.ms };
+      verifying.node(v.host, `NOT VERIFIED: ${why}`);
+    }
+  }
+  return results;
+}
+
+export interface StatusOutcome {
+  plan: PlanView;
+  verdict: Verdict;
+}
+
+export async function statusFleet(hosts: Host[], opts: RunOptions, sb: SouthboundView): Promise<NodeResult<StatusOutcome>[]> {
+  const progress = new Progress('status', hosts.length, opts.log);
+  return forEachNode(hosts, opts, progress, (v) => `${v.plan.inSync ? 'in sync' : 'drifted'}, ${v.verdict.state}`, async (host, agent) => {
+    const plan = await agent.diff(host.chassis);
+    const exp = expectationOf(host.name, host.chassis);
+    return { plan, verdict: assess(exp, sb.chassisByName(exp.systemId), sb.encaps()) };
+  });
+}
+
+/** Exit codes for fleet commands: all failed → 1, some failed → 3 (partial), else `otherwise`. */
+export function fleetExit(results: NodeResult<unknown>[], otherwise: number): number {
+  const failed = results.filter((r) => !r.ok).length;
+  if (failed === 0) return otherwise;
+  return failed === results.length ? 1 : 3;
+}

@@ -1,0 +1,95 @@
+import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { ConfigError } from '../schemas/errors.js';
+import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
+import { type Inventory, type Layer, type Transport, inventorySchema, transportSchema } from '../schemas/inventory.js';
+import { uuidv5 } from './uuid5.js';
+
+/** The namespace of generated system-ids when the inventory sets none (fixed: ids must never move). */
+export const DEFAULT_SYSTEM_ID_NAMESPACE = '6f0c3c9e-8f6b-5d6e-9a51-0b6a1f9e3c42';
+
+export interface Host {
+  name: string;
+  address: string;
+  groups: string[];
+  vars: Record<string, string | number | boolean>;
+  chassis: ChassisConfig;
+  transport: Transport;
+  agent: AgentBackend;
+}
+
+export interface Fleet {
+  inventory: Inventory;
+  source: string;
+  hosts: Host[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Later layers win; nested objects (encap, maps, transport) merge key by key; lists are replaced. */
+function merge(a: Obj, b: Obj): Obj {
+  const out: Obj = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Obj, v) : v;
+  }
+  return out;
+}
+
+export function loadFleet(path: string): Fleet {
+  return resolveFleet(loadConfigFile(inventorySchema, path), path);
+}
+
+/**
+ * Each host's config: defaults, then its groups in order, then its own fields.
+ * Then the inventory's conventions: the Southbound list is the default
+ * ovn-remote, the address the default encap IP, the inventory name the
+ * hostname, and a UUIDv5 of the name the system-id.
+ */
+export function resolveFleet(inv: Inventory, source: string): Fleet {
+  const issues: string[] = [];
+  const hosts: Host[] = [];
+  const namespace = inv.ovn.systemIdNamespace ?? DEFAULT_SYSTEM_ID_NAMESPACE;
+  for (const [name, own] of Object.entries(inv.hosts)) {
+    const groups = own.groups ?? [];
+    const layers: Layer[] = [inv.defaults ?? {}, ...groups.map((g) => inv.groups?.[g] ?? {}), own];
+    // The agent backend is chosen whole: a host that says backend: ovsdb does not inherit a container name.
+    let agent: Obj | undefined;
+    let merged: Obj = {};
+    for (const l of layers) {
+      const { agent: la, ...rest } = l as Obj;
+      if (isObj(la)) agent = la.backend === undefined || la.backend === agent?.backend ? merge(agent ?? {}, la) : la;
+      merged = merge(merged, rest);
+    }
+    const { address, transport, vars, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj };
+    const encap = isObj(fields.encap) ? fields.encap : {};
+    const chassisInput: Obj = {
+      ...fields,
+      systemId: fields.systemId ?? uuidv5(name, namespace),
+      hostname: fields.hostname ?? name,
+      ovnRemote: fields.ovnRemote ?? inv.ovn.southbound,
+      encap: { ...encap, ip: encap.ip ?? address },
+    };
+    const at = (sub: string, res: { success: boolean; error?: { issues: Parameters<typeof formatIssue>[0][] } }) => {
+      if (!res.success) for (const i of res.error?.issues ?? []) issues.push(formatIssue({ ...i, path: ['hosts', name, ...(sub ? [sub] : []), ...i.path] }));
+    };
+    const chassis = chassisConfigSchema.safeParse(chassisInput, { reportInput: true });
+    at('', chassis);
+    const tr = transportSchema.safeParse(transport ?? { kind: 'ssh' }, { reportInput: true });
+    at('transport', tr);
+    const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });
+    at('agent', ag);
+    const addr = address ?? (chassis.success ? [chassis.data.encap.ip].flat()[0] : undefined);
+    if (!addr) issues.push(`hosts.${name}: needs an address (or encap.ip)`);
+    if (chassis.success && tr.success && ag.success && addr) {
+      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return { inventory: inv, source, hosts };
+}
+
+export function checkInventory(data: unknown, source: string): Fleet {
+  return resolveFleet(check(inventorySchema, data, source), source);
+}

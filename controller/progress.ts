@@ -1,0 +1,29 @@
+import type { Logger } from '../agent/log.js';
+
+/** Shows a fleet operation as it goes: a line per node on a terminal, log events otherwise. */
+export class Progress {
+  private done = 0;
+  private readonly total: number;
+  private readonly label: string;
+  private readonly log: Logger;
+  private readonly tty: boolean;
+
+  constructor(label: string, total: number, log: Logger, tty = Boolean(process.stderr.isTTY)) {
+    this.label = label;
+    this.total = total;
+    this.log = log;
+    this.tty = tty;
+  }
+
+  node(host: string, text: string, finished = true): void {
+    if (finished) this.done++;
+    const counter = `[${this.done}/${this.total}]`;
+    if (this.tty) process.stderr.write(`${this.label} ${counter} ${host}: ${text}\n`);
+    else this.log.info({ op: this.label, host, done: this.done, total: this.total }, text);
+  }
+
+  note(text: string): void {
+    if (this.tty) process.stderr.write(`${this.label}: ${text}\n`);
+    else this.log.info({ op: this.label }, text);
+  }
+}

@@ -1,0 +1,59 @@
+import { formatPlan } from '../agent/view.js';
+import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';
+import type { Finding } from './validate.js';
+
+const failed = (r: { error: { code: string; message: string } }) => `FAILED (${r.error.code}): ${r.error.message}`;
+
+export function formatFindings(source: string, hostCount: number, findings: Finding[]): string {
+  const errors = findings.filter((f) => f.level === 'error').length;
+  const lines = [`${source}: ${hostCount} hosts, ${errors} errors, ${findings.length - errors} warnings`];
+  for (const f of findings) lines.push(`  ${f.level} [${f.check}] ${f.message}`);
+  return lines.join('\n');
+}
+
+export function formatDiff(results: NodeResult<DiffOutcome>[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (!r.ok) lines.push(`${r.host}: ${failed(r)}`);
+    else if (r.value.plan.inSync) lines.push(`${r.host}: in sync`);
+    else lines.push(`${r.host}:`, formatPlan(r.value.plan, '  '));
+  }
+  const ok = results.filter((r) => r.ok) as Extract<NodeResult<DiffOutcome>, { ok: true }>[];
+  const changed = ok.filter((r) => !r.value.plan.inSync).length;
+  lines.push('', `${ok.length - changed} in sync, ${changed} with changes, ${results.length - ok.length} failed`);
+  return lines.join('\n');
+}
+
+export function formatApply(results: NodeResult<ApplyOutcome>[], verified: boolean): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (!r.ok) {
+      lines.push(`${r.host}: ${failed(r)}`);
+      continue;
+    }
+    const v = r.value;
+    lines.push(`${r.host}: ${v.applied ? `applied ${v.plan.changes.length} changes` : 'already in sync'}${v.verdict?.state === 'verified' ? ', verified in the Southbound DB' : ''}`);
+    if (v.applied) lines.push(formatPlan({ ...v.plan, warnings: [] }, '  '));
+    for (const w of v.warnings) lines.push(`  ! warning: ${w}`);
+  }
+  const ok = results.filter((r) => r.ok).length;
+  lines.push('', `${ok} of ${results.length} nodes ${verified ? 'applied and verified' : 'applied (not verified: --no-verify)'}, ${results.length - ok} failed`);
+  return lines.join('\n');
+}
+
+export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string[]): string {
+  const rows = results.map((r) => {
+    if (!r.ok) return [r.host, `unreachable (${r.error.code})`, '-'];
+    const p = r.value.plan;
+    const agent = p.inSync ? 'in sync' : `drifted: ${[...p.changes.map((c) => c.key), ...p.bridges.map((b) => `bridge ${b.name}`)].join(', ')}`;
+    const v = r.value.verdict;
+    const sb = v.state === 'verified' ? 'registered' : v.state === 'missing' ? 'missing' : `mismatched: ${v.problems.join('; ')}`;
+    return [r.host, agent, sb];
+  });
+  const head = ['host', 'node OVSDB', 'Southbound'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  if (stale.length > 0) out.push('', `stale chassis in the Southbound DB that no inventory host claims: ${stale.join(', ')}`);
+  return out.join('\n');
+}

@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+import type { ChassisConfig } from '../../schemas/chassis.js';
+import {
+  PROTOCOL_VERSION, applyResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
+  type ApplyResultView, type Facts, type PlanView, type ShowResult,
+} from '../../schemas/rpc.js';
+import { ControllerError } from '../errors.js';
+
+/** Sends one request line and resolves with the response line for it. */
+export type LineCall = (request: { id: number; method: string; params?: unknown }) => Promise<string>;
+
+/**
+ * A node's agent as the controller sees it, whatever carries the RPC. Every
+ * answer is checked against the protocol schemas: an agent is a peer, and a
+ * garbled reply must not pass for a result.
+ */
+export class AgentClient {
+  readonly host: string;
+  private readonly send: LineCall;
+  private readonly closer: () => Promise<void>;
+  private nextId = 1;
+
+  constructor(host: string, send: LineCall, close: () => Promise<void>) {
+    this.host = host;
+    this.send = send;
+    this.closer = close;
+  }
+
+  async hello(): Promise<void> {
+    await this.call('hello', { protocol: PROTOCOL_VERSION, client: 'ovn-chassis' }, undefined);
+  }
+
+  facts(): Promise<Facts> {
+    return this.call('facts', undefined, factsSchema);
+  }
+
+  show(): Promise<ShowResult> {
+    return this.call('show', undefined, showResultSchema);
+  }
+
+  diff(config: ChassisConfig, allowSystemIdChange = false): Promise<PlanView> {
+    return this.call('diff', { config, allowSystemIdChange }, planViewSchema);
+  }
+
+  apply(config: ChassisConfig, allowSystemIdChange = false): Promise<ApplyResultView> {
+    return this.call('apply', { config, allowSystemIdChange }, applyResultSchema);
+  }
+
+  rollback(): Promise<z.output<typeof rollbackResultSchema>> {
+    return this.call('rollback', undefined, rollbackResultSchema);
+  }
+
+  close(): Promise<void> {
+    return this.closer();
+  }
+
+  private async call<S extends z.ZodType | undefined>(method: string, params: unknown, schema: S): Promise<S extends z.ZodType ? z.output<S> : unknown> {
+    const id = this.nextId++;
+    const line = await this.send({ id, method, ...(params === undefined ? {} : { params }) });
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      throw new ControllerError('PROTOCOL', `${this.host}: the agent answered ${method} with something that is not JSON`);
+    }
+    const res = rpcResponseSchema.safeParse(json);
+    if (!res.success || res.data.id !== id) throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method} is not a valid response`);
+    if ('error' in res.data) throw new ControllerError(res.data.error.code, `${this.host}: ${res.data.error.message}`);
+    if (!schema) return res.data.result as never;
+    const parsed = schema.safeParse(res.data.result);
+    if (!parsed.success) throw new ControllerError('PROTOCOL', `${this.host}: the agent's ${method} result does not match the protocol`);
+    return parsed.data as never;
+  }
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { backendArgs } from '../../schemas/backend.js';
+import type { SshTransport } from '../../schemas/inventory.js';
+import { ControllerError } from '../errors.js';
+import type { Host } from '../inventory.js';
+import { AgentClient } from './client.js';
+import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
+
+const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
+
+/**
+ * SSH carries a command as one string that the node's login shell splits, so
+ * each argument is single-quoted: what runs is exactly the argument vector.
+ */
+export function shellQuote(args: string[]): string {
+  return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export function agentCommand(host: Host, t: SshTransport): string[] {
+  return [...(t.agentCommand ?? ['ovn-chassis-agent']), 'rpc', ...backendArgs(host.agent), ...(t.stateDir ? ['--state-dir', t.stateDir] : [])];
+}
+
+/**
+ * One SSH connection per node, reused for all its requests: key auth (a key
+ * file or ssh-agent), the host key checked before anything is sent, and the
+ * agent's `rpc` on an exec channel speaking JSON lines.
+ */
+export async function connectSsh(host: Host): Promise<AgentClient> {
+  const t = host.transport;
+  if (t.kind !== 'ssh') throw new Error('connectSsh needs an ssh transport');
+  const where = `${host.name} (${host.address}:${t.port})`;
+  let refusal: ControllerError | undefined;
+  const knownHosts = t.knownHosts ?? (t.fingerprints ? undefined : '~/.ssh/known_hosts');
+  let knownText = '';
+  if (knownHosts) {
+    try {
+      knownText = readFileSync(expand(knownHosts), 'utf8');
+    } catch (err) {
+      throw new ControllerError('HOST_KEY_UNKNOWN', `${where}: cannot read known_hosts ${knownHosts}: ${(err as Error).message}`);
+    }
+  }
+  const config: ConnectConfig = {
+    host: host.address,
+    port: t.port,
+    username: t.user,
+    readyTimeout: t.connectTimeoutS * 1000,
+    hostVerifier: (key: Buffer) => {
+      const fp = fingerprint(key);
+      if (t.fingerprints?.includes(fp)) return true;
+      const verdict = knownHosts ? checkKnownHosts(knownText, knownHostsName(host.address, t.port), key) : 'unknown';
+      if (verdict === 'match') return true;
+      refusal =
+        verdict === 'changed' || verdict === 'revoked'
+          ? new ControllerError('HOST_KEY_CHANGED', `${where}: the host key ${verdict === 'revoked' ? 'is revoked' : 'has CHANGED'}: it presented ${fp}, which ${knownHosts ?? 'the pinned fingerprints'} do not list for it. Refusing to connect (a changed key can mean someone is in the middle).`)
+          : new ControllerError('HOST_KEY_UNKNOWN', `${where}: unknown host key ${fp}; add it to ${knownHosts ?? 'known_hosts'} or pin it in transport.fingerprints after checking it on the node`);
+      return false;
+    },
+  };
+  if (t.privateKey) {
+    try {
+      config.privateKey = readFileSync(expand(t.privateKey));
+    } catch (err) {
+      throw new ControllerError('AUTH_FAILED', `${where}: cannot read private key ${t.privateKey}: ${(err as Error).message}`);
+    }
+    if (t.passphrase) config.passphrase = t.passphrase;
+  } else {
+    const agent = t.agent ?? process.env.SSH_AUTH_SOCK;
+    if (!agent) throw new ControllerError('AUTH_FAILED', `${where}: no privateKey in the transport and no ssh-agent (SSH_AUTH_SOCK)`);
+    config.agent = agent;
+  }
+
+  const conn = new Client();
+  await new Promise<void>((resolve, reject) => {
+    conn.once('ready', resolve);
+    conn.once('error', (err: Error & { level?: string }) => {
+      if (refusal) reject(refusal);
+      else if (err.level === 'client-authentication') reject(new ControllerError('AUTH_FAILED', `${where}: the node refused our key for user ${t.user}`));
+      else reject(new ControllerError('UNREACHABLE', `${where}: ${err.message}`, { cause: err }));
+    });
+    conn.connect(config);
+  });
+
+  const channel = await new Promise<ClientChannel>((resolve, reject) => {
+    conn.exec(shellQuote(agentCommand(host, t)), (err, ch) => (err ? reject(new ControllerError('UNREACHABLE', `${where}: cannot start the agent: ${err.message}`)) : resolve(ch)));
+  });
+
+  const pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
+  let lost: ControllerError | undefined;
+  let buf = '';
+  let stderr = '';
+  channel.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  channel.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const id = (() => {
+        try {
+          return (JSON.parse(line) as { id?: unknown }).id;
+        } catch {
+          return undefined;
+        }
+      })();
+      const p = typeof id === 'number' ? pending.get(id) : undefined;
+      if (p) {
+        pending.delete(id as number);
+        p.resolve(line);
+      }
+    }
+  });
+  const drop = (why: string) => {
+    lost ??= new ControllerError('CONNECTION_LOST', `${where}: ${why}${stderr.trim() ? `; the agent said: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    for (const p of pending.values()) p.reject(lost);
+    pending.clear();
+  };
+  channel.on('close', () => drop('the connection to the agent closed'));
+  conn.on('close', () => drop('the SSH connection dropped'));
+  conn.on('error', (err: Error) => drop(`SSH error: ${err.message}`));
+
+  const client = new AgentClient(
+    host.name,
+    (req) =>
+      new Promise((resolve, reject) => {
+        if (lost) return reject(lost);
+        pending.set(req.id, { resolve, reject });
+        channel.write(`${JSON.stringify(req)}\n`);
+      }),
+    async () => {
+      channel.end();
+      conn.end();
+    },
+  );
+  try {
+    await client.hello();
+  } catch (err) {
+    conn.end();
+    throw err;
+  }
+  return client;
+}

@@ -1,0 +1,65 @@
+import type { Fleet, Host } from './inventory.js';
+
+export interface Finding {
+  level: 'error' | 'warning';
+  check: string;
+  message: string;
+  hosts: string[];
+}
+
+const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+
+function duplicates(hosts: Host[], key: (h: Host) => string[]): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  for (const h of hosts) for (const k of key(h)) seen.set(k, [...(seen.get(k) ?? []), h.name]);
+  return new Map([...seen].filter(([, names]) => names.length > 1));
+}
+
+/**
+ * Fleet-wide checks no single node can make: the mistakes that made chassis
+ * flap, gateways go unscheduled or ports refuse to bind in clouds before.
+ * (Per-field checks — bridge names of at most 15 bytes, endpoints that parse —
+ * already ran when the inventory was loaded.)
+ */
+export function validateFleet(fleet: Fleet): Finding[] {
+  const { hosts } = fleet;
+  const out: Finding[] = [];
+  for (const [id, names] of duplicates(hosts, (h) => [h.chassis.systemId])) {
+    out.push({ level: 'error', check: 'duplicate-system-id', message: `system-id ${id} is used by ${names.join(', ')}: the chassis would flap between them`, hosts: names });
+  }
+  for (const [ip, names] of duplicates(hosts, (h) => list(h.chassis.encap.ip))) {
+    out.push({ level: 'error', check: 'duplicate-encap-ip', message: `encap IP ${ip} is used by ${names.join(', ')}: ovn-controller refuses a duplicate encap and one chassis would not register`, hosts: names });
+  }
+  for (const [hn, names] of duplicates(hosts, (h) => [h.chassis.hostname ?? h.name])) {
+    out.push({ level: 'error', check: 'duplicate-hostname', message: `hostname ${hn} is used by ${names.join(', ')}: neutron binds ports by hostname`, hosts: names });
+  }
+  const gateways = hosts.filter((h) => h.chassis.gateway);
+  const noMappings = gateways.filter((h) => Object.keys(h.chassis.bridgeMappings ?? {}).length === 0);
+  if (noMappings.length > 0) {
+    out.push({ level: 'error', check: 'gateway-without-mappings', message: `gateway chassis without bridge mappings cannot host router gateways: ${noMappings.map((h) => h.name).join(', ')}`, hosts: noMappings.map((h) => h.name) });
+  }
+  const physnets = new Set(gateways.flatMap((h) => Object.keys(h.chassis.bridgeMappings ?? {})));
+  for (const p of physnets) {
+    const missing = gateways.filter((h) => !(p in (h.chassis.bridgeMappings ?? {})));
+    if (missing.length > 0) {
+      out.push({ level: 'warning', check: 'physnet-not-on-all-gateways', message: `physnet ${p} is mapped on some gateways but not on ${missing.map((h) => h.name).join(', ')}: routers on ${p} cannot fail over to them`, hosts: missing.map((h) => h.name) });
+    }
+  }
+  const types = new Map<string, string[]>();
+  for (const h of hosts) {
+    const t = list(h.chassis.encap.type).join(',');
+    types.set(t, [...(types.get(t) ?? []), h.name]);
+  }
+  if (types.size > 1) {
+    out.push({ level: 'warning', check: 'mixed-encap-types', message: `the fleet mixes encap types (${[...types].map(([t, n]) => `${t}: ${n.length} hosts`).join('; ')}): tunnels form only between chassis sharing a type`, hosts: [...types.values()].flat() });
+  }
+  for (const h of hosts) {
+    if (h.chassis.openflowProbeIntervalS !== undefined) {
+      out.push({ level: 'warning', check: 'ignored-key', message: `${h.name}: openflowProbeIntervalS (ovn-openflow-probe-interval) is ignored by OVN 24.03 and later`, hosts: [h.name] });
+    }
+    if (h.chassis.ovnNb !== undefined) {
+      out.push({ level: 'warning', check: 'ignored-key', message: `${h.name}: ovnNb (ovn-nb) is never read by ovn-controller`, hosts: [h.name] });
+    }
+  }
+  return out;
+}

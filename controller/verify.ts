@@ -1,0 +1,111 @@
+import { type Monitor, OvsdbClient, type Row, cond, remove } from '../ovsdb/index.js';
+import type { ChassisConfig } from '../schemas/chassis.js';
+import type { Logger } from '../agent/log.js';
+
+/** What the Southbound DB must show for a node to count as done. */
+export interface Expectation {
+  host: string;
+  systemId: string;
+  encaps: { type: string; ip: string }[];
+  gateway: boolean;
+}
+
+export type Verdict =
+  | { host: string; systemId: string; state: 'verified' }
+  | { host: string; systemId: string; state: 'missing' }
+  | { host: string; systemId: string; state: 'mismatch'; problems: string[] };
+
+const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+
+export function expectationOf(host: string, c: ChassisConfig): Expectation {
+  // ovn-controller pairs every encap type with every encap IP.
+  const encaps = list(c.encap.type).flatMap((type) => list(c.encap.ip).map((ip) => ({ type, ip })));
+  return { host, systemId: c.systemId, encaps, gateway: c.gateway === true };
+}
+
+function cmsTokens(row: Row): string[] {
+  const from = (col: string) => (row[col] instanceof Map ? ((row[col] as Map<string, string>).get('ovn-cms-options') ?? '') : '');
+  return `${from('other_config')},${from('external_ids')}`.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+/** Pure: one node's verdict from the SB rows at hand. */
+export function assess(exp: Expectation, chassis: Row | undefined, encapRows: Map<string, Row>): Verdict {
+  const base = { host: exp.host, systemId: exp.systemId };
+  if (!chassis) return { ...base, state: 'missing' };
+  const problems: string[] = [];
+  const have = (chassis.encaps as string[]).map((u) => encapRows.get(u)).filter((e): e is Row => e !== undefined);
+  const key = (e: { type?: unknown; ip?: unknown }) => `${String(e.type)}:${String(e.ip)}`;
+  const want = new Set(exp.encaps.map(key));
+  const got = new Set(have.map(key));
+  if (want.size !== got.size || [...want].some((k) => !got.has(k))) {
+    problems.push(`encaps: desired ${[...want].sort().join(', ')}; the Southbound DB has ${[...got].sort().join(', ') || 'none'}`);
+  }
+  const gw = cmsTokens(chassis).includes('enable-chassis-as-gw');
+  if (gw !== exp.gateway) problems.push(`gateway: desired ${exp.gateway}; the Southbound DB says ${gw}`);
+  return problems.length > 0 ? { ...base, state: 'mismatch', problems } : { ...base, state: 'verified' };
+}
+
+export interface SouthboundView {
+  client: OvsdbClient;
+  monitor: Monitor;
+  chassisByName(name: string): Row | undefined;
+  encaps(): Map<string, Row>;
+  chassisNames(): string[];
+  close(): void;
+}
+
+/** A live view of the SB's Chassis and Encap tables (a monitor, kept current by the server). */
+export async function watchSouthbound(endpoint: string | string[], log?: Logger): Promise<SouthboundView> {
+  const client = await OvsdbClient.connect({ endpoint: list(endpoint).join(','), reconnect: true, ...(log ? { logger: log } : {}) });
+  const monitor = await client.monitor('OVN_Southbound', {
+    Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config', 'external_ids'] },
+    Encap: { columns: ['type', 'ip', 'chassis_name'] },
+  });
+  return {
+    client,
+    monitor,
+    chassisByName: (name) => monitor.rows('Chassis').find((r) => r.name === name),
+    encaps: () => monitor.cache.rows('Encap'),
+    chassisNames: () => monitor.rows('Chassis').map((r) => r.name as string),
+    close: () => client.close(),
+  };
+}
+
+/**
+ * Waits, event-driven, until every expectation holds or the timeout passes;
+ * resolves with each node's final verdict (verified, missing, or mismatch with
+ * what the SB holds). `onVerified` fires as each node proves out.
+ */
+export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs: number, onVerified?: (v: Verdict) => void): Promise<Verdict[]> {
+  return new Promise((resolve) => {
+    const done = new Set<string>();
+    const judge = () => exps.map((e) => assess(e, sb.chassisByName(e.systemId), sb.encaps()));
+    const check = (final: boolean) => {
+      const verdicts = judge();
+      for (const v of verdicts) {
+        if (v.state === 'verified' && !done.has(v.host)) {
+          done.add(v.host);
+          onVerified?.(v);
+        }
+      }
+      if (final || verdicts.every((v) => v.state === 'verified')) {
+        clearTimeout(timer);
+        sb.monitor.off('change', onChange);
+        resolve(verdicts);
+      }
+    };
+    const onChange = () => check(false);
+    const timer = setTimeout(() => check(true), timeoutMs);
+    sb.monitor.on('change', onChange);
+    check(false);
+  });
+}
+
+/** Removes a stranded chassis (its Chassis and Chassis_Private rows) so a re-identified node can register. */
+export async function removeChassis(sb: SouthboundView, name: string): Promise<number> {
+  const res = await sb.client.transact('OVN_Southbound', [
+    remove('Chassis', [cond('name', '==', name)]),
+    remove('Chassis_Private', [cond('name', '==', name)]),
+  ]);
+  return (res[0]?.count ?? 0) + (res[1]?.count ?? 0);
+}

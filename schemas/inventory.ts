@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { agentBackendSchema } from './backend.js';
+import { endpoint } from './chassis.js';
+
+/**
+ * The fleet inventory (DESIGN.md "Controller"). Host fields are checked
+ * loosely here — their values are validated as a whole chassis config once
+ * defaults, groups and the host are merged, so an error names the host.
+ */
+
+const endpoints = z.union([endpoint, z.array(endpoint).min(1)]);
+
+export const sshTransportSchema = z.strictObject({
+  kind: z.literal('ssh'),
+  user: z.string().min(1).default('root'),
+  port: z.number().int().min(1).max(65535).default(22),
+  /** A private key file; or leave it out and use `agent`. */
+  privateKey: z.string().optional(),
+  passphrase: z.string().optional(),
+  /** An ssh-agent socket (default $SSH_AUTH_SOCK when no privateKey is given). */
+  agent: z.string().optional(),
+  knownHosts: z.string().optional(),
+  /** Pinned host key fingerprints, "SHA256:…", instead of (or besides) known_hosts. */
+  fingerprints: z.array(z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'is not a SHA256:… fingerprint')).optional(),
+  connectTimeoutS: z.number().positive().default(10),
+  /** The agent command on the node, as an argument vector (default ["ovn-chassis-agent"]). */
+  agentCommand: z.array(z.string().min(1)).min(1).optional(),
+  stateDir: z.string().optional(),
+});
+
+export const localTransportSchema = z.strictObject({
+  kind: z.literal('local'),
+  /** The in-process agent's state dir for this node (default /var/lib/ovn-chassis/<host>). */
+  stateDir: z.string().optional(),
+});
+
+export const transportSchema = z.discriminatedUnion('kind', [sshTransportSchema, localTransportSchema]);
+export type Transport = z.output<typeof transportSchema>;
+export type SshTransport = z.output<typeof sshTransportSchema>;
+
+/** What a defaults/group/host layer may say. Chassis fields stay `unknown` until merged. */
+const layerShape = {
+  address: z.string().optional(),
+  transport: z.record(z.string(), z.unknown()).optional(),
+  agent: z.record(z.string(), z.unknown()).optional(),
+  systemId: z.unknown().optional(),
+  hostname: z.unknown().optional(),
+  ovnRemote: z.unknown().optional(),
+  ovnNb: z.unknown().optional(),
+  encap: z.record(z.string(), z.unknown()).optional(),
+  bridgeMappings: z.unknown().optional(),
+  gateway: z.unknown().optional(),
+  availabilityZones: z.unknown().optional(),
+  cmsOptions: z.unknown().optional(),
+  remoteProbeIntervalMs: z.unknown().optional(),
+  openflowProbeIntervalS: z.unknown().optional(),
+  monitorAll: z.unknown().optional(),
+  chassisMacMappings: z.unknown().optional(),
+  transportZones: z.unknown().optional(),
+  bridges: z.unknown().optional(),
+  extraExternalIds: z.unknown().optional(),
+  /** Free-form facts for --batch-by and --limit (an availability zone, a rack). */
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+};
+
+export const layerSchema = z.strictObject(layerShape);
+const hostSchema = z.strictObject({ ...layerShape, groups: z.array(z.string()).optional() });
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const name = (what: string) => z.string().regex(NAME, `is not a valid ${what} name (letters, digits, . _ -)`);
+
+export const inventorySchema = z
+  .strictObject({
+    ovn: z.strictObject({
+      southbound: endpoints,
+      northbound: endpoints.optional(),
+      /** The namespace of the UUIDv5 system-ids given to hosts that name none. */
+      systemIdNamespace: z.uuid().optional(),
+    }),
+    defaults: layerSchema.optional(),
+    groups: z.record(name('group'), layerSchema).optional(),
+    hosts: z.record(name('host'), hostSchema),
+  })
+  .superRefine((inv, ctx) => {
+    for (const [h, host] of Object.entries(inv.hosts)) {
+      (host.groups ?? []).forEach((g, i) => {
+        if (!inv.groups?.[g]) ctx.addIssue({ code: 'custom', message: 'is not a group defined under groups', path: ['hosts', h, 'groups', i], input: g });
+      });
+    }
+    if (Object.keys(inv.hosts).length === 0) ctx.addIssue({ code: 'custom', message: 'has no hosts', path: ['hosts'], input: inv.hosts });
+  });
+
+export type Inventory = z.output<typeof inventorySchema>;
+export type Layer = z.output<typeof layerSchema>;
+
+export { agentBackendSchema };

@@ -75,7 +75,7 @@ export const inventorySchema = z
       southbound: endpoints,
       northbound: endpoints.optional(),
       /** The namespace of the UUIDv5 system-ids given to hosts that name none. */
-      systemIdNamespace: z.uuid().optional(),
+      systemIdNamespace: z.guid('is not a UUID').optional(),
     }),
     defaults: layerSchema.optional(),
     groups: z.record(name('group'), layerSchema).optional(),

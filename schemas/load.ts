@@ -59,6 +59,11 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_key' || issue.code === 'invalid_element') {
     return issue.issues.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue)).join('\n  ');
   }
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
+    const value = (input as Record<string, unknown> | null)?.[issue.discriminator];
+    const options = (issue as { options?: unknown[] }).options ?? [];
+    return `${at(path)}${preview(value)} is not one of ${options.map((o) => JSON.stringify(o)).join(', ')}`;
+  }
   if (issue.code === 'invalid_union') {
     // Report the branch whose shape the input has (e.g. the list form), not "no branch matched".
     const branch = issue.errors.find((b) => b.length > 0 && !b.some((i) => i.code === 'invalid_type' && i.path.length === 0));

@@ -27,8 +27,8 @@ export class OvnController {
     );
     c.pid = proc.pid;
     c.output = proc.output;
-    proc.child.once('exit', (code) => {
-      if (c.pid) c.exited = `ovn-controller exited with ${code}: ${proc.output().trim()}`;
+    proc.child.once('exit', (code, signal) => {
+      if (c.pid) c.exited = `ovn-controller exited (${signal ?? `code ${code}`}): ${proc.output().trim()}`;
     });
     return c;
   }

@@ -1,0 +1,100 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fingerprint } from '../../controller/transport/known-hosts.js';
+import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { Sshd, keygen } from '../support/sshd.js';
+
+/** The controller reaches two sandbox nodes' agents through a real sshd. */
+let sshd: Sshd;
+let sandbox: Sandbox;
+
+beforeAll(async () => {
+  sshd = await Sshd.start();
+  sandbox = await Sandbox.start({ computes: 2, gateways: 0 });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.stop();
+  await sshd?.stop();
+});
+
+function inventoryWith(name: string, transport: Record<string, unknown>, perHost: Record<string, Record<string, unknown>> = {}): string {
+  const inv = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
+  inv.defaults.transport = {
+    kind: 'ssh', user: 'root', port: sshd.port, privateKey: sshd.clientKey.key, connectTimeoutS: 10,
+    agentCommand: [process.execPath, AGENT_BIN], ...transport,
+  };
+  for (const [h, entry] of Object.entries(inv.hosts)) {
+    const node = sandbox.nodes.find((n) => n.name === h)!;
+    // Reached at 127.0.0.1 (the sshd); the node keeps its own encap IP.
+    inv.hosts[h] = { ...entry, address: '127.0.0.1', encap: { ip: node.address }, transport: { stateDir: node.stateDir }, ...perHost[h] };
+  }
+  const p = join(sshd.dir, name);
+  writeFileSync(p, stringify(inv));
+  return p;
+}
+
+const knownHosts = (name: string, line: string) => {
+  const p = join(sshd.dir, name);
+  writeFileSync(p, `${line}\n`);
+  return p;
+};
+
+async function ctl(args: string[]) {
+  const r = await runCli(CONTROLLER_BIN, [...args, '--json', '--state-dir', sandbox.dir]);
+  return { ...r, json: JSON.parse(r.stdout) as { host: string; ok: boolean; error?: { code: string; message: string }; verdict?: { state: string } }[] };
+}
+
+describe('ssh transport against a real sshd', () => {
+  it('applies over ssh with the right host key (known_hosts), and verifies in the Southbound DB', async () => {
+    const inv = inventoryWith('ok.yaml', { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) });
+    const r = await ctl(['apply', '-i', inv]);
+    expect(r.code).toBe(0);
+    expect(r.json.map((n) => [n.host, n.ok, n.verdict?.state])).toEqual([['cmp-1', true, 'verified'], ['cmp-2', true, 'verified']]);
+    expect(sandbox.nodes[0]?.ovsdb.externalIds()['ovn-encap-ip']).toBe(sandbox.nodes[0]?.address);
+  });
+
+  it('accepts a pinned SHA256 fingerprint instead of known_hosts', async () => {
+    const blob = Buffer.from(sshd.hostKey.pub.split(' ')[1] as string, 'base64');
+    const r = await ctl(['diff', '-i', inventoryWith('pinned.yaml', { fingerprints: [fingerprint(blob)] })]);
+    expect(r.code).toBe(0);
+  });
+
+  it('refuses a changed host key with a clear error and changes nothing', async () => {
+    const impostor = keygen(sshd.dir, 'other_host_key');
+    const inv = inventoryWith('changed.yaml', { knownHosts: knownHosts('known_hosts_changed', sshd.knownHostsLine(impostor.pub)) }, {
+      'cmp-1': { availabilityZones: ['must-not-land'] },
+    });
+    const before = sandbox.nodes.map((n) => n.ovsdb.externalIds());
+    const r = await ctl(['apply', '-i', inv]);
+    expect(r.code).toBe(1);
+    const err = r.json[0]?.error;
+    expect(err?.code).toBe('HOST_KEY_CHANGED');
+    expect(err?.message).toContain(`cmp-1 (127.0.0.1:${sshd.port})`);
+    expect(err?.message).toMatch(/presented SHA256:[A-Za-z0-9+/]{43}/);
+    expect(sandbox.nodes.map((n) => n.ovsdb.externalIds())).toEqual(before);
+  });
+
+  it('refuses an unknown host key — an error, never a prompt', async () => {
+    const r = await ctl(['diff', '-i', inventoryWith('unknown.yaml', { knownHosts: knownHosts('known_hosts_empty', '# nothing yet') })]);
+    expect(r.code).toBe(1);
+    expect(r.json.map((n) => n.error?.code)).toEqual(['HOST_KEY_UNKNOWN', 'HOST_KEY_UNKNOWN']);
+    expect(r.json[0]?.error?.message).toContain('unknown host key SHA256:');
+  });
+
+  it('reports a connection dropped mid-run for that node only', async () => {
+    // cmp-2's "agent" takes the first request and then kills its sshd session: the connection drops mid-run.
+    const dropper = [process.execPath, '-e', 'process.stdin.once("data", () => process.kill(process.ppid, "SIGKILL"))'];
+    const inv = inventoryWith('drop.yaml', { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) }, {
+      'cmp-2': { transport: { stateDir: sandbox.nodes[1]!.stateDir, agentCommand: dropper } },
+    });
+    const r = await ctl(['diff', '-i', inv]);
+    expect(r.code).toBe(3);
+    expect(r.json[0]).toMatchObject({ host: 'cmp-1', ok: true });
+    expect(r.json[1]).toMatchObject({ host: 'cmp-2', ok: false, error: { code: 'CONNECTION_LOST' } });
+    expect(r.json[1]?.error?.message).toContain('cmp-2');
+  });
+});

@@ -7,10 +7,19 @@ import type { Backend } from './state.js';
 /** Where MidoNet keeps a host's identity: the current file first, then the legacy one. */
 export const MIDONET_HOST_ID_FILES = ['/etc/midonet_host_id.properties', '/etc/midolman/host_uuid.properties'];
 
+/** A host's name and its OVN version do not change within a fleet run: ask once a minute, not per node. */
+const CACHE_MS = 60_000;
+const cache = new Map<string, { at: number; value: Promise<string | undefined> }>();
+
 function firstLine(cmd: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
+  const key = [cmd, ...args].join(' ');
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
+  const value = new Promise<string | undefined>((resolve) => {
     execFile(cmd, args, { timeout: 5000 }, (err, stdout) => resolve(err ? undefined : stdout.split('\n')[0]?.trim() || undefined));
   });
+  cache.set(key, { at: Date.now(), value });
+  return value;
 }
 
 export function readMidonetHostId(files: string[]): string | undefined {

@@ -20,7 +20,15 @@ import type { Backend } from '../agent/state.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { Dockerd } from './lib/dockerd.js';
 import { OvsdbServer } from './lib/ovsdb-server.js';
-import { tempDir } from './lib/procs.js';
+import { run, tempDir } from './lib/procs.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { applyFleet } from '../controller/fleet.js';
+import { resolveFleet } from '../controller/inventory.js';
+import { watchSouthbound } from '../controller/verify.js';
+import { inventorySchema } from '../schemas/inventory.js';
+import { Sandbox } from './lib/sandbox.js';
+import { createLogger } from '../agent/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 
 const execFileP = promisify(execFile);
@@ -37,9 +45,10 @@ interface Ratio {
 }
 
 const argv = yargs(hideBin(process.argv))
-  .option('nodes', { type: 'number', default: 1, describe: 'sandbox nodes for fleet cases' })
   .option('json', { type: 'boolean', default: false, describe: 'print one JSON document' })
   .option('runs', { type: 'number', default: 1000, describe: 'samples per in-process case' })
+  .option('fleet-runs', { type: 'number', default: 3, describe: 'samples per fleet case' })
+  .option('nodes', { type: 'number', default: 50, describe: 'sandbox nodes for the fleet case' })
   .strict()
   .parseSync();
 
@@ -111,7 +120,7 @@ function vsctlSetArgs(c: ChassisConfig): string[] {
     `external_ids:ovn-remote="${list(c.ovnRemote)}"`, `external_ids:ovn-encap-ip=${list(c.encap.ip)}`,
     `external_ids:ovn-encap-type=${list(c.encap.type)}`,
     `external_ids:ovn-bridge-mappings="${Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',')}"`,
-    `external_ids:ovn-cms-options="${[c.gateway ? 'enable-chassis-as-gw' : '', `availability-zones=${(c.availabilityZones ?? []).join(':')}`].filter(Boolean).join(',')}"`,
+    `external_ids:ovn-cms-options="${[c.gateway ? 'enable-chassis-as-gw' : '', c.availabilityZones?.length ? `availability-zones=${c.availabilityZones.join(':')}` : ''].filter(Boolean).join(',')}"`,
     `external_ids:ovn-remote-probe-interval=${c.remoteProbeIntervalMs}`];
 }
 
@@ -137,6 +146,94 @@ async function nodeApplyCases(server: OvsdbServer, dockerd: Dockerd): Promise<vo
   ratio('docker exec ovs-vsctl / ovn-chassis docker backend, one node apply', dockerExec, viaDocker);
 }
 
+/** Ansible from Debian's packages, installed by the bench when missing; undefined (with why) when it cannot be. */
+function ensureAnsible(): string | undefined {
+  const which = () => {
+    try {
+      return run('sh', ['-c', 'command -v ansible-playbook']).trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  if (which()) return which();
+  try {
+    process.stderr.write('bench: installing ansible-core from Debian for the comparison\n');
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'ansible-core'], { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+  } catch (err) {
+    process.stderr.write(`bench: Ansible unavailable, its case is skipped: ${(err as Error).message.split('\n')[0]}\n`);
+  }
+  return which();
+}
+
+async function fleetCases(n: number): Promise<void> {
+  const log = createLogger('bench', 'warn');
+  process.stderr.write(`fleet of ${n} sandbox nodes (real ovsdb-servers and ovn-controllers): apply + verify vs ovs-vsctl per node vs Ansible\n`);
+  const sandbox = await Sandbox.start({ computes: n - Math.max(1, Math.floor(n / 10)), gateways: Math.max(1, Math.floor(n / 10)) });
+  try {
+    const inv = sandbox.inventory() as { defaults: Record<string, unknown> };
+    // Two fleets that differ in one key, alternated so every run really writes every node.
+    const fleets = [0, 1].map((k) => resolveFleet(inventorySchema.parse({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k } }), 'bench'));
+    const fleetFor = (i: number) => fleets[i % 2] as (typeof fleets)[number];
+    const sb = await watchSouthbound(sandbox.sb.unix);
+    const opts = { concurrency: 20, nodeTimeoutMs: 60_000, stateRoot: sandbox.dir, log, allowSystemIdChange: false, southbound: sb, verifyTimeoutMs: 60_000 };
+    const cpu0 = process.cpuUsage();
+    const rss0 = process.memoryUsage().rss;
+    let peakRss = rss0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+    const samples = await timeRuns(argv['fleet-runs'], 1, async (i) => {
+      const res = await applyFleet(fleetFor(i).hosts, opts);
+      const bad = res.filter((r) => !r.ok || r.value.verdict?.state !== 'verified');
+      if (bad.length > 0) throw new Error(`fleet apply failed on ${bad.map((b) => b.host).join(', ')}`);
+    });
+    clearInterval(sampler);
+    const cpu = process.cpuUsage(cpu0);
+    sb.close();
+    const ours = record('fleet converge (diff + apply + verify)', 'ovn-chassis apply', n, samples);
+    const runsDone = argv['fleet-runs'] + 1;
+    controllerCost = {
+      cpu_ms_per_node: round((cpu.user + cpu.system) / 1000 / runsDone / n, 3),
+      peak_rss_growth_kb_per_node: round((peakRss - rss0) / 1024 / n, 1),
+    };
+
+    const vsctlArgs = (node: (typeof sandbox.nodes)[number], i: number) => {
+      const c = fleetFor(i).hosts.find((h) => h.name === node.name)?.chassis as ChassisConfig;
+      return [`--db=${node.ovsdb.unix}`, ...vsctlSetArgs(c)];
+    };
+    const vsctl = record('fleet converge (diff + apply + verify)', 'ovs-vsctl per node (no verify)', n,
+      await timeRuns(argv['fleet-runs'], 0, async (i) => {
+        for (const node of sandbox.nodes) await execFileP('ovs-vsctl', vsctlArgs(node, i));
+      }));
+    ratio(`ovs-vsctl per node / ovn-chassis, fleet apply (${n} nodes)`, vsctl, ours);
+
+    const ansible = ensureAnsible();
+    if (ansible) {
+      const dir = tempDir('bench-ansible');
+      const hostsIni = ['[fleet]', ...fleetFor(0).hosts.map((h) => {
+        const node = sandbox.nodes.find((x) => x.name === h.name);
+        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${[h.chassis.encap.ip].flat().join(',')}`;
+      })].join('\n');
+      writeFileSync(join(dir, 'hosts.ini'), `${hostsIni}\n`);
+      const playbook = (i: number) => {
+        const c = fleetFor(i).hosts[0]?.chassis as ChassisConfig;
+        const perHost = ['external_ids:system-id', 'external_ids:hostname', 'external_ids:ovn-encap-ip', 'external_ids:ovn-cms-options', 'external_ids:ovn-bridge-mappings'];
+        const args = vsctlSetArgs(c).filter((a) => !perHost.some((p) => a.startsWith(p)));
+        const line = ['ovs-vsctl', '--db={{ db }}', ...args, 'external_ids:system-id={{ system_id }}', 'external_ids:hostname={{ inventory_hostname }}', 'external_ids:ovn-encap-ip={{ encap_ip }}'];
+        return `- hosts: fleet\n  gather_facts: false\n  tasks:\n    - name: set OVN chassis keys (as kolla-ansible does)\n      command:\n        argv: ${JSON.stringify(line)}\n`;
+      };
+      const ans = record('fleet converge (diff + apply + verify)', 'Ansible, local connection (no verify)', n,
+        await timeRuns(1, 0, async (i) => {
+          writeFileSync(join(dir, 'site.yml'), playbook(i));
+          await execFileP(ansible, ['-i', join(dir, 'hosts.ini'), join(dir, 'site.yml')], { env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_NOCOLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+        }));
+      ratio(`Ansible / ovn-chassis, fleet apply (${n} nodes)`, ans, ours);
+    }
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+let controllerCost: Record<string, number> | undefined;
+
 async function main(): Promise<void> {
   const server = await OvsdbServer.start();
   let dockerd: Dockerd | undefined;
@@ -153,7 +250,8 @@ async function main(): Promise<void> {
     await dockerd?.stop();
     await server.stop();
   }
-  const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1) };
+  if (argv.nodes > 0) await fleetCases(argv.nodes);
+  const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}) };
   if (argv.json) {
     process.stdout.write(`${JSON.stringify({ cases, ratios, memory }, null, 2)}\n`);
     return;
@@ -163,6 +261,9 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   printTable(['ratio (peer time / ours; above 1: we are faster)', 'value'], ratios.map((r) => [r.name, `${r.value}x`]));
   process.stdout.write(`\npeak RSS of the benchmark process: ${memory.peak_rss_mb} MB\n`);
+  if (controllerCost) {
+    process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
+  }
 }
 
 function printTable(head: string[], rows: string[][]): void {

@@ -44,13 +44,18 @@ export async function forEachNode<T>(
       const i = next++;
       const host = hosts[i] as Host;
       const t0 = Date.now();
-      let agent: AgentClient | undefined;
       let timer: NodeJS.Timeout | undefined;
       try {
+        // The connection is closed when the work ends, even if that is after the deadline gave up on it.
         const work = (async () => {
-          agent = await connectAgent(host, opts);
-          return fn(host, agent);
+          const agent = await connectAgent(host, opts);
+          try {
+            return await fn(host, agent);
+          } finally {
+            await agent.close().catch(() => undefined);
+          }
         })();
+        work.catch(() => undefined);
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new ControllerError('TIMEOUT', `${host.name}: no answer within ${opts.nodeTimeoutMs / 1000} s`)), opts.nodeTimeoutMs);
         });
@@ -63,7 +68,6 @@ export async function forEachNode<T>(
         progress.node(host.name, `FAILED: ${e.message}`);
       } finally {
         clearTimeout(timer);
-        await (agent as AgentClient | undefined)?.close().catch(() => undefined);
       }
     }
   };

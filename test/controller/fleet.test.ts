@@ -118,6 +118,24 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
     expect(sandbox.nodes.map((n) => n.ovsdb.externalIds())).toEqual(before);
   });
 
+  it('a system-id change is refused without --allow-system-id-change, and with it the stranded chassis is removed', async () => {
+    const sb = (...a: string[]) => run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, ...a]).trim();
+    const oldId = node('cmp-2').ovsdb.vsctl('get', 'Open_vSwitch', '.', 'external_ids:system-id').replace(/"/g, '');
+    const p = withInventory('reid.yaml', (inv) => (inv.hosts['cmp-2'].systemId = 'cmp-2-new-identity'));
+    const refused = await ctl(['apply', '-i', p, '--limit', 'cmp-2']);
+    expect(refused.code).toBe(1);
+    expect(refused.json[0]).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
+    expect(refused.json[0]?.error?.message).toContain(`system-id would change from ${oldId} to cmp-2-new-identity`);
+    const r = await ctl(['apply', '-i', p, '--limit', 'cmp-2', '--allow-system-id-change', '--verify-timeout', '30']);
+    expect(r.code).toBe(0);
+    expect(r.json[0]?.verdict?.state).toBe('verified');
+    expect(sb('--columns=name', '--bare', 'find', 'Chassis', `name=${oldId}`)).toBe('');
+    expect(sb('--columns=name', '--bare', 'find', 'Chassis_Private', `name=${oldId}`)).toBe('');
+    (inventory as any).hosts['cmp-2'].systemId = 'cmp-2-new-identity';
+    invPath = sandbox.writeInventory();
+    writeFileSync(invPath, stringify(inventory));
+  });
+
   it('every sandbox ovn-controller is still running (verification looked at live chassis)', () => {
     expect(sandbox.nodes.map((n) => [n.name, n.controller.exited ?? 'running'])).toEqual(sandbox.nodes.map((n) => [n.name, 'running']));
   });

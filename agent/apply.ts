@@ -24,6 +24,8 @@ export interface ApplyResult {
   applied: boolean;
   attempts: number;
   snapshot?: string;
+  /** The previous value of every key written (null: it did not exist). */
+  previous?: Snapshot['keys'];
 }
 
 export const DEFAULT_SYSTEM_ID_CONF = '/etc/openvswitch/system-id.conf';
@@ -46,7 +48,8 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     const { state, plan } = await planFor(backend, config, opts);
     if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
     if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt };
-    const snapshotPath = store.save(snapshotOf(state, plan.write, backend.description));
+    const snapshot = snapshotOf(state, plan.write, backend.description);
+    const snapshotPath = store.save(snapshot);
     try {
       await backend.write(state, plan.write);
     } catch (err) {
@@ -58,7 +61,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
       throw err;
     }
     updateSystemIdConf(state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
-    return { plan, applied: true, attempts: attempt, snapshot: snapshotPath };
+    return { plan, applied: true, attempts: attempt, snapshot: snapshotPath, previous: snapshot.keys };
   }
   throw new AgentError('CONFLICT_UNRESOLVED', `the database kept changing under us: ${max} attempts each met a concurrent write; nothing was written`);
 }
@@ -73,26 +76,29 @@ export async function rollback(backend: Backend, opts: { stateDir: string; maxAt
   const store = new SnapshotStore(opts.stateDir);
   const latest = store.latest();
   if (!latest) throw new AgentError('NO_SNAPSHOT', `no snapshot to roll back to in ${opts.stateDir}/snapshots`);
-  const { snapshot } = latest;
+  await restoreKeys(backend, latest.snapshot.keys, opts.maxAttempts);
+  store.markRestored(latest.path);
+  return { restored: latest.snapshot.keys, snapshot: latest.path };
+}
+
+/** Puts keys back to the given values (null: remove the key), guarded by the values read. */
+export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxAttempts = DEFAULT_ATTEMPTS): Promise<void> {
   const w: WriteSet = {
-    set: Object.fromEntries(Object.entries(snapshot.keys).filter((e): e is [string, string] => e[1] !== null)),
-    remove: Object.entries(snapshot.keys).filter(([, v]) => v === null).map(([k]) => k),
+    set: Object.fromEntries(Object.entries(keys).filter((e): e is [string, string] => e[1] !== null)),
+    remove: Object.entries(keys).filter(([, v]) => v === null).map(([k]) => k),
     bridges: [],
     ports: [],
   };
-  const max = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
-  for (let attempt = 1; attempt <= max; attempt++) {
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const state = await backend.read();
     try {
       await backend.write(state, w);
+      return;
     } catch (err) {
-      if (err instanceof AgentError && err.code === 'CONFLICT') continue;
-      throw err;
+      if (!(err instanceof AgentError && err.code === 'CONFLICT')) throw err;
     }
-    store.markRestored(latest.path);
-    return { restored: snapshot.keys, snapshot: latest.path };
   }
-  throw new AgentError('CONFLICT_UNRESOLVED', `rollback met a concurrent write ${max} times; nothing was written`);
+  throw new AgentError('CONFLICT_UNRESOLVED', `restoring met a concurrent write ${maxAttempts} times; nothing was written`);
 }
 
 function snapshotOf(state: NodeState, w: WriteSet, backend: string): Snapshot {

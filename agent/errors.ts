@@ -8,6 +8,7 @@ export type AgentErrorCode =
   | 'REFUSED'
   | 'BACKEND_FAILED'
   | 'NO_SNAPSHOT'
+  | 'HOOK_FAILED'
   | 'PROTOCOL';
 
 export class AgentError extends Error {

@@ -3,7 +3,8 @@ import { ConfigError } from '../schemas/errors.js';
 import { formatIssue } from '../schemas/load.js';
 import type { ChassisConfig } from '../schemas/chassis.js';
 import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema } from '../schemas/rpc.js';
-import { apply, planFor, rollback } from './apply.js';
+import { apply, planFor, restoreKeys, rollback } from './apply.js';
+import { runHook } from './hooks.js';
 import { AgentError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import type { Logger } from './log.js';
@@ -81,10 +82,18 @@ export class RpcSession {
           ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
         });
         this.ctx.onApplied?.(req.params.config);
-        return { applied: res.applied, attempts: res.attempts, plan: planView(res.plan), ...(res.snapshot ? { snapshot: res.snapshot } : {}) };
+        return {
+          applied: res.applied, attempts: res.attempts, plan: planView(res.plan),
+          ...(res.snapshot ? { snapshot: res.snapshot } : {}), ...(res.previous ? { previous: res.previous } : {}),
+        };
       }
       case 'rollback':
         return rollback(backend, { stateDir });
+      case 'hook':
+        return runHook(req.params.hook);
+      case 'restore':
+        await restoreKeys(backend, req.params.keys);
+        return { restored: req.params.keys };
     }
   }
 }

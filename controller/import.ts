@@ -68,6 +68,7 @@ export function importedInventory(fleet: Fleet, imported: Map<string, Record<str
       ...(own.transport ? { transport: own.transport } : {}),
       ...(own.agent ? { agent: own.agent } : {}),
       ...(own.vars ? { vars: own.vars } : {}),
+      ...(own.hooks ? { hooks: own.hooks } : {}),
       ...fields,
     };
   };
@@ -76,6 +77,7 @@ export function importedInventory(fleet: Fleet, imported: Map<string, Record<str
     ...(inv.defaults ? { defaults: withoutChassisFields(inv.defaults) } : {}),
     ...(inv.groups ? { groups: Object.fromEntries(Object.entries(inv.groups).map(([g, l]) => [g, withoutChassisFields(l)])) } : {}),
     hosts: Object.fromEntries(fleet.hosts.map((h) => [h.name, hostEntry(h)])),
+    ...(inv.rollout ? { rollout: inv.rollout } : {}),
   };
   return `# written by ovn-chassis import from ${fleet.source} on ${new Date().toISOString()}\n${stringify(doc)}`;
 }

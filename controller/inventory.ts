@@ -2,6 +2,7 @@ import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
+import type { Hooks } from '../schemas/hooks.js';
 import { type Inventory, type Layer, type Transport, inventorySchema, transportSchema } from '../schemas/inventory.js';
 import { uuidv5 } from './uuid5.js';
 
@@ -16,6 +17,7 @@ export interface Host {
   chassis: ChassisConfig;
   transport: Transport;
   agent: AgentBackend;
+  hooks: Hooks;
 }
 
 export interface Fleet {
@@ -62,7 +64,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       if (isObj(la)) agent = la.backend === undefined || la.backend === agent?.backend ? merge(agent ?? {}, la) : la;
       merged = merge(merged, rest);
     }
-    const { address, transport, vars, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj };
+    const { address, transport, vars, hooks, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; hooks?: Hooks };
     const encap = isObj(fields.encap) ? fields.encap : {};
     const chassisInput: Obj = {
       ...fields,
@@ -83,7 +85,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     const addr = address ?? (chassis.success ? [chassis.data.encap.ip].flat()[0] : undefined);
     if (!addr) issues.push(`hosts.${name}: needs an address (or encap.ip)`);
     if (chassis.success && tr.success && ag.success && addr) {
-      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data });
+      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks: hooks ?? {} });
     }
   }
   if (issues.length > 0) throw new ConfigError(source, issues);

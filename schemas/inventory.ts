@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { agentBackendSchema } from './backend.js';
 import { endpoint } from './chassis.js';
+import { hooksSchema } from './hooks.js';
 
 /**
  * The fleet inventory (DESIGN.md "Controller"). Host fields are checked
@@ -61,6 +62,8 @@ const layerShape = {
   extraExternalIds: z.unknown().optional(),
   /** Free-form facts for --batch-by and --limit (an availability zone, a rack). */
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** Steps around the change on this node (rollout) and after a rollback. */
+  hooks: hooksSchema.optional(),
 };
 
 export const layerSchema = z.strictObject(layerShape);
@@ -80,6 +83,12 @@ export const inventorySchema = z
     defaults: layerSchema.optional(),
     groups: z.record(name('group'), layerSchema).optional(),
     hosts: z.record(name('host'), hostSchema),
+    rollout: z
+      .strictObject({
+        /** Phases in order, each a host, group or glob pattern (e.g. [compute, gateway]): gateways move on their own. */
+        order: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .optional(),
   })
   .superRefine((inv, ctx) => {
     for (const [h, host] of Object.entries(inv.hosts)) {

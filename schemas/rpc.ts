@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { chassisConfigSchema } from './chassis.js';
+import { hookSchema } from './hooks.js';
 
 /**
  * The agent's RPC: JSON lines, one request or response per line, over the
@@ -20,6 +21,9 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   z.strictObject({ id, method: z.literal('diff'), params: changeParams }),
   z.strictObject({ id, method: z.literal('apply'), params: changeParams }),
   z.strictObject({ id, method: z.literal('rollback'), params: none }),
+  z.strictObject({ id, method: z.literal('hook'), params: z.strictObject({ hook: hookSchema }) }),
+  /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
+  z.strictObject({ id, method: z.literal('restore'), params: z.strictObject({ keys: z.record(z.string(), z.string().nullable()) }) }),
 ]);
 
 export type RpcRequest = z.output<typeof rpcRequestSchema>;
@@ -78,6 +82,8 @@ export const applyResultSchema = z.strictObject({
   attempts: z.number(),
   plan: planViewSchema,
   snapshot: z.string().optional(),
+  /** The previous value of every key the apply replaced (null: it did not exist). */
+  previous: z.record(z.string(), z.string().nullable()).optional(),
 });
 
 export type ApplyResultView = z.output<typeof applyResultSchema>;

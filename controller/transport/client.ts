@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ChassisConfig } from '../../schemas/chassis.js';
+import { type Hook, hookResultSchema } from '../../schemas/hooks.js';
 import {
   PROTOCOL_VERSION, applyResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
   type ApplyResultView, type Facts, type PlanView, type ShowResult,
@@ -48,6 +49,14 @@ export class AgentClient {
 
   rollback(): Promise<z.output<typeof rollbackResultSchema>> {
     return this.call('rollback', undefined, rollbackResultSchema);
+  }
+
+  hook(hook: Hook): Promise<z.output<typeof hookResultSchema>> {
+    return this.call('hook', { hook }, hookResultSchema);
+  }
+
+  async restore(keys: Record<string, string | null>): Promise<void> {
+    await this.call('restore', { keys }, undefined);
   }
 
   close(): Promise<void> {

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+/**
+ * Per-node steps around a change, run by the node's agent in order, each with
+ * a timeout: stop/start/restart a container through the Docker API, wait for
+ * one to be healthy, or run a command given as an argument vector (no shell).
+ */
+const timeoutS = z.number().positive().max(3600).default(60);
+const container = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'is not a container name');
+const dockerSocket = z.string().min(1).default('/var/run/docker.sock');
+
+export const hookSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('stop'), container, dockerSocket, timeoutS }),
+  z.strictObject({ action: z.literal('start'), container, dockerSocket, timeoutS }),
+  z.strictObject({ action: z.literal('restart'), container, dockerSocket, timeoutS }),
+  z.strictObject({ action: z.literal('wait-healthy'), container, dockerSocket, timeoutS }),
+  z.strictObject({ action: z.literal('command'), argv: z.array(z.string()).min(1, 'needs the program and its arguments'), timeoutS }),
+]);
+
+export type Hook = z.output<typeof hookSchema>;
+
+export const hooksSchema = z.strictObject({
+  before: z.array(hookSchema).optional(),
+  after: z.array(hookSchema).optional(),
+  rollback: z.array(hookSchema).optional(),
+});
+
+export type Hooks = z.output<typeof hooksSchema>;
+
+export const hookResultSchema = z.strictObject({ ms: z.number(), output: z.string() });

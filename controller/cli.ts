@@ -12,6 +12,8 @@ import { Progress } from './progress.js';
 import { formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { validateFleet } from './validate.js';
 import { watchSouthbound, type SouthboundView } from './verify.js';
+import { Journal, type NodeHistory, replay } from './journal.js';
+import { formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
 
@@ -72,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('ovn-chassis')
     .strict()
-    .demandCommand(1, 'name a command: validate, render, diff, apply, status or import')
+    .demandCommand(1, 'name a command: validate, render, diff, apply, status, rollout, rollback or import')
     .command('validate', 'check the inventory and the fleet as a whole', (y) => common(y), (a) => {
       const fleet = loadFleet(a.inventory);
       const findings = validateFleet(fleet);
@@ -123,6 +125,90 @@ export async function main(argv: string[]): Promise<number> {
         code = fleetExit(results, clean ? EXIT.OK : EXIT.CHANGES);
       } finally {
         sb.close();
+      }
+    })
+    .command('rollout', 'migrate the fleet in batches, journaled, each node proved before the next batch', (y) =>
+      fleetOpts(y)
+        .option('batch', {
+          type: 'string', demandOption: true, describe: 'nodes per batch: N or P%',
+          coerce: (v: unknown) => {
+            if (Array.isArray(v)) throw new ControllerError('INVALID_CONFIG', `--batch is given ${v.length} times (${v.join(', ')}); give it once`);
+            return String(v);
+          },
+        })
+        .option('batch-by', { type: 'string', describe: 'keep hosts sharing this value together: a vars key, "group", or a chassis field' })
+        .option('canary', { type: 'number', default: 0, describe: 'nodes in a first batch that must fully succeed' })
+        .option('max-failures', { type: 'number', default: 0, describe: 'failed nodes a batch may have before the rollout stops' })
+        .option('pause', { type: 'number', default: 0, describe: 'seconds between batches' })
+        .option('verify-timeout', { type: 'number', default: 60 })
+        .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
+        .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' }),
+    async (a) => {
+      if (!Number.isInteger(a['max-failures']) || a['max-failures'] < 0) throw new ControllerError('INVALID_CONFIG', `--max-failures ${a['max-failures']}: expected 0 or more`);
+      if (!(a.pause >= 0)) throw new ControllerError('INVALID_CONFIG', `--pause ${a.pause}: expected 0 or more seconds`);
+      const fleet = loadFleet(a.inventory);
+      refuseInvalid(fleet);
+      const journal = Journal.open(a.journal, a.resume);
+      let stop = false;
+      const onSignal = () => {
+        if (stop) process.exit(130);
+        stop = true;
+        process.stderr.write('ovn-chassis: stopping after the batch in flight (again to abort at once; --resume continues)\n');
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const sb = await southbound(fleet, 'verify each node');
+        try {
+          const outcome = await rollout(fleet, journal, sb, {
+            batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
+            maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
+            onPlan: (batches, resumed) => {
+              if (!a.json) process.stdout.write(`${resumed ? 'Resuming the plan in' : 'Plan:'} ${journal.path}\n${batches.map((b, i) => `  batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`).join('\n')}\n\n`);
+            },
+            onEvent: (text) => {
+              if (process.stderr.isTTY) process.stderr.write(`${text}\n`);
+              else log.info({ op: 'rollout' }, text.trim());
+            },
+            stopRequested: () => stop,
+          });
+          const hosts = replay(journal.records).size > 0 ? [...new Set(journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : [])))] : [];
+          const nodes = report(journal.records, hosts);
+          print(a, { outcome, journal: journal.path, nodes }, `${formatReport(nodes)}\nrollout ${outcome}`);
+          code = outcome === 'done' ? EXIT.OK : EXIT.PARTIAL;
+        } finally {
+          sb.close();
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        journal.close();
+      }
+    })
+    .command('rollback', 'restore nodes\' previous configuration, run their rollback hooks, check the result', (y) =>
+      fleetOpts(y).option('journal', { type: 'string', describe: 'take each node\'s previous values from this rollout journal (default: the agent\'s own snapshot)' }),
+    async (a) => {
+      if (!a.limit) throw new ControllerError('INVALID_CONFIG', 'rollback needs --limit naming the nodes to roll back');
+      const fleet = loadFleet(a.inventory);
+      const hosts = selected(fleet, a.limit);
+      const journal = a.journal ? Journal.open(a.journal, true) : undefined;
+      try {
+        const history = journal ? replay(journal.records) : new Map<string, NodeHistory>();
+        const progress = new Progress('rollback', hosts.length, log);
+        const results = await forEachNode<{ restored: Record<string, string | null>; hooks: number; source: string }>(hosts, runOpts(a), progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
+          const previous = history.get(host.name)?.previous;
+          const restored = previous ? (await agent.restore(previous), previous) : (await agent.rollback()).restored;
+          for (const h of host.hooks.rollback ?? []) await agent.hook(h);
+          const now = (await agent.show()).externalIds;
+          const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
+          if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
+          journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
+          return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
+        });
+        print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: FAILED (${r.error.code}): ${r.error.message}`)).join('\n'));
+        code = fleetExit(results, EXIT.OK);
+      } finally {
+        journal?.close();
       }
     })
     .command('import', 'read the nodes\' current chassis config into an inventory file', (y) => fleetOpts(y).option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' }), async (a) => {

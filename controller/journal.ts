@@ -1,0 +1,132 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { type JournalRecord, type Step, journalRecordSchema } from '../schemas/journal.js';
+import { ControllerError } from './errors.js';
+import type { Host } from './inventory.js';
+
+type Draft = JournalRecord extends infer R ? (R extends { at: string } ? Omit<R, 'at'> : never) : never;
+
+/** What identifies a rollout's inputs: every host's name, chassis config and hooks, in order. */
+export function fleetDigest(hosts: Host[]): string {
+  const h = createHash('sha256');
+  for (const x of hosts) h.update(JSON.stringify([x.name, x.chassis, x.hooks])).update('\n');
+  return h.digest('hex');
+}
+
+/**
+ * The rollout journal: every record is appended and fsynced before the call
+ * returns, so what the journal says happened, happened (or was about to).
+ * A lock file beside it keeps a second controller off the same journal.
+ */
+export class Journal {
+  readonly path: string;
+  readonly records: JournalRecord[];
+  private fd: number;
+  private readonly lock: string;
+
+  private constructor(path: string, records: JournalRecord[], fd: number, lock: string) {
+    this.path = path;
+    this.records = records;
+    this.fd = fd;
+    this.lock = lock;
+  }
+
+  static open(path: string, resume: boolean): Journal {
+    const lock = `${path}.lock`;
+    takeLock(lock, path);
+    try {
+      const exists = existsSync(path) && readFileSync(path, 'utf8').trim().length > 0;
+      if (exists && !resume) throw new ControllerError('REFUSED', `journal ${path} already holds a rollout: continue it with --resume, or name a new --journal`);
+      if (!exists && resume) throw new ControllerError('REFUSED', `--resume: journal ${path} is missing or empty; nothing to resume`);
+      const records = exists ? readRecords(path) : [];
+      return new Journal(path, records, openSync(path, 'a', 0o600), lock);
+    } catch (err) {
+      rmSync(lock, { force: true });
+      throw err;
+    }
+  }
+
+  append(draft: Draft): JournalRecord {
+    const rec = { ...draft, at: new Date().toISOString() } as JournalRecord;
+    writeSync(this.fd, `${JSON.stringify(rec)}\n`);
+    fsyncSync(this.fd);
+    this.records.push(rec);
+    return rec;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    rmSync(this.lock, { force: true });
+  }
+}
+
+function takeLock(lock: string, path: string): void {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const holder = Number(readFileSync(lock, 'utf8').trim());
+  let alive = false;
+  try {
+    process.kill(holder, 0);
+    alive = true;
+  } catch {
+    alive = false;
+  }
+  if (alive) throw new ControllerError('REFUSED', `journal ${path} is in use by another controller (pid ${holder}); refusing to run a second one on it`);
+  // The holder died (killed mid-rollout): the lock is stale, and taking it over is what --resume is for.
+  writeFileSync(lock, String(process.pid), { mode: 0o600 });
+}
+
+/** Reads a journal; a torn last line (a crash mid-write) is dropped, anything else malformed is refused. */
+export function readRecords(path: string): JournalRecord[] {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const out: JournalRecord[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      if (i >= lines.length - 2) return;
+      throw new ControllerError('INVALID_CONFIG', `journal ${path} line ${i + 1} is not JSON`);
+    }
+    const r = journalRecordSchema.safeParse(json);
+    if (!r.success) throw new ControllerError('INVALID_CONFIG', `journal ${path} line ${i + 1} is not a journal record`);
+    out.push(r.data);
+  });
+  return out;
+}
+
+export interface NodeHistory {
+  state?: 'done' | 'failed' | 'rolled-back';
+  /** Each step's last phase: begun (and maybe interrupted), or ended ok / not ok. */
+  steps: Map<Step, 'begun' | 'ok' | 'failed'>;
+  previous?: Record<string, string | null>;
+}
+
+/** What the journal says of each node, replayed in order. */
+export function replay(records: JournalRecord[]): Map<string, NodeHistory> {
+  const nodes = new Map<string, NodeHistory>();
+  const get = (h: string) => {
+    let n = nodes.get(h);
+    if (!n) nodes.set(h, (n = { steps: new Map() }));
+    return n;
+  };
+  for (const r of records) {
+    if (r.type === 'step') {
+      const n = get(r.host);
+      n.steps.set(r.step, r.phase === 'begin' ? 'begun' : r.ok ? 'ok' : 'failed');
+      if (r.previous) n.previous = r.previous;
+    } else if (r.type === 'node') {
+      const n = get(r.host);
+      n.state = r.state;
+      // A failed node is tried afresh on resume (after the operator fixed it): its failed steps run again.
+      if (r.state === 'failed') for (const [s, v] of n.steps) if (v === 'failed') n.steps.delete(s);
+    }
+  }
+  return nodes;
+}

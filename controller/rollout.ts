@@ -1,0 +1,195 @@
+import type { Logger } from '../agent/log.js';
+import type { Hook } from '../schemas/hooks.js';
+import type { JournalRecord, Step } from '../schemas/journal.js';
+import { ControllerError } from './errors.js';
+import { type RunOptions, connectAgent, precheck } from './fleet.js';
+import type { Fleet, Host } from './inventory.js';
+import { type Journal, type NodeHistory, fleetDigest, replay } from './journal.js';
+import { limitHosts } from './limit.js';
+import { type PlanOptions, planRollout } from './plan.js';
+import type { AgentClient } from './transport/client.js';
+import { type SouthboundView, awaitVerdicts, expectationOf } from './verify.js';
+
+export interface RolloutOptions extends PlanOptions {
+  limit?: string;
+  maxFailures: number;
+  pauseS: number;
+  verifyTimeoutS: number;
+  run: RunOptions;
+  log: Logger;
+  /** Told the plan before anything changes. */
+  onPlan: (batches: string[][], resumed: boolean) => void;
+  /** Progress as it happens: one line per node step. */
+  onEvent: (text: string) => void;
+  /** Asked between batches: has the operator asked us to stop? */
+  stopRequested: () => boolean;
+}
+
+export type RolloutOutcome = 'done' | 'failed' | 'stopped';
+
+/**
+ * Migrates the fleet in batches (DESIGN.md rollout). Each node: pre-checks,
+ * `before` hooks, apply, `after` hooks, Southbound verification — each step
+ * journaled before and after. A node is done only when verified. A canary
+ * batch must succeed fully; any batch with more than --max-failures failed
+ * nodes stops the rollout.
+ */
+export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView, opts: RolloutOptions): Promise<RolloutOutcome> {
+  const hosts = limitHosts(fleet.hosts, opts.limit);
+  if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${opts.limit} matches no host`);
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const digest = fleetDigest(hosts);
+  let batches: Host[][];
+  const start = journal.records.find((r): r is Extract<JournalRecord, { type: 'start' }> => r.type === 'start');
+  if (start) {
+    if (start.digest !== digest) {
+      throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit): its hosts and configs do not match ${fleet.source}; refusing to resume`);
+    }
+    batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
+    opts.onPlan(start.batches, true);
+    journal.append({ type: 'resume' });
+  } else {
+    batches = planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
+    const names = batches.map((b) => b.map((h) => h.name));
+    opts.onPlan(names, false);
+    journal.append({
+      type: 'start', inventory: fleet.source, digest, batches: names,
+      options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null },
+    });
+  }
+
+  const canary = Boolean(start ? start.options.canary : opts.canary);
+  for (const [i, batch] of batches.entries()) {
+    const history = replay(journal.records);
+    const todo = batch.filter((h) => history.get(h.name)?.state !== 'done');
+    if (todo.length === 0) continue;
+    journal.append({ type: 'batch', index: i, phase: 'begin' });
+    opts.onEvent(`batch ${i + 1}/${batches.length}${i === 0 && canary ? ' (canary)' : ''}: ${todo.map((h) => h.name).join(', ')}`);
+    const results = await Promise.all(todo.map((h) => migrateNode(h, history.get(h.name), journal, sb, opts)));
+    const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
+    journal.append({ type: 'batch', index: i, phase: 'end', failed });
+    const limit = i === 0 && canary ? 0 : opts.maxFailures;
+    if (failed.length > limit) {
+      const why = i === 0 && canary ? `the canary batch failed (${failed.join(', ')})` : `batch ${i + 1} had ${failed.length} failed nodes (${failed.join(', ')}), more than --max-failures ${opts.maxFailures}`;
+      journal.append({ type: 'stop', reason: why });
+      opts.onEvent(`STOPPED: ${why}; fix the nodes, then run again with --resume`);
+      return 'failed';
+    }
+    const last = batches.slice(i + 1).every((b) => b.every((h) => replay(journal.records).get(h.name)?.state === 'done'));
+    if (!last && opts.stopRequested()) {
+      journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
+      opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
+      return 'stopped';
+    }
+    if (!last && opts.pauseS > 0) {
+      opts.onEvent(`pausing ${opts.pauseS} s before the next batch`);
+      await new Promise((r) => setTimeout(r, opts.pauseS * 1000));
+      if (opts.stopRequested()) {
+        journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
+        opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
+        return 'stopped';
+      }
+    }
+  }
+  const final = replay(journal.records);
+  const outcome = hosts.every((h) => final.get(h.name)?.state === 'done') ? 'done' : 'failed';
+  journal.append({ type: 'finish', outcome });
+  return outcome;
+}
+
+/** One node through its steps; steps the journal shows ended are not run again. */
+async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: Journal, sb: SouthboundView, opts: RolloutOptions): Promise<boolean> {
+  const done = (s: Step) => prior?.steps.get(s) === 'ok';
+  const interrupted = (s: Step) => prior?.steps.get(s) === 'begun';
+  let agent: AgentClient | undefined;
+  const step = async (s: Step, fn: () => Promise<{ detail: string; previous?: Record<string, string | null> }>): Promise<void> => {
+    if (done(s)) return;
+    journal.append({ type: 'step', host: host.name, step: s, phase: 'begin' });
+    const t0 = Date.now();
+    try {
+      const r = await fn();
+      journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
+      opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
+    } catch (err) {
+      const message = (err as Error).message;
+      journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: false, ms: Date.now() - t0, error: message });
+      throw err;
+    }
+  };
+  const hooks = async (list: Hook[] | undefined) => {
+    const ran: string[] = [];
+    for (const h of list ?? []) {
+      await (agent as AgentClient).hook(h);
+      ran.push(h.action === 'command' ? (h.argv[0] as string) : `${h.action} ${h.container}`);
+    }
+    return { detail: ran.length > 0 ? `ran ${ran.join(', ')}` : 'no hooks' };
+  };
+  try {
+    agent = await connectAgent(host, opts.run);
+    await step('precheck', async () => {
+      const warnings = precheck(host, await agent!.facts());
+      for (const w of warnings) opts.log.warn({ host: host.name }, w);
+      const plan = await agent!.diff(host.chassis);
+      if (plan.refusals.length > 0) throw new ControllerError('REFUSED', `${host.name}: ${plan.refusals.join('; ')}`);
+      return { detail: `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}` };
+    });
+    await step('before', () => hooks(host.hooks.before));
+    await step('apply', async () => {
+      if (interrupted('apply')) {
+        // Killed mid-apply: the node's real state decides, never a blind redo.
+        const plan = await agent!.diff(host.chassis);
+        if (plan.inSync) return { detail: 'found already applied on resume' };
+      }
+      const res = await agent!.apply(host.chassis);
+      return { detail: res.applied ? `applied ${res.plan.changes.length} changes` : 'already in sync', ...(res.previous ? { previous: res.previous } : {}) };
+    });
+    await step('after', () => hooks(host.hooks.after));
+    await step('verify', async () => {
+      const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis)], opts.verifyTimeoutS * 1000);
+      if (!v || v.state === 'missing') throw new ControllerError('NOT_VERIFIED', `${host.name}: no chassis ${host.chassis.systemId} in the Southbound DB after ${opts.verifyTimeoutS} s`);
+      if (v.state === 'mismatch') throw new ControllerError('NOT_VERIFIED', `${host.name}: chassis ${v.systemId} does not match: ${v.problems.join('; ')}`);
+      return { detail: `chassis ${host.chassis.systemId} registered as desired` };
+    });
+    journal.append({ type: 'node', host: host.name, state: 'done' });
+    opts.onEvent(`  ${host.name}: done`);
+    return true;
+  } catch (err) {
+    const message = (err as Error).message;
+    journal.append({ type: 'node', host: host.name, state: 'failed', error: message });
+    opts.onEvent(`  ${host.name}: FAILED: ${message}`);
+    return false;
+  } finally {
+    await agent?.close().catch(() => undefined);
+  }
+}
+
+export interface NodeReport {
+  host: string;
+  state: 'done' | 'failed' | 'pending' | 'rolled-back';
+  steps: { step: Step; ok: boolean | undefined; ms?: number; detail?: string; error?: string }[];
+}
+
+/** The per-node report, from the journal: what was done, how long each step took, the SB registration. */
+export function report(records: JournalRecord[], hosts: string[]): NodeReport[] {
+  const hist = replay(records);
+  return hosts.map((host) => {
+    const ends = records.filter((r): r is Extract<JournalRecord, { type: 'step' }> => r.type === 'step' && r.host === host && r.phase === 'end');
+    const last = new Map(ends.map((e) => [e.step, e]));
+    return {
+      host,
+      state: hist.get(host)?.state ?? 'pending',
+      steps: [...last.values()].map((e) => ({ step: e.step, ok: e.ok, ...(e.ms !== undefined ? { ms: e.ms } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(e.error ? { error: e.error } : {}) })),
+    };
+  });
+}
+
+export function formatReport(nodes: NodeReport[]): string {
+  const lines: string[] = [];
+  for (const n of nodes) {
+    lines.push(`${n.host}: ${n.state}`);
+    for (const s of n.steps) lines.push(`  ${s.step.padEnd(8)} ${s.ok ? 'ok    ' : 'FAILED'} ${String(s.ms ?? '').padStart(6)} ms  ${s.detail ?? s.error ?? ''}`);
+  }
+  const count = (st: string) => nodes.filter((n) => n.state === st).length;
+  lines.push('', `${count('done')} done, ${count('failed')} failed, ${count('pending')} not yet started (of ${nodes.length})`);
+  return lines.join('\n');
+}

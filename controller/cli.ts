@@ -5,7 +5,9 @@ import { createLogger } from '../agent/log.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
 import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachNode, statusFleet } from './fleet.js';
-import { fieldsFromNode, importedInventory } from './import.js';
+import { fieldsFromMidonet, fieldsFromNode, importedInventory } from './import.js';
+import { loadConfigFile } from '../schemas/load.js';
+import { tunnelZoneSchema } from '../schemas/inventory.js';
 import { type Fleet, type Host, loadFleet } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
@@ -211,11 +213,23 @@ export async function main(argv: string[]): Promise<number> {
         journal?.close();
       }
     })
-    .command('import', 'read the nodes\' current chassis config into an inventory file', (y) => fleetOpts(y).option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' }), async (a) => {
+    .command('import', 'read the nodes\' current chassis config into an inventory file', (y) =>
+      fleetOpts(y)
+        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' })
+        .option('from-midonet', { type: 'boolean', default: false, describe: 'MidoNet nodes: system-id = the MidoNet host UUID, encap IP = the tunnel-zone IP' })
+        .option('tunnel-zone', { type: 'string', describe: 'with --from-midonet: MidoNet host UUID → tunnel IP (YAML or JSON, exported from MidoNet)' }),
+    async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
+      const tz = a['tunnel-zone'] ? loadConfigFile(tunnelZoneSchema, a['tunnel-zone']) : {};
       const progress = new Progress('import', hosts.length, log);
-      const results = await forEachNode(hosts, runOpts(a), progress, () => 'read', async (_host, agent) => {
+      const results = await forEachNode(hosts, runOpts(a), progress, () => 'read', async (host, agent) => {
+        if (a['from-midonet']) {
+          const facts = await agent.facts();
+          if (!facts.midonetHostId) throw new ControllerError('REFUSED', `${host.name}: no MidoNet host id on the node (/etc/midonet_host_id.properties or /etc/midolman/host_uuid.properties)`);
+          if (a['tunnel-zone'] && !tz[facts.midonetHostId]) log.warn({ host: host.name }, `MidoNet host ${facts.midonetHostId} is not in ${a['tunnel-zone']}; keeping the inventory's encap IP`);
+          return fieldsFromMidonet(host, facts.midonetHostId, tz);
+        }
         const fields = fieldsFromNode(await agent.show());
         if (!fields.systemId) throw new ControllerError('REFUSED', 'the node has no system-id: it is not a chassis yet, nothing to import');
         return fields;

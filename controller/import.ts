@@ -41,6 +41,17 @@ export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   return f;
 }
 
+/**
+ * A MidoNet node's OVN identity: it keeps the host UUID operators already know
+ * as its system-id, and its tunnel-zone IP as its encap IP; everything else
+ * as the inventory resolves it.
+ */
+export function fieldsFromMidonet(host: Host, midonetHostId: string, tunnelZone: Record<string, string>): Record<string, unknown> {
+  const ip = tunnelZone[midonetHostId] ?? tunnelZone[midonetHostId.toUpperCase()];
+  const c = host.chassis as unknown as Record<string, unknown>;
+  return { ...c, systemId: midonetHostId, encap: { ...(c.encap as object), ...(ip ? { ip } : {}) } };
+}
+
 const CHASSIS_FIELDS = [
   'systemId', 'hostname', 'ovnRemote', 'ovnNb', 'encap', 'bridgeMappings', 'gateway', 'availabilityZones', 'cmsOptions',
   'remoteProbeIntervalMs', 'openflowProbeIntervalS', 'monitorAll', 'chassisMacMappings', 'transportZones', 'bridges', 'extraExternalIds',

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { agentBackendSchema } from './backend.js';
 import { endpoint } from './chassis.js';
@@ -33,7 +34,15 @@ export const localTransportSchema = z.strictObject({
   kind: z.literal('local'),
   /** The in-process agent's state dir for this node (default /var/lib/ovn-chassis/<host>). */
   stateDir: z.string().optional(),
+  /** Where this node's MidoNet host id file is (default: MidoNet's own paths). */
+  midonetHostIdFiles: z.array(z.string()).optional(),
 });
+
+/**
+ * MidoNet tunnel-zone membership, as exported from the MidoNet API or
+ * `midonet-cli` (tunnel-zone ... list member): host UUID → the tunnel IP.
+ */
+export const tunnelZoneSchema = z.record(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'is not a MidoNet host UUID'), z.string().refine((v) => isIP(v) !== 0, 'is not an IP address'));
 
 export const transportSchema = z.discriminatedUnion('kind', [sshTransportSchema, localTransportSchema]);
 export type Transport = z.output<typeof transportSchema>;

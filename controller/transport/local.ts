@@ -14,7 +14,12 @@ export async function connectLocal(host: Host, stateRoot = '/var/lib/ovn-chassis
   } catch (err) {
     throw new ControllerError('UNREACHABLE', `${host.name}: ${(err as Error).message}`, { cause: err });
   }
-  const session = new RpcSession({ backend, stateDir: host.transport.stateDir ?? join(stateRoot, host.name) });
+  const t = host.transport;
+  const session = new RpcSession({
+    backend,
+    stateDir: t.stateDir ?? join(stateRoot, host.name),
+    ...(t.midonetHostIdFiles ? { midonetFiles: t.midonetHostIdFiles } : {}),
+  });
   const client = new AgentClient(host.name, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), () => backend.close());
   await client.hello();
   return client;

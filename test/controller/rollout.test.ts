@@ -169,6 +169,23 @@ describe('rollout', () => {
     }
   });
 
+  it('an operator\'s SIGTERM finishes the batch in flight, then stops cleanly; --resume continues', async () => {
+    await reset();
+    const inv = writeInventory('stop.yaml');
+    const journal = join(sandbox.dir, 'stop.journal');
+    const child = spawn(process.execPath, [CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--pause', '5', '--journal', journal, '--state-dir', sandbox.dir, '--json'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    await waitFor('the canary batch to end', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"type":"batch","index":0,"phase":"end"'), 20_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(3);
+    const recs = readRecords(journal);
+    expect(recs.at(-1)).toMatchObject({ type: 'stop', reason: 'stopped by the operator between batches' });
+    for (const h of ['cmp-2', 'cmp-3', 'cmp-4', 'gw-1']) expect(sandbox.nodes.find((n) => n.name === h)!.ovsdb.externalIds()).toEqual({ 'midonet-era': 'keep' });
+    const r = await rolloutCli(['-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--resume']);
+    expect(r.code).toBe(0);
+    expect(hookLines('cmp-1')).toEqual(['before', 'after']);
+  });
+
   it('survives SIGKILL at 20 different points: --resume always ends with every node verified, nothing applied or hooked twice for a done node', async () => {
     const inv = writeInventory('kill.yaml');
     for (let i = 0; i < 20; i++) {

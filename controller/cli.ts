@@ -174,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
             },
             stopRequested: () => stop,
           });
-          const hosts = replay(journal.records).size > 0 ? [...new Set(journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : [])))] : [];
+          const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
           const nodes = report(journal.records, hosts);
           print(a, { outcome, journal: journal.path, nodes }, `${formatReport(nodes)}\nrollout ${outcome}`);
           code = outcome === 'done' ? EXIT.OK : EXIT.PARTIAL;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChassisConfig } from '../schemas/chassis.js';
 import type { AgentBackend } from '../schemas/backend.js';
 import { apply, planFor } from './apply.js';
+import { hasChanges } from './diff.js';
 import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
 import { writeFileAtomic } from './files.js';
@@ -42,6 +43,7 @@ export class Daemon {
   private again = false;
   private stopped = false;
   private lastState = '';
+  private readonly stopHooks: (() => void)[] = [];
 
   constructor(opts: ServeOptions) {
     this.opts = opts;
@@ -83,8 +85,6 @@ export class Daemon {
     await this.running;
     await this.backend?.close();
   }
-
-  private readonly stopHooks: (() => void)[] = [];
 
   private persist(): void {
     writeFileAtomic(join(this.opts.stateDir, 'desired.json'), `${JSON.stringify(this.desired, null, 2)}\n`);
@@ -129,7 +129,7 @@ export class Daemon {
   private async reconcileOnce(reason: string): Promise<void> {
     try {
       const { plan } = await planFor(this.backend, this.desired);
-      if (plan.changes.length === 0 && plan.bridges.length === 0 && plan.ports.length === 0 && reason !== 'start') return;
+      if (!hasChanges(plan) && reason !== 'start') return;
       if (reason !== 'start' && plan.changes.length > 0) {
         this.log.warn(
           { event: 'drift', reason, changes: plan.changes.map((c) => ({ key: c.key, expected: c.to ?? null, found: c.from ?? null })) },

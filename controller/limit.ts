@@ -1,3 +1,4 @@
+import { globRegExp } from './glob.js';
 import type { Host } from './inventory.js';
 
 /**
@@ -9,7 +10,7 @@ export function limitHosts(hosts: Host[], pattern: string | undefined): Host[] {
   if (!pattern) return hosts;
   const parts = pattern.split(/[,:]/).map((p) => p.trim()).filter(Boolean);
   const matches = (p: string, h: Host) => {
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = globRegExp(p);
     return re.test(h.name) || h.groups.some((g) => re.test(g));
   };
   const plain = parts.filter((p) => !p.startsWith('!') && !p.startsWith('&'));

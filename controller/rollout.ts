@@ -76,19 +76,18 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
       return 'failed';
     }
     const last = batches.slice(i + 1).every((b) => b.every((h) => replay(journal.records).get(h.name)?.state === 'done'));
-    if (!last && opts.stopRequested()) {
+    if (last) continue;
+    const operatorStop = () => {
+      if (!opts.stopRequested()) return false;
       journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
       opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
-      return 'stopped';
-    }
-    if (!last && opts.pauseS > 0) {
+      return true;
+    };
+    if (operatorStop()) return 'stopped';
+    if (opts.pauseS > 0) {
       opts.onEvent(`pausing ${opts.pauseS} s before the next batch`);
       await new Promise((r) => setTimeout(r, opts.pauseS * 1000));
-      if (opts.stopRequested()) {
-        journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
-        opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
-        return 'stopped';
-      }
+      if (operatorStop()) return 'stopped';
     }
   }
   const final = replay(journal.records);

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { globRegExp } from '../glob.js';
 
 /** "SHA256:…" as OpenSSH prints it: base64 of the key blob's SHA-256, no padding. */
 export function fingerprint(keyBlob: Buffer): string {
@@ -22,8 +23,7 @@ function hostMatches(pattern: string, name: string): boolean {
     if (!salt || !hash) return false;
     return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
   }
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(name);
+  return globRegExp(pattern).test(name);
 }
 
 export type HostKeyVerdict = 'match' | 'changed' | 'revoked' | 'unknown';

@@ -48,6 +48,11 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     const { state, plan } = await planFor(backend, config, opts);
     if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
     if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt };
+    const newest = store.latest();
+    // An agent killed between its snapshot and its write leaves a snapshot of
+    // values the node still holds; restoring it would change nothing, and
+    // keeping it would make the next rollback stop short of the real previous state.
+    if (newest && holdsExactly(state, newest.snapshot.keys)) store.discard(newest.path);
     const snapshot = snapshotOf(state, plan.write, backend.description);
     const snapshotPath = store.save(snapshot);
     try {
@@ -99,6 +104,10 @@ export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxA
     }
   }
   throw new AgentError('CONFLICT_UNRESOLVED', `restoring met a concurrent write ${maxAttempts} times; nothing was written`);
+}
+
+function holdsExactly(state: NodeState, keys: Snapshot['keys']): boolean {
+  return Object.entries(keys).every(([k, v]) => (state.externalIds.get(k) ?? null) === v);
 }
 
 function snapshotOf(state: NodeState, w: WriteSet, backend: string): Snapshot {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, planFor, rollback } from '../../agent/apply.js';
@@ -6,6 +6,7 @@ import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
 import { dockerVsctl } from '../../agent/backends/docker.js';
 import { localVsctl } from '../../agent/backends/vsctl.js';
 import { AgentError } from '../../agent/errors.js';
+import { SnapshotStore } from '../../agent/snapshots.js';
 import type { Backend, NodeState } from '../../agent/state.js';
 import { type ChassisConfigInput, chassisConfigSchema } from '../../schemas/chassis.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
@@ -150,6 +151,19 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       expect(node.ids()['ovn-cms-options']).toBe('resource_provider_bandwidths=br-ex:1000:1000,enable-chassis-as-gw,availability-zones=az1:az2');
       await rollback(node.backend, opts());
       expect(node.ids()).toEqual(beforeLast);
+    });
+
+    it('an apply killed between its snapshot and its write leaves no rollback level that changes nothing', async () => {
+      const store = new SnapshotStore(stateDir);
+      const before = node.ids();
+      const count = () => readdirSync(join(stateDir, 'snapshots')).filter((f) => f.endsWith('.json')).length;
+      // What a SIGKILL after the snapshot and before the commit leaves behind.
+      store.save({ version: 1, takenAt: new Date().toISOString(), backend: node.backend.description, keys: { 'ovn-encap-ip': before['ovn-encap-ip'] ?? null } });
+      const n = count();
+      await apply(node.backend, cfg({ encap: { ip: '192.0.2.52' } }), opts());
+      expect(count()).toBe(n);
+      await rollback(node.backend, opts());
+      expect(node.ids()).toEqual(before);
     });
 
     it('detects a concurrent writer between read and write and resolves it on fresh data', async () => {

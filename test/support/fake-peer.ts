@@ -59,7 +59,19 @@ export async function stream(sock: net.Socket, total: number, fill = 'a', chunkB
     const ok = sock.write(chunk);
     sent += chunk.length;
     if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-    if (!ok) await new Promise((r) => (sock.once('drain', r), sock.once('close', r)));
+    if (!ok) await drainedOrClosed(sock);
   }
   return sent;
+}
+
+function drainedOrClosed(sock: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sock.off('drain', done);
+      sock.off('close', done);
+      resolve();
+    };
+    sock.once('drain', done);
+    sock.once('close', done);
+  });
 }

@@ -17,6 +17,8 @@ export interface ApplyOptions {
   /** Compare-and-set attempts before giving up on a busy database. */
   maxAttempts?: number;
   onConflict?: (attempt: number) => void;
+  /** `repair` when the serving agent undoes drift; a rollback passes over those. */
+  cause?: Snapshot['cause'];
 }
 
 export interface ApplyResult {
@@ -53,7 +55,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     // values the node still holds; restoring it would change nothing, and
     // keeping it would make the next rollback stop short of the real previous state.
     if (newest && holdsExactly(state, newest.snapshot.keys)) store.discard(newest.path);
-    const snapshot = snapshotOf(state, plan.write, backend.description);
+    const snapshot = snapshotOf(state, plan.write, backend.description, opts.cause ?? 'apply');
     const snapshotPath = store.save(snapshot);
     try {
       await backend.write(state, plan.write);
@@ -76,14 +78,17 @@ export interface RollbackResult {
   snapshot: string;
 }
 
-/** Restores the newest snapshot's keys exactly (removing keys that did not exist), compare-and-set as apply. */
+/**
+ * Restores what the last apply replaced, exactly (removing keys that did not
+ * exist), compare-and-set as apply. Drift repairs since then are passed over.
+ */
 export async function rollback(backend: Backend, opts: { stateDir: string; maxAttempts?: number }): Promise<RollbackResult> {
   const store = new SnapshotStore(opts.stateDir);
-  const latest = store.latest();
-  if (!latest) throw new AgentError('NO_SNAPSHOT', `no snapshot to roll back to in ${opts.stateDir}/snapshots`);
-  await restoreKeys(backend, latest.snapshot.keys, opts.maxAttempts);
-  store.markRestored(latest.path);
-  return { restored: latest.snapshot.keys, snapshot: latest.path };
+  const last = store.lastApply();
+  if (!last) throw new AgentError('NO_SNAPSHOT', `no snapshot of an apply to roll back to in ${opts.stateDir}/snapshots`);
+  await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
+  for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
+  return { restored: last.snapshot.keys, snapshot: last.path };
 }
 
 /** Puts keys back to the given values (null: remove the key), guarded by the values read. */
@@ -110,11 +115,11 @@ function holdsExactly(state: NodeState, keys: Snapshot['keys']): boolean {
   return Object.entries(keys).every(([k, v]) => (state.externalIds.get(k) ?? null) === v);
 }
 
-function snapshotOf(state: NodeState, w: WriteSet, backend: string): Snapshot {
+function snapshotOf(state: NodeState, w: WriteSet, backend: string, cause: Snapshot['cause']): Snapshot {
   const keys: Record<string, string | null> = {};
   for (const k of [...Object.keys(w.set), ...w.remove]) keys[k] = state.externalIds.get(k) ?? null;
   const systemId = state.externalIds.get(SYSTEM_ID);
-  return { version: 1, takenAt: new Date().toISOString(), backend, ...(systemId ? { systemId } : {}), keys };
+  return { version: 1, takenAt: new Date().toISOString(), backend, cause, ...(systemId ? { systemId } : {}), keys };
 }
 
 /** ovs-ctl puts system-id.conf back into the database at start: keep it in step, or the old id returns. */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
 import { chassisConfigSchema } from '../schemas/chassis.js';
@@ -10,6 +11,7 @@ import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
 import { createLogger } from './log.js';
 import { RpcSession, serveLines } from './rpc.js';
+import { connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
 
@@ -28,6 +30,7 @@ interface Common {
   json: boolean;
   'system-id-conf': string;
   'midonet-host-id-file'?: string[];
+  socket?: string;
 }
 
 function withBackend<T>(y: Argv<T>) {
@@ -43,6 +46,7 @@ function withBackend<T>(y: Argv<T>) {
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
     .option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' })
     .option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' })
+    .option('socket', { type: 'string', describe: 'the serving agent\'s RPC socket (default STATE_DIR/agent.sock), mode 0600' })
     .conflicts('docker', ['vsctl', 'db'])
     .conflicts('vsctl', 'db');
 }
@@ -65,6 +69,19 @@ async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise
   } finally {
     await backend.close();
   }
+}
+
+const socketOf = (a: Common) => a.socket ?? join(a['state-dir'], 'agent.sock');
+
+/**
+ * A serving agent re-applies its own config within a second, so a write
+ * made beside it would be undone: writes go through it, or not at all.
+ */
+async function refuseBesideServing(a: Common, what: string): Promise<void> {
+  const sock = await connectServing(socketOf(a));
+  if (!sock) return;
+  sock.destroy();
+  throw new AgentError('REFUSED', `an agent serves this node on ${socketOf(a)} and would undo this ${what} within a second; send it through that agent (the controller does), or stop it first`);
 }
 
 function out(a: { json: boolean }, value: unknown, human: string): void {
@@ -98,6 +115,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command('apply', 'make the node match the config', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' }), async (a) => {
       const config = loadConfigFile(chassisConfigSchema, a.config);
+      await refuseBesideServing(a, 'apply');
       await withOpened(a, async (b) => {
         const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
         const view = planView(res.plan);
@@ -105,18 +123,19 @@ export async function main(argv: string[]): Promise<number> {
       });
     })
     .command('rollback', 'restore the values saved before the last apply', (y) => withBackend(y), async (a) => {
+      await refuseBesideServing(a, 'rollback');
       await withOpened(a, async (b) => {
         const res = await rollback(b, { stateDir: a['state-dir'] });
         const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
         out(a, res, `restored from ${res.snapshot}:\n  ${lines.join('\n  ')}`);
       });
     })
-    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }).option('socket', { type: 'string', describe: 'RPC socket (default STATE_DIR/agent.sock), mode 0600' }), async (a) => {
+    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }), async (a) => {
       const daemon = new Daemon({
         config: loadConfigFile(chassisConfigSchema, a.config),
         backend: backendFrom(a),
         stateDir: a['state-dir'],
-        ...(a.socket ? { socketPath: a.socket } : {}),
+        socketPath: socketOf(a),
         systemIdConfPath: a['system-id-conf'],
         ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}),
         log,
@@ -129,6 +148,13 @@ export async function main(argv: string[]): Promise<number> {
       });
     })
     .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => withBackend(y), async (a) => {
+      const serving = await connectServing(socketOf(a));
+      if (serving) {
+        // The serving agent answers, so the config it keeps applied follows what the controller applies.
+        log.info({ socket: socketOf(a) }, 'relaying to the serving agent');
+        await relay(process.stdin, process.stdout, serving);
+        return;
+      }
       await withOpened(a, async (b) => {
         const session = new RpcSession({ backend: b, stateDir: a['state-dir'], systemIdConfPath: a['system-id-conf'], log, ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}) });
         await serveLines(process.stdin, process.stdout, session);

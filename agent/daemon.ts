@@ -9,7 +9,9 @@ import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
 import { writeFileAtomic } from './files.js';
 import type { Logger } from './log.js';
+import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
+import { connectServing } from './serving.js';
 import type { Backend } from './state.js';
 
 export interface ServeOptions {
@@ -35,7 +37,8 @@ const RETRY_MS = 2000;
 export class Daemon {
   private readonly opts: ServeOptions;
   private readonly log: Logger;
-  private desired: ChassisConfig;
+  /** Undefined after a rollback through the daemon: nothing is kept applied until the next apply. */
+  private desired: ChassisConfig | undefined;
   private backend!: Backend;
   private server: net.Server | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -43,6 +46,8 @@ export class Daemon {
   private again = false;
   private stopped = false;
   private lastState = '';
+  /** Set once the desired config has been in place: from then on a write here is a drift repair. */
+  private converged = false;
   private readonly stopHooks: (() => void)[] = [];
 
   constructor(opts: ServeOptions) {
@@ -57,6 +62,11 @@ export class Daemon {
 
   async start(): Promise<void> {
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    const other = await connectServing(this.socketPath);
+    if (other) {
+      other.destroy();
+      throw new AgentError('REFUSED', `another agent already serves on ${this.socketPath}; two would fight over the node`);
+    }
     this.persist();
     this.backend = await openBackend(this.opts.backend, { reconnect: true });
     await this.reconcile('start');
@@ -87,7 +97,9 @@ export class Daemon {
   }
 
   private persist(): void {
-    writeFileAtomic(join(this.opts.stateDir, 'desired.json'), `${JSON.stringify(this.desired, null, 2)}\n`);
+    const path = join(this.opts.stateDir, 'desired.json');
+    if (this.desired) writeFileAtomic(path, `${JSON.stringify(this.desired, null, 2)}\n`);
+    else rmSync(path, { force: true });
   }
 
   private schedule(reason: string, delayMs = 20): void {
@@ -116,7 +128,25 @@ export class Daemon {
       this.again = true;
       return this.running;
     }
-    this.running = this.reconcileOnce(reason).finally(() => {
+    return this.hold(this.reconcileOnce(reason));
+  }
+
+  /**
+   * An RPC write (apply, rollback) waits for the loop and holds it off while
+   * it runs, so the loop never re-applies a config that is being replaced.
+   */
+  private async exclusive<T>(write: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    const result = write();
+    void this.hold(result);
+    return result;
+  }
+
+  private hold(work: Promise<unknown>): Promise<void> {
+    this.running = work.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
       this.running = undefined;
       if (this.again && !this.stopped) {
         this.again = false;
@@ -127,19 +157,29 @@ export class Daemon {
   }
 
   private async reconcileOnce(reason: string): Promise<void> {
+    const desired = this.desired;
+    if (!desired) {
+      this.log.info({ event: 'ignored', reason }, 'paused since a rollback: not re-applying until the next apply');
+      return;
+    }
     try {
-      const { plan } = await planFor(this.backend, this.desired);
-      if (!hasChanges(plan) && reason !== 'start') return;
-      if (reason !== 'start' && plan.changes.length > 0) {
+      const { plan } = await planFor(this.backend, desired);
+      if (!hasChanges(plan)) {
+        this.converged = true;
+        return;
+      }
+      if (this.converged && plan.changes.length > 0) {
         this.log.warn(
           { event: 'drift', reason, changes: plan.changes.map((c) => ({ key: c.key, expected: c.to ?? null, found: c.from ?? null })) },
           `managed keys were changed outside ovn-chassis: ${plan.changes.map((c) => c.key).join(', ')}; re-applying`,
         );
       }
-      const res = await apply(this.backend, this.desired, {
+      const res = await apply(this.backend, desired, {
         stateDir: this.opts.stateDir,
+        cause: this.converged ? 'repair' : 'apply',
         ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),
       });
+      this.converged = true;
       if (res.applied) this.log.info({ event: 'applied', reason, changes: res.plan.changes.length, attempts: res.attempts }, 'desired config applied');
     } catch (err) {
       this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; will retry');
@@ -149,7 +189,8 @@ export class Daemon {
 
   private async listen(): Promise<void> {
     rmSync(this.socketPath, { force: true });
-    this.server = net.createServer((sock) => {
+    // Half-open: a client may send its requests and close its side, and still get every answer.
+    this.server = net.createServer({ allowHalfOpen: true }, (sock) => {
       const session = new RpcSession({
         backend: this.backend,
         stateDir: this.opts.stateDir,
@@ -158,8 +199,16 @@ export class Daemon {
         ...(this.opts.midonetFiles ? { midonetFiles: this.opts.midonetFiles } : {}),
         onApplied: (config) => {
           this.desired = config;
+          this.converged = true;
           this.persist();
         },
+        onRestored: () => {
+          this.desired = undefined;
+          this.converged = false;
+          this.persist();
+          this.log.warn({ event: 'paused' }, 'a rollback restored earlier values: keeping no config applied until the next apply');
+        },
+        exclusive: (write) => this.exclusive(write),
       });
       sock.on('error', () => sock.destroy());
       void serveLines(sock, sock, session).then(() => sock.end());

@@ -23,6 +23,10 @@ export interface AgentContext {
   log?: Logger;
   /** Called after a successful apply over RPC (the daemon keeps that config applied from then on). */
   onApplied?: (config: ChassisConfig) => void;
+  /** Called after a rollback or restore over RPC (the daemon stops keeping its config applied). */
+  onRestored?: () => void;
+  /** Runs a write so that nothing else writes the node meanwhile (the daemon's reconcile loop). */
+  exclusive?: <T>(write: () => Promise<T>) => Promise<T>;
 }
 
 /** One client's conversation: hello first, then any request, answered in order. */
@@ -68,6 +72,7 @@ export class RpcSession {
     }
     if (!this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
     const { backend, stateDir } = this.ctx;
+    const exclusive = this.ctx.exclusive ?? ((write) => write());
     switch (req.method) {
       case 'facts':
         return gatherFacts(backend, this.ctx.midonetFiles);
@@ -76,23 +81,34 @@ export class RpcSession {
       case 'diff':
         return planView((await planFor(backend, req.params.config, req.params)).plan);
       case 'apply': {
-        const res = await apply(backend, req.params.config, {
-          stateDir,
-          allowSystemIdChange: req.params.allowSystemIdChange ?? false,
-          ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
+        const { config, allowSystemIdChange } = req.params;
+        const res = await exclusive(async () => {
+          const r = await apply(backend, config, {
+            stateDir,
+            allowSystemIdChange: allowSystemIdChange ?? false,
+            ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
+          });
+          this.ctx.onApplied?.(config);
+          return r;
         });
-        this.ctx.onApplied?.(req.params.config);
         return {
           applied: res.applied, attempts: res.attempts, plan: planView(res.plan),
           ...(res.snapshot ? { snapshot: res.snapshot } : {}), ...(res.previous ? { previous: res.previous } : {}),
         };
       }
       case 'rollback':
-        return rollback(backend, { stateDir });
+        return exclusive(async () => {
+          const r = await rollback(backend, { stateDir });
+          this.ctx.onRestored?.();
+          return r;
+        });
       case 'hook':
         return runHook(req.params.hook);
       case 'restore':
-        await restoreKeys(backend, req.params.keys);
+        await exclusive(async () => {
+          await restoreKeys(backend, req.params.keys);
+          this.ctx.onRestored?.();
+        });
         return { restored: req.params.keys };
     }
   }

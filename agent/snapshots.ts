@@ -5,8 +5,9 @@ import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { writeFileAtomic } from './files.js';
 
 /**
- * Snapshots in the state dir, newest last. `rollback` restores the newest and
- * moves it to restored/, so a second rollback goes one apply further back.
+ * Snapshots in the state dir, newest last. `rollback` restores the newest an
+ * apply took and moves it (and the repairs after it) to restored/, so a
+ * second rollback goes one apply further back.
  */
 export class SnapshotStore {
   private readonly dir: string;
@@ -29,16 +30,31 @@ export class SnapshotStore {
   }
 
   latest(): { path: string; snapshot: Snapshot } | undefined {
-    let files: string[];
-    try {
-      files = readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort();
-    } catch {
-      return undefined;
+    const last = this.paths().at(-1);
+    return last ? { path: last, snapshot: this.read(last) } : undefined;
+  }
+
+  /** The newest snapshot an apply took, and the drift repairs taken since. */
+  lastApply(): { path: string; snapshot: Snapshot; repairsSince: string[] } | undefined {
+    const repairsSince: string[] = [];
+    for (const path of this.paths().reverse()) {
+      const snapshot = this.read(path);
+      if (snapshot.cause === 'apply') return { path, snapshot, repairsSince };
+      repairsSince.push(path);
     }
-    const last = files[files.length - 1];
-    if (!last) return undefined;
-    const path = join(this.dir, last);
-    return { path, snapshot: check(snapshotSchema, parseYaml(readFileSync(path, 'utf8'), path), path) };
+    return undefined;
+  }
+
+  private paths(): string[] {
+    try {
+      return readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort().map((f) => join(this.dir, f));
+    } catch {
+      return [];
+    }
+  }
+
+  private read(path: string): Snapshot {
+    return check(snapshotSchema, parseYaml(readFileSync(path, 'utf8'), path), path);
   }
 
   markRestored(path: string): void {

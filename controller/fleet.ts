@@ -21,8 +21,8 @@ export type NodeResult<T> =
   | { host: string; ok: true; value: T; ms: number }
   | { host: string; ok: false; error: { code: string; message: string }; ms: number };
 
-export function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot'>): Promise<AgentClient> {
-  return host.transport.kind === 'ssh' ? connectSsh(host) : connectLocal(host, opts.stateRoot);
+export function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot' | 'log'>): Promise<AgentClient> {
+  return host.transport.kind === 'ssh' ? connectSsh(host, opts.log) : connectLocal(host, opts.stateRoot);
 }
 
 /**

@@ -28,6 +28,8 @@ export const sshTransportSchema = z.strictObject({
   /** The agent command on the node, as an argument vector (default ["ovn-chassis-agent"]). */
   agentCommand: z.array(z.string().min(1)).min(1).optional(),
   stateDir: z.string().optional(),
+  /** The node's `ovn-chassis-agent serve` socket (default STATE_DIR/agent.sock); used when an agent serves there. */
+  agentSocket: z.string().startsWith('/', 'must be an absolute path').optional(),
 });
 
 export const localTransportSchema = z.strictObject({

@@ -9,6 +9,8 @@ export const snapshotSchema = z.strictObject({
   version: z.literal(1),
   takenAt: z.string(),
   backend: z.string(),
+  /** `repair`: the serving agent undoing drift. A rollback passes over those: undoing a repair brings the drift back. */
+  cause: z.enum(['apply', 'repair']).default('apply'),
   systemId: z.string().optional(),
   keys: z.record(z.string(), z.string().nullable()),
 });

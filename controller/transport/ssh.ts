@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Logger } from '../../agent/log.js';
 import { backendArgs } from '../../schemas/backend.js';
 import type { SshTransport } from '../../schemas/inventory.js';
 import { ControllerError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { Host } from '../inventory.js';
 import { AgentClient } from './client.js';
 import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
 
+const DEFAULT_STATE_DIR = '/var/lib/ovn-chassis';
 const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
 
 /**
@@ -22,12 +24,18 @@ export function agentCommand(host: Host, t: SshTransport): string[] {
   return [...(t.agentCommand ?? ['ovn-chassis-agent']), 'rpc', ...backendArgs(host.agent), ...(t.stateDir ? ['--state-dir', t.stateDir] : [])];
 }
 
+/** Where a node's `ovn-chassis-agent serve` listens unless the transport says otherwise. */
+export function agentSocketOf(t: SshTransport): string {
+  return t.agentSocket ?? `${t.stateDir ?? DEFAULT_STATE_DIR}/agent.sock`;
+}
+
 /**
  * One SSH connection per node, reused for all its requests: key auth (a key
- * file or ssh-agent), the host key checked before anything is sent, and the
- * agent's `rpc` on an exec channel speaking JSON lines.
+ * file or ssh-agent), the host key checked before anything is sent, then JSON
+ * lines to the node's agent — the serving one when there is one, so the
+ * config it keeps applied follows ours.
  */
-export async function connectSsh(host: Host): Promise<AgentClient> {
+export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient> {
   const t = host.transport;
   if (t.kind !== 'ssh') throw new Error('connectSsh needs an ssh transport');
   const where = `${host.name} (${host.address}:${t.port})`;
@@ -82,9 +90,7 @@ export async function connectSsh(host: Host): Promise<AgentClient> {
     conn.connect(config);
   });
 
-  const channel = await new Promise<ClientChannel>((resolve, reject) => {
-    conn.exec(shellQuote(agentCommand(host, t)), (err, ch) => (err ? reject(new ControllerError('UNREACHABLE', `${where}: cannot start the agent: ${err.message}`)) : resolve(ch)));
-  });
+  const channel = await openAgentChannel(conn, host, t, where, log);
 
   const pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
   let lost: ControllerError | undefined;
@@ -140,4 +146,23 @@ export async function connectSsh(host: Host): Promise<AgentClient> {
     throw err;
   }
   return client;
+}
+
+/**
+ * The serving agent's socket through a streamlocal forward when one serves
+ * there (refused when nothing does, or the sshd forbids forwarding), else the
+ * agent's `rpc` on an exec channel.
+ */
+async function openAgentChannel(conn: Client, host: Host, t: SshTransport, where: string, log?: Logger): Promise<ClientChannel> {
+  const socket = agentSocketOf(t);
+  const forwarded = await new Promise<ClientChannel | undefined>((resolve) => {
+    conn.openssh_forwardOutStreamLocal(socket, (err, ch) => resolve(err ? undefined : ch));
+  });
+  if (forwarded) {
+    log?.debug({ host: host.name, socket }, 'talking to the serving agent through a streamlocal forward');
+    return forwarded;
+  }
+  return new Promise((resolve, reject) => {
+    conn.exec(shellQuote(agentCommand(host, t)), (err, ch) => (err ? reject(new ControllerError('UNREACHABLE', `${where}: cannot start the agent: ${err.message}`)) : resolve(ch)));
+  });
 }

@@ -158,7 +158,7 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       const before = node.ids();
       const count = () => readdirSync(join(stateDir, 'snapshots')).filter((f) => f.endsWith('.json')).length;
       // What a SIGKILL after the snapshot and before the commit leaves behind.
-      store.save({ version: 1, takenAt: new Date().toISOString(), backend: node.backend.description, keys: { 'ovn-encap-ip': before['ovn-encap-ip'] ?? null } });
+      store.save({ version: 1, takenAt: new Date().toISOString(), backend: node.backend.description, cause: 'apply', keys: { 'ovn-encap-ip': before['ovn-encap-ip'] ?? null } });
       const n = count();
       await apply(node.backend, cfg({ encap: { ip: '192.0.2.52' } }), opts());
       expect(count()).toBe(n);

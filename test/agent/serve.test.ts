@@ -1,11 +1,11 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutate, setKeys } from '../../ovsdb/index.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { type Spawned, alive, run, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { AGENT_BIN } from '../support/cli.js';
+import { AGENT_BIN, runCli } from '../support/cli.js';
 
 let server: OvsdbServer;
 let daemon: Spawned;
@@ -25,6 +25,25 @@ afterAll(async () => {
   if (daemon && alive(daemon.pid)) await stopPid(daemon.pid);
   await server?.stop();
 });
+
+function events(name: string): Record<string, unknown>[] {
+  return daemon
+    .output()
+    .split('\n')
+    .filter((l) => l.includes(`"event":"${name}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Says hello and sends `requests` through `ovn-chassis-agent rpc`, which relays to the serving agent. */
+async function rpcLines(requests: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const hello = { id: 1, method: 'hello', params: { protocol: 1, client: 'test' } };
+  const r = await runCli(AGENT_BIN, ['rpc', '--db', server.unix, '--state-dir', dir, '--socket', socket()], {
+    input: [hello, ...requests].map((q) => `${JSON.stringify(q)}\n`).join(''),
+  });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain('relaying to the serving agent');
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
 
 function driftEvents(): { changes: { key: string; expected: string | null; found: string | null }[] }[] {
   return daemon
@@ -85,6 +104,41 @@ describe('ovn-chassis-agent serve', () => {
     });
     expect(replies[0]).toMatchObject({ id: 1, result: { protocol: 1 } });
     expect(replies[1]).toMatchObject({ id: 2, result: { managedKeys: expect.arrayContaining(['ovn-encap-ip', 'system-id']) } });
+  });
+
+  it('refuses a second serving agent on its socket, and a one-off apply beside it', async () => {
+    const cfg = join(dir, 'other.yaml');
+    writeFileSync(cfg, 'systemId: serve-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.99}\n');
+    const before = server.externalIds();
+    const second = await runCli(AGENT_BIN, ['serve', '--config', cfg, '--db', server.unix, '--state-dir', dir, '--socket', socket()]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`another agent already serves on ${socket()}`);
+    const oneOff = await runCli(AGENT_BIN, ['apply', '--config', cfg, '--db', server.unix, '--state-dir', dir, '--socket', socket()]);
+    expect(oneOff.code).toBe(1);
+    expect(oneOff.stderr).toContain(`an agent serves this node on ${socket()} and would undo this apply`);
+    expect(server.externalIds()).toEqual(before);
+    expect(alive(daemon.pid)).toBe(true);
+  });
+
+  it('an apply through `rpc` goes to the serving agent, which keeps the new config from then on', async () => {
+    const config = { systemId: 'serve-1', ovnRemote: ['tcp:192.0.2.1:6642'], encap: { ip: '192.0.2.32' }, gateway: true };
+    const replies = await rpcLines([{ id: 2, method: 'apply', params: { config } }]);
+    expect(replies[1]).toMatchObject({ id: 2, result: { applied: true } });
+    expect(JSON.parse(readFileSync(join(dir, 'desired.json'), 'utf8'))).toMatchObject({ encap: { ip: '192.0.2.32' } });
+    server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.8');
+    await waitFor('the drift repaired to the new config', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.32');
+    expect(driftEvents().at(-1)?.changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.32', found: '10.9.9.8' }]);
+  });
+
+  it('a rollback through it restores the earlier values and stops it re-applying until the next apply', async () => {
+    const replies = await rpcLines([{ id: 2, method: 'rollback' }]);
+    expect(replies[1]).toMatchObject({ id: 2, result: { restored: { 'ovn-encap-ip': '192.0.2.31' } } });
+    expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.31');
+    expect(existsSync(join(dir, 'desired.json'))).toBe(false);
+    const ignoredBefore = events('ignored').length;
+    server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.7');
+    await waitFor('the daemon to see the change', () => events('ignored').length > ignoredBefore);
+    expect(server.externalIds()['ovn-encap-ip']).toBe('10.9.9.7');
   });
 
   it('stops cleanly on SIGTERM and removes its socket', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type JournalRecord, type Step, journalRecordSchema } from '../schemas/journal.js';
 import { ControllerError } from './errors.js';
@@ -39,6 +39,7 @@ export class Journal {
       if (exists && !resume) throw new ControllerError('REFUSED', `journal ${path} already holds a rollout: continue it with --resume, or name a new --journal`);
       if (!exists && resume) throw new ControllerError('REFUSED', `--resume: journal ${path} is missing or empty; nothing to resume`);
       const records = exists ? readRecords(path) : [];
+      if (exists) dropTornTail(path);
       return new Journal(path, records, openSync(path, 'a', 0o600), lock);
     } catch (err) {
       rmSync(lock, { force: true });
@@ -79,6 +80,12 @@ function takeLock(lock: string, path: string): void {
   if (alive) throw new ControllerError('REFUSED', `journal ${path} is in use by another controller (pid ${holder}); refusing to run a second one on it`);
   // The holder died (killed mid-rollout): the lock is stale, and taking it over is what --resume is for.
   writeFileSync(lock, String(process.pid), { mode: 0o600 });
+}
+
+/** A record torn by a crash mid-write is cut off, so the next record starts on a line of its own. */
+function dropTornTail(path: string): void {
+  const text = readFileSync(path);
+  if (text.length > 0 && text[text.length - 1] !== 0x0a) truncateSync(path, text.lastIndexOf(0x0a) + 1);
 }
 
 /** Reads a journal; a torn last line (a crash mid-write) is dropped, anything else malformed is refused. */

@@ -1,0 +1,25 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Journal, readRecords } from '../../controller/journal.js';
+import { tempDir } from '../../scripts/lib/procs.js';
+
+describe('journal', () => {
+  it('drops a record torn by a crash mid-write, and the next record starts on its own line', () => {
+    const path = join(tempDir('journal'), 'rollout.journal');
+    const whole = JSON.stringify({ type: 'node', host: 'cmp-1', state: 'done', at: new Date().toISOString() });
+    writeFileSync(path, `${whole}\n{"type":"step","host":"cmp-2","st`);
+    const j = Journal.open(path, true);
+    expect(j.records.map((r) => r.type)).toEqual(['node']);
+    j.append({ type: 'resume' });
+    j.close();
+    expect(readFileSync(path, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    expect(readRecords(path).map((r) => r.type)).toEqual(['node', 'resume']);
+  });
+
+  it('refuses a journal malformed anywhere but its last line', () => {
+    const path = join(tempDir('journal'), 'rollout.journal');
+    writeFileSync(path, `not json\n${JSON.stringify({ type: 'resume', at: new Date().toISOString() })}\n`);
+    expect(() => readRecords(path)).toThrow(`journal ${path} line 1 is not JSON`);
+  });
+});

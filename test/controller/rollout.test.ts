@@ -61,6 +61,7 @@ const snapshots = (host: string) => {
   const dir = join(sandbox.nodes.find((n) => n.name === host)!.stateDir, 'snapshots');
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).length : 0;
 };
+const recordCount = (journal: string) => (existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').length - 1 : 0);
 const running = async (name: string) => (await dockerd.api.getContainer(name).inspect()).State.Running;
 
 function writeInventory(name: string, edit?: (inv: Record<string, any>) => void): string {
@@ -186,30 +187,41 @@ describe('rollout', () => {
     expect(hookLines('cmp-1')).toEqual(['before', 'after']);
   });
 
-  it('survives SIGKILL at 20 different points: --resume always ends with every node verified, nothing applied or hooked twice for a done node', async () => {
+  it('survives SIGKILL at 20 points spread over the whole rollout: --resume always ends with every node verified, nothing applied or hooked twice for a done node', async () => {
     const inv = writeInventory('kill.yaml');
+    const rolloutArgs = (journal: string) => ['rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir, '--json'];
+    // An uninterrupted run says how many records a whole rollout writes; the kills are spread over them.
+    await reset();
+    const whole = join(sandbox.dir, 'kill-whole.journal');
+    expect((await runCli(CONTROLLER_BIN, rolloutArgs(whole))).code).toBe(0);
+    const total = readRecords(whole).length;
+    const killedAt: number[] = [];
     for (let i = 0; i < 20; i++) {
       await reset();
       const journal = join(sandbox.dir, `kill-${i}.journal`);
-      const child: ChildProcess = spawn(process.execPath, [CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir, '--json'], { stdio: 'ignore' });
+      const child: ChildProcess = spawn(process.execPath, [CONTROLLER_BIN, ...rolloutArgs(journal)], { stdio: 'ignore' });
       const exited = new Promise((r) => child.once('exit', r));
-      // Wait for the plan to be journaled, then kill at a point that moves through the rollout run by run.
-      await waitFor('the journal to start', () => (existsSync(journal) && readFileSync(journal, 'utf8').includes('"start"')) || child.exitCode !== null, 20_000);
-      await sleep(i * 9);
+      // Killed just after the journal reaches its k-th record: from right after the plan to just before the end.
+      const k = 2 + Math.floor((i * (total - 7)) / 19);
+      while (child.exitCode === null && recordCount(journal) < k) await sleep(2);
       child.kill('SIGKILL');
       await exited;
       const atKill = readRecords(journal);
+      killedAt.push(atKill.length);
+      expect(atKill.length, `run ${i}: killed mid-rollout, at or after record ${k}`).toBeGreaterThanOrEqual(k);
+      expect(atKill.length, `run ${i}: killed before the rollout finished`).toBeLessThan(total);
       const doneAtKill = new Set(atKill.filter((x) => x.type === 'node' && x.state === 'done').map((x) => (x as { host: string }).host));
       const hooksAtKill = Object.fromEntries(sandbox.nodes.map((n) => [n.name, hookLines(n.name).length]));
       const r = await rolloutCli(['-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--resume']);
-      expect(r.code, `run ${i}: ${r.stderr}`).toBe(0);
+      expect(r.code, `run ${i} (killed after record ${atKill.length} of ${total}): ${r.stderr}`).toBe(0);
       expect(r.report.nodes.every((n) => n.state === 'done'), `run ${i}`).toBe(true);
       for (const n of sandbox.nodes) {
-        expect(snapshots(n.name), `run ${i}: ${n.name} applied once`).toBe(1);
+        expect(snapshots(n.name), `run ${i} (killed after record ${atKill.length}): ${n.name} applied once`).toBe(1);
         if (doneAtKill.has(n.name)) expect(hookLines(n.name).length, `run ${i}: no hook re-run on done ${n.name}`).toBe(hooksAtKill[n.name]);
         expect(hookLines(n.name).filter((l) => l === 'after').length, `run ${i}: ${n.name}`).toBeGreaterThanOrEqual(1);
       }
     }
+    console.log(`rollout SIGKILL runs: killed after records ${killedAt.join(', ')} of ${total}`);
   }, 300_000);
 
   it.each([

@@ -202,7 +202,7 @@ describe('rollout', () => {
       const child: ChildProcess = spawn(process.execPath, [CONTROLLER_BIN, ...rolloutArgs(journal)], { stdio: 'ignore' });
       const exited = new Promise((r) => child.once('exit', r));
       // Killed just after the journal reaches its k-th record: from right after the plan to just before the end.
-      const k = 2 + Math.floor((i * (total - 7)) / 19);
+      const k = 2 + Math.floor((i * (total - 14)) / 19);
       while (child.exitCode === null && recordCount(journal) < k) await sleep(2);
       child.kill('SIGKILL');
       await exited;

@@ -4,6 +4,10 @@ import { check, parseYaml } from '../schemas/load.js';
 import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { writeFileAtomic } from './files.js';
 
+/** How many snapshots of applies, and apart from them of drift repairs, a node keeps; older ones are deleted. */
+export const KEEP_SNAPSHOTS = 100;
+const REPAIR_SUFFIX = '-repair.json';
+
 /**
  * Snapshots in the state dir, newest last. `rollback` restores the newest an
  * apply took and moves it (and the repairs after it) to restored/, so a
@@ -18,9 +22,13 @@ export class SnapshotStore {
 
   save(s: Snapshot): string {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const name = `${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.json`;
+    const name = `${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
     const path = join(this.dir, name);
     writeFileAtomic(path, `${JSON.stringify(s, null, 2)}\n`);
+    // A serving agent repairing drift for months would otherwise fill the disk;
+    // repairs are counted apart, so they never push the last apply out.
+    const sameCause = this.paths().filter((p) => p.endsWith(REPAIR_SUFFIX) === (s.cause === 'repair'));
+    for (const old of sameCause.slice(0, -KEEP_SNAPSHOTS)) rmSync(old, { force: true });
     return path;
   }
 
@@ -34,15 +42,13 @@ export class SnapshotStore {
     return last ? { path: last, snapshot: this.read(last) } : undefined;
   }
 
-  /** The newest snapshot an apply took, and the drift repairs taken since. */
+  /** The newest snapshot an apply took, and the drift repairs taken since (newest first). */
   lastApply(): { path: string; snapshot: Snapshot; repairsSince: string[] } | undefined {
-    const repairsSince: string[] = [];
-    for (const path of this.paths().reverse()) {
-      const snapshot = this.read(path);
-      if (snapshot.cause === 'apply') return { path, snapshot, repairsSince };
-      repairsSince.push(path);
-    }
-    return undefined;
+    const paths = this.paths();
+    let i = paths.length - 1;
+    while (i >= 0 && paths[i]?.endsWith(REPAIR_SUFFIX)) i--;
+    const path = paths[i];
+    return path ? { path, snapshot: this.read(path), repairsSince: paths.slice(i + 1).reverse() } : undefined;
   }
 
   private paths(): string[] {

@@ -50,13 +50,11 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     const { state, plan } = await planFor(backend, config, opts);
     if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
     if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt };
-    const newest = store.latest();
+    const snapshot = snapshotOf(state, plan.write, backend.description, opts.cause ?? 'apply');
     // An agent killed between its snapshot and its write leaves a snapshot of
     // values the node still holds; restoring it would change nothing, and
     // keeping it would make the next rollback stop short of the real previous state.
-    if (newest && holdsExactly(state, newest.snapshot.keys)) store.discard(newest.path);
-    const snapshot = snapshotOf(state, plan.write, backend.description, opts.cause ?? 'apply');
-    const snapshotPath = store.save(snapshot);
+    const snapshotPath = store.save(snapshot, (newest) => holdsExactly(state, newest.keys));
     try {
       await backend.write(state, plan.write);
     } catch (err) {

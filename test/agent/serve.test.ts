@@ -45,6 +45,10 @@ async function rpcLines(requests: Record<string, unknown>[]): Promise<Record<str
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** The drift event that found `key` at `found`; its log line may still be in the pipe when the repair is already visible. */
+const driftOf = (key: string, found: string | null) =>
+  waitFor(`the drift of ${key} in the daemon log`, () => driftEvents().find((e) => e.changes.some((c) => c.key === key && c.found === found)));
+
 function driftEvents(): { changes: { key: string; expected: string | null; found: string | null }[] }[] {
   return daemon
     .output()
@@ -64,7 +68,7 @@ describe('ovn-chassis-agent serve', () => {
     server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.9');
     await waitFor('the managed key restored', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.31');
     console.log(`serve: drift on ovn-encap-ip undone ${Date.now() - t0} ms after ovs-vsctl returned`);
-    expect(driftEvents().at(-1)?.changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.31', found: '10.9.9.9' }]);
+    expect((await driftOf('ovn-encap-ip', '10.9.9.9')).changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.31', found: '10.9.9.9' }]);
   });
 
   it('puts back a managed key someone removed, and leaves unmanaged keys alone', async () => {
@@ -72,6 +76,7 @@ describe('ovn-chassis-agent serve', () => {
     server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:operator-note=hello');
     await waitFor('ovn-remote restored', () => server.externalIds()['ovn-remote'] === 'tcp:192.0.2.1:6642');
     expect(server.externalIds()['operator-note']).toBe('hello');
+    expect((await driftOf('ovn-remote', null)).changes.map((c) => c.key)).toEqual(['ovn-remote']);
     expect(driftEvents().flatMap((e) => e.changes.map((c) => c.key))).not.toContain('operator-note');
   });
 
@@ -127,7 +132,7 @@ describe('ovn-chassis-agent serve', () => {
     expect(JSON.parse(readFileSync(join(dir, 'desired.json'), 'utf8'))).toMatchObject({ encap: { ip: '192.0.2.32' } });
     server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.8');
     await waitFor('the drift repaired to the new config', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.32');
-    expect(driftEvents().at(-1)?.changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.32', found: '10.9.9.8' }]);
+    expect((await driftOf('ovn-encap-ip', '10.9.9.8')).changes).toEqual([{ key: 'ovn-encap-ip', expected: '192.0.2.32', found: '10.9.9.8' }]);
   });
 
   it('a rollback through it restores the earlier values and stops it re-applying until the next apply', async () => {
@@ -135,6 +140,8 @@ describe('ovn-chassis-agent serve', () => {
     expect(replies[1]).toMatchObject({ id: 2, result: { restored: { 'ovn-encap-ip': '192.0.2.31' } } });
     expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.31');
     expect(existsSync(join(dir, 'desired.json'))).toBe(false);
+    // The rollback's own write is seen (and ignored) first; then the operator's change.
+    await waitFor('the rollback\'s write seen', () => events('ignored').length > 0);
     const ignoredBefore = events('ignored').length;
     server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.7');
     await waitFor('the daemon to see the change', () => events('ignored').length > ignoredBefore);

@@ -27,7 +27,19 @@ export class AgentClient {
     this.closer = close;
   }
 
-  async hello(): Promise<void> {
+  /** A client that has said hello; the connection is closed if the agent does not answer it. */
+  static async open(host: string, send: LineCall, close: () => Promise<void>): Promise<AgentClient> {
+    const client = new AgentClient(host, send, close);
+    try {
+      await client.hello();
+    } catch (err) {
+      await close().catch(() => undefined);
+      throw err;
+    }
+    return client;
+  }
+
+  private async hello(): Promise<void> {
     await this.call('hello', { protocol: PROTOCOL_VERSION, client: 'ovn-chassis' }, undefined);
   }
 

@@ -1,26 +1,46 @@
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { openBackend } from '../../agent/backends/open.js';
 import { RpcSession } from '../../agent/rpc.js';
+import { connectServing } from '../../agent/serving.js';
 import type { Host } from '../inventory.js';
 import { ControllerError } from '../errors.js';
 import { AgentClient } from './client.js';
+import { LineDemux } from './lines.js';
 
-/** The agent in-process against the node's OVSDB endpoint: one-node use, the sandbox and tests. */
+/**
+ * The agent in-process against the node's OVSDB endpoint: one-node use, the
+ * sandbox and tests. When an agent serves the same state dir, that one
+ * answers instead, so the config it keeps applied follows ours.
+ */
 export async function connectLocal(host: Host, stateRoot = '/var/lib/ovn-chassis'): Promise<AgentClient> {
   if (host.transport.kind !== 'local') throw new Error('connectLocal needs a local transport');
+  const t = host.transport;
+  const stateDir = t.stateDir ?? join(stateRoot, host.name);
+  const serving = await connectServing(join(stateDir, 'agent.sock')).catch((err: Error) => {
+    throw new ControllerError('UNREACHABLE', `${host.name}: ${err.message}`, { cause: err });
+  });
+  if (serving) return viaSocket(host, serving);
   let backend;
   try {
     backend = await openBackend(host.agent);
   } catch (err) {
     throw new ControllerError('UNREACHABLE', `${host.name}: ${(err as Error).message}`, { cause: err });
   }
-  const t = host.transport;
   const session = new RpcSession({
     backend,
-    stateDir: t.stateDir ?? join(stateRoot, host.name),
+    stateDir,
     ...(t.midonetHostIdFiles ? { midonetFiles: t.midonetHostIdFiles } : {}),
   });
-  const client = new AgentClient(host.name, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), () => backend.close());
-  await client.hello();
-  return client;
+  return AgentClient.open(host.name, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), () => backend.close());
+}
+
+async function viaSocket(host: Host, sock: Socket): Promise<AgentClient> {
+  const lines = new LineDemux(`${host.name} (the serving agent's socket)`);
+  sock.on('data', (d: Buffer) => lines.feed(d));
+  sock.on('close', () => lines.lose('the serving agent closed the connection'));
+  sock.on('error', () => sock.destroy());
+  return AgentClient.open(host.name, lines.caller((line) => sock.write(line)), async () => {
+    sock.end();
+  });
 }

@@ -8,6 +8,7 @@ import { ControllerError } from '../errors.js';
 import type { Host } from '../inventory.js';
 import { AgentClient } from './client.js';
 import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
+import { LineDemux } from './lines.js';
 
 const DEFAULT_STATE_DIR = '/var/lib/ovn-chassis';
 const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
@@ -92,60 +93,19 @@ export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient>
 
   const channel = await openAgentChannel(conn, host, t, where, log);
 
-  const pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
-  let lost: ControllerError | undefined;
-  let buf = '';
+  const lines = new LineDemux(where);
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  channel.on('data', (d: Buffer) => {
-    buf += d.toString('utf8');
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const id = (() => {
-        try {
-          return (JSON.parse(line) as { id?: unknown }).id;
-        } catch {
-          return undefined;
-        }
-      })();
-      const p = typeof id === 'number' ? pending.get(id) : undefined;
-      if (p) {
-        pending.delete(id as number);
-        p.resolve(line);
-      }
-    }
-  });
-  const drop = (why: string) => {
-    lost ??= new ControllerError('CONNECTION_LOST', `${where}: ${why}${stderr.trim() ? `; the agent said: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
-    for (const p of pending.values()) p.reject(lost);
-    pending.clear();
-  };
+  channel.on('data', (d: Buffer) => lines.feed(d));
+  const drop = (why: string) => lines.lose(`${why}${stderr.trim() ? `; the agent said: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
   channel.on('close', () => drop('the connection to the agent closed'));
   conn.on('close', () => drop('the SSH connection dropped'));
   conn.on('error', (err: Error) => drop(`SSH error: ${err.message}`));
 
-  const client = new AgentClient(
-    host.name,
-    (req) =>
-      new Promise((resolve, reject) => {
-        if (lost) return reject(lost);
-        pending.set(req.id, { resolve, reject });
-        channel.write(`${JSON.stringify(req)}\n`);
-      }),
-    async () => {
-      channel.end();
-      conn.end();
-    },
-  );
-  try {
-    await client.hello();
-  } catch (err) {
+  return AgentClient.open(host.name, lines.caller((line) => channel.write(line)), async () => {
+    channel.end();
     conn.end();
-    throw err;
-  }
-  return client;
+  });
 }
 
 /**

@@ -1,0 +1,65 @@
+import { ControllerError } from '../errors.js';
+import type { LineCall } from './client.js';
+
+/** An answer line longer than this ends the connection: agents' answers are small. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Request/response lines over one byte stream to an agent: answers are
+ * matched to requests by id; once the stream is lost, every waiting and
+ * later request fails with the reason, naming the node.
+ */
+export class LineDemux {
+  private readonly where: string;
+  private readonly pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
+  private lost: ControllerError | undefined;
+  private buf = '';
+
+  constructor(where: string) {
+    this.where = where;
+  }
+
+  /** The call function for AgentClient, writing each request with `write`. */
+  caller(write: (line: string) => void): LineCall {
+    return (req) =>
+      new Promise((resolve, reject) => {
+        if (this.lost) return reject(this.lost);
+        this.pending.set(req.id, { resolve, reject });
+        write(`${JSON.stringify(req)}\n`);
+      });
+  }
+
+  feed(chunk: Buffer): void {
+    this.buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const id = idOf(line);
+      const p = id === undefined ? undefined : this.pending.get(id);
+      if (p && id !== undefined) {
+        this.pending.delete(id);
+        p.resolve(line);
+      }
+    }
+    if (this.buf.length > MAX_LINE_BYTES) {
+      this.buf = '';
+      this.lose(`the agent sent a line over ${MAX_LINE_BYTES} bytes`);
+    }
+  }
+
+  lose(why: string): void {
+    this.lost ??= new ControllerError('CONNECTION_LOST', `${this.where}: ${why}`);
+    for (const p of this.pending.values()) p.reject(this.lost);
+    this.pending.clear();
+  }
+}
+
+function idOf(line: string): number | undefined {
+  try {
+    const id = (JSON.parse(line) as { id?: unknown }).id;
+    return typeof id === 'number' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

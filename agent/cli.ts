@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
+import { DEFAULT_DOCKER_SOCKET, agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
 import { chassisConfigSchema } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, loadConfigFile } from '../schemas/load.js';
@@ -11,7 +10,7 @@ import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
 import { createLogger } from './log.js';
 import { RpcSession, serveLines } from './rpc.js';
-import { connectServing, relay } from './serving.js';
+import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
 
@@ -40,9 +39,9 @@ function withBackend<T>(y: Argv<T>) {
     .option('ssl-cert', { type: 'string', describe: 'client certificate for ssl:' })
     .option('ssl-ca', { type: 'string', describe: 'CA certificate the server must chain to' })
     .option('docker', { type: 'string', describe: 'ovs-vsctl inside this container (default openvswitch_vswitchd) via the Docker API' })
-    .option('docker-socket', { type: 'string', default: '/var/run/docker.sock', describe: 'Docker API socket' })
+    .option('docker-socket', { type: 'string', default: DEFAULT_DOCKER_SOCKET, describe: 'Docker API socket' })
     .option('vsctl', { type: 'string', describe: 'a local ovs-vsctl binary (default ovs-vsctl on $PATH)' })
-    .option('state-dir', { type: 'string', default: '/var/lib/ovn-chassis', describe: 'where snapshots and the daemon state live' })
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where snapshots and the daemon state live' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
     .option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' })
     .option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' })
@@ -71,7 +70,7 @@ async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise
   }
 }
 
-const socketOf = (a: Common) => a.socket ?? join(a['state-dir'], 'agent.sock');
+const socketOf = (a: Common) => a.socket ?? agentSocketIn(a['state-dir']);
 
 /**
  * A serving agent re-applies its own config within a second, so a write

@@ -11,7 +11,7 @@ import { writeFileAtomic } from './files.js';
 import type { Logger } from './log.js';
 import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
-import { connectServing } from './serving.js';
+import { agentSocketIn, connectServing } from './serving.js';
 import type { Backend } from './state.js';
 
 export interface ServeOptions {
@@ -57,7 +57,7 @@ export class Daemon {
   }
 
   get socketPath(): string {
-    return this.opts.socketPath ?? join(this.opts.stateDir, 'agent.sock');
+    return this.opts.socketPath ?? agentSocketIn(this.opts.stateDir);
   }
 
   async start(): Promise<void> {

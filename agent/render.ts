@@ -1,4 +1,4 @@
-import type { BridgeSpec, ChassisConfig } from '../schemas/chassis.js';
+import { type BridgeSpec, type ChassisConfig, asList } from '../schemas/chassis.js';
 
 /** What one node's config means for its OVSDB: the keys and cms tokens the agent owns, and bridges. */
 export interface Desired {
@@ -8,18 +8,17 @@ export interface Desired {
   bridges: BridgeSpec[];
 }
 
-const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 const bool = (b: boolean) => (b ? 'true' : 'false');
 
 export function render(c: ChassisConfig): Desired {
   const keys: Record<string, string> = {
     'system-id': c.systemId,
-    'ovn-remote': list(c.ovnRemote).join(','),
-    'ovn-encap-type': list(c.encap.type).join(','),
-    'ovn-encap-ip': list(c.encap.ip).join(','),
+    'ovn-remote': asList(c.ovnRemote).join(','),
+    'ovn-encap-type': asList(c.encap.type).join(','),
+    'ovn-encap-ip': asList(c.encap.ip).join(','),
   };
   if (c.hostname !== undefined) keys.hostname = c.hostname;
-  if (c.ovnNb !== undefined) keys['ovn-nb'] = list(c.ovnNb).join(',');
+  if (c.ovnNb !== undefined) keys['ovn-nb'] = asList(c.ovnNb).join(',');
   if (c.encap.csum !== undefined) keys['ovn-encap-csum'] = bool(c.encap.csum);
   if (c.bridgeMappings && Object.keys(c.bridgeMappings).length > 0) {
     keys['ovn-bridge-mappings'] = Object.entries(c.bridgeMappings).map(([p, b]) => `${p}:${b}`).join(',');

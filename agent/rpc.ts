@@ -5,6 +5,7 @@ import type { ChassisConfig } from '../schemas/chassis.js';
 import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema } from '../schemas/rpc.js';
 import { apply, planFor, restoreKeys, rollback } from './apply.js';
 import { runHook } from './hooks.js';
+import { LineSplitter } from './lines.js';
 import { AgentError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import type { Logger } from './log.js';
@@ -117,7 +118,7 @@ export class RpcSession {
 /** Serves a session over a byte stream of JSON lines until the input ends. */
 export function serveLines(input: Readable, output: Writable, session: RpcSession): Promise<void> {
   return new Promise((resolve) => {
-    let buf = '';
+    const splitter = new LineSplitter(MAX_LINE_BYTES);
     let queue = Promise.resolve();
     const answer = (line: string) => {
       queue = queue.then(async () => {
@@ -127,15 +128,9 @@ export function serveLines(input: Readable, output: Writable, session: RpcSessio
     };
     input.setEncoding('utf8');
     input.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) answer(line);
-      }
-      if (buf.length > MAX_LINE_BYTES) {
-        buf = '';
+      const { lines, tooLong } = splitter.push(chunk);
+      for (const line of lines) if (line.trim()) answer(line.trim());
+      if (tooLong) {
         queue = queue.then(() => {
           output.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: `request line over ${MAX_LINE_BYTES} bytes` } })}\n`);
         });

@@ -1,6 +1,15 @@
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { join } from 'node:path';
 import { AgentError } from './errors.js';
+
+/** Where an agent keeps snapshots and, when it serves, its desired config and RPC socket. */
+export const DEFAULT_STATE_DIR = '/var/lib/ovn-chassis';
+
+/** The serving agent's RPC socket in a state dir. */
+export function agentSocketIn(stateDir: string): string {
+  return join(stateDir, 'agent.sock');
+}
 
 /**
  * Connects to a serving agent's RPC socket. Undefined when no agent serves

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { createLogger } from '../agent/log.js';
+import { DEFAULT_STATE_DIR } from '../agent/serving.js';
+import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
 import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachNode, statusFleet } from './fleet.js';
@@ -11,14 +13,13 @@ import { tunnelZoneSchema } from '../schemas/inventory.js';
 import { type Fleet, type Host, loadFleet } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
-import { formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
+import { failed, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { validateFleet } from './validate.js';
 import { watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal, type NodeHistory, replay } from './journal.js';
 import { formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
-
 
 function common<T>(y: Argv<T>) {
   return y
@@ -31,7 +32,7 @@ function fleetOpts<T>(y: Argv<T>) {
     .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
     .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
-    .option('state-dir', { type: 'string', default: '/var/lib/ovn-chassis', describe: 'state of in-process (local transport) agents' });
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' });
 }
 
 const log = createLogger('ovn-chassis');
@@ -60,7 +61,7 @@ async function southbound(fleet: Fleet, what: string): Promise<SouthboundView> {
   try {
     return await watchSouthbound(fleet.inventory.ovn.southbound, log);
   } catch (err) {
-    throw new ControllerError('UNREACHABLE', `cannot reach the Southbound DB (${[fleet.inventory.ovn.southbound].flat().join(',')}) to ${what}: ${(err as Error).message}; nothing was changed`);
+    throw new ControllerError('UNREACHABLE', `cannot reach the Southbound DB (${asList(fleet.inventory.ovn.southbound).join(',')}) to ${what}: ${(err as Error).message}; nothing was changed`);
   }
 }
 
@@ -207,7 +208,7 @@ export async function main(argv: string[]): Promise<number> {
           journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
           return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
         });
-        print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: FAILED (${r.error.code}): ${r.error.message}`)).join('\n'));
+        print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
         code = fleetExit(results, EXIT.OK);
       } finally {
         journal?.close();
@@ -236,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
       });
       const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));
       if (imported.size > 0) writeFileSync(a.output, importedInventory(fleet, imported), { mode: 0o644 });
-      print(a, view(results), `${results.map((r) => (r.ok ? `${r.host}: imported` : `${r.host}: FAILED (${r.error.code}): ${r.error.message}`)).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
+      print(a, view(results), `${results.map((r) => (r.ok ? `${r.host}: imported` : `${r.host}: ${failed(r)}`)).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
       code = fleetExit(results, EXIT.OK);
     })
     .fail((msg, err) => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { Logger } from '../agent/log.js';
+import { asList } from '../schemas/chassis.js';
 import type { Facts, PlanView } from '../schemas/rpc.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
@@ -7,7 +8,7 @@ import { Progress } from './progress.js';
 import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { connectSsh } from './transport/ssh.js';
-import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis } from './verify.js';
+import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, whyNotVerified } from './verify.js';
 
 export interface RunOptions {
   concurrency: number;
@@ -79,7 +80,7 @@ export async function forEachNode<T>(
 export function precheck(host: Host, facts: Facts): string[] {
   const warnings: string[] = [];
   const onHost = new Set(facts.addresses);
-  for (const ip of [host.chassis.encap.ip].flat()) {
+  for (const ip of asList(host.chassis.encap.ip)) {
     // All of 127.0.0.0/8 is the loopback interface's on Linux (sandbox nodes live there).
     const local = onHost.has(ip) || (isIP(ip) === 4 && ip.startsWith('127.') && onHost.has('127.0.0.1'));
     if (!local) warnings.push(`encap IP ${ip} is not on any interface of ${facts.fqdn} (it has ${facts.addresses.join(', ')})`);
@@ -128,14 +129,14 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, (v) => (v.applied ? `applied ${v.plan.changes.length} changes` : 'already in sync'), async (host, agent) => {
     const warnings = precheck(host, await agent.facts());
     for (const w of warnings) opts.log.warn({ host: host.name }, w);
-    const before = await agent.show();
     const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
-    const previousSystemId = before.externalIds['system-id'];
+    // The apply reports what it replaced: an old system-id there is a chassis now stranded in the SB.
+    const previousSystemId = res.previous?.['system-id'];
     return {
       applied: res.applied,
       plan: res.plan,
       warnings: [...warnings, ...res.plan.warnings],
-      ...(previousSystemId && previousSystemId !== host.chassis.systemId ? { previousSystemId } : {}),
+      ...(previousSystemId ? { previousSystemId } : {}),
     };
   });
   const sb = opts.southbound;
@@ -155,9 +156,9 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
     const entry = applied.find((a) => a.host.name === v.host);
     if (!entry) continue;
     entry.r.value.verdict = v;
-    if (v.state !== 'verified') {
+    const why = whyNotVerified(v, opts.verifyTimeoutMs / 1000);
+    if (why) {
       const i = results.indexOf(entry.r);
-      const why = v.state === 'missing' ? `no chassis ${v.systemId} in the Southbound DB after ${opts.verifyTimeoutMs / 1000} s` : `chassis ${v.systemId} does not match: ${v.problems.join('; ')}`;
       results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}` }, ms: entry.r.ms };
       verifying.node(v.host, `NOT VERIFIED: ${why}`);
     }

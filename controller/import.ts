@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { splitList } from '../agent/keys.js';
 import type { ShowResult } from '../schemas/rpc.js';
-import { RESERVED_KEYS } from '../schemas/chassis.js';
+import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
 import type { Fleet, Host } from './inventory.js';
 
 /** neutron's own tokens in ovn-cms-options: they stay neutron's, never imported as ours. */
@@ -52,10 +52,7 @@ export function fieldsFromMidonet(host: Host, midonetHostId: string, tunnelZone:
   return { ...c, systemId: midonetHostId, encap: { ...(c.encap as object), ...(ip ? { ip } : {}) } };
 }
 
-const CHASSIS_FIELDS = [
-  'systemId', 'hostname', 'ovnRemote', 'ovnNb', 'encap', 'bridgeMappings', 'gateway', 'availabilityZones', 'cmsOptions',
-  'remoteProbeIntervalMs', 'openflowProbeIntervalS', 'monitorAll', 'chassisMacMappings', 'transportZones', 'bridges', 'extraExternalIds',
-];
+const CHASSIS_FIELDS = Object.keys(chassisConfigSchema.shape);
 
 function withoutChassisFields(layer: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
   if (!layer) return undefined;

@@ -1,5 +1,5 @@
 import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
-import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
 import type { Hooks } from '../schemas/hooks.js';
@@ -82,7 +82,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     at('transport', tr);
     const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });
     at('agent', ag);
-    const addr = address ?? (chassis.success ? [chassis.data.encap.ip].flat()[0] : undefined);
+    const addr = address ?? (chassis.success ? asList(chassis.data.encap.ip)[0] : undefined);
     if (!addr) issues.push(`hosts.${name}: needs an address (or encap.ip)`);
     if (chassis.success && tr.success && ag.success && addr) {
       hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks: hooks ?? {} });

@@ -15,15 +15,11 @@ export class Progress {
     this.tty = tty;
   }
 
-  node(host: string, text: string, finished = true): void {
-    if (finished) this.done++;
+  /** One node finished, saying how. */
+  node(host: string, text: string): void {
+    this.done++;
     const counter = `[${this.done}/${this.total}]`;
     if (this.tty) process.stderr.write(`${this.label} ${counter} ${host}: ${text}\n`);
     else this.log.info({ op: this.label, host, done: this.done, total: this.total }, text);
-  }
-
-  note(text: string): void {
-    if (this.tty) process.stderr.write(`${this.label}: ${text}\n`);
-    else this.log.info({ op: this.label }, text);
   }
 }

@@ -2,7 +2,7 @@ import { formatPlan } from '../agent/view.js';
 import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';
 import type { Finding } from './validate.js';
 
-const failed = (r: { error: { code: string; message: string } }) => `FAILED (${r.error.code}): ${r.error.message}`;
+export const failed = (r: { error: { code: string; message: string } }) => `FAILED (${r.error.code}): ${r.error.message}`;
 
 export function formatFindings(source: string, hostCount: number, findings: Finding[]): string {
   const errors = findings.filter((f) => f.level === 'error').length;

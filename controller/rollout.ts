@@ -8,7 +8,7 @@ import { type Journal, type NodeHistory, fleetDigest, replay } from './journal.j
 import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
 import type { AgentClient } from './transport/client.js';
-import { type SouthboundView, awaitVerdicts, expectationOf } from './verify.js';
+import { type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
 
 export interface RolloutOptions extends PlanOptions {
   limit?: string;
@@ -145,8 +145,8 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     await step('after', () => hooks(host.hooks.after));
     await step('verify', async () => {
       const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis)], opts.verifyTimeoutS * 1000);
-      if (!v || v.state === 'missing') throw new ControllerError('NOT_VERIFIED', `${host.name}: no chassis ${host.chassis.systemId} in the Southbound DB after ${opts.verifyTimeoutS} s`);
-      if (v.state === 'mismatch') throw new ControllerError('NOT_VERIFIED', `${host.name}: chassis ${v.systemId} does not match: ${v.problems.join('; ')}`);
+      const why = v ? whyNotVerified(v, opts.verifyTimeoutS) : 'no verdict';
+      if (why) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${why}`);
       return { detail: `chassis ${host.chassis.systemId} registered as desired` };
     });
     journal.append({ type: 'node', host: host.name, state: 'done' });

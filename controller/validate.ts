@@ -1,3 +1,4 @@
+import { asList } from '../schemas/chassis.js';
 import type { Fleet, Host } from './inventory.js';
 
 export interface Finding {
@@ -7,7 +8,6 @@ export interface Finding {
   hosts: string[];
 }
 
-const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 
 function duplicates(hosts: Host[], key: (h: Host) => string[]): Map<string, string[]> {
   const seen = new Map<string, string[]>();
@@ -27,7 +27,7 @@ export function validateFleet(fleet: Fleet): Finding[] {
   for (const [id, names] of duplicates(hosts, (h) => [h.chassis.systemId])) {
     out.push({ level: 'error', check: 'duplicate-system-id', message: `system-id ${id} is used by ${names.join(', ')}: the chassis would flap between them`, hosts: names });
   }
-  for (const [ip, names] of duplicates(hosts, (h) => list(h.chassis.encap.ip))) {
+  for (const [ip, names] of duplicates(hosts, (h) => asList(h.chassis.encap.ip))) {
     out.push({ level: 'error', check: 'duplicate-encap-ip', message: `encap IP ${ip} is used by ${names.join(', ')}: ovn-controller refuses a duplicate encap and one chassis would not register`, hosts: names });
   }
   for (const [hn, names] of duplicates(hosts, (h) => [h.chassis.hostname ?? h.name])) {
@@ -47,7 +47,7 @@ export function validateFleet(fleet: Fleet): Finding[] {
   }
   const types = new Map<string, string[]>();
   for (const h of hosts) {
-    const t = list(h.chassis.encap.type).join(',');
+    const t = asList(h.chassis.encap.type).join(',');
     types.set(t, [...(types.get(t) ?? []), h.name]);
   }
   if (types.size > 1) {

@@ -1,5 +1,5 @@
 import { type Monitor, OvsdbClient, type Row, cond, remove } from '../ovsdb/index.js';
-import type { ChassisConfig } from '../schemas/chassis.js';
+import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import type { Logger } from '../agent/log.js';
 
 /** What the Southbound DB must show for a node to count as done. */
@@ -15,11 +15,10 @@ export type Verdict =
   | { host: string; systemId: string; state: 'missing' }
   | { host: string; systemId: string; state: 'mismatch'; problems: string[] };
 
-const list = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 
 export function expectationOf(host: string, c: ChassisConfig): Expectation {
   // ovn-controller pairs every encap type with every encap IP.
-  const encaps = list(c.encap.type).flatMap((type) => list(c.encap.ip).map((ip) => ({ type, ip })));
+  const encaps = asList(c.encap.type).flatMap((type) => asList(c.encap.ip).map((ip) => ({ type, ip })));
   return { host, systemId: c.systemId, encaps, gateway: c.gateway === true };
 }
 
@@ -45,6 +44,13 @@ export function assess(exp: Expectation, chassis: Row | undefined, encapRows: Ma
   return problems.length > 0 ? { ...base, state: 'mismatch', problems } : { ...base, state: 'verified' };
 }
 
+/** Why a node did not verify, as a sentence; undefined when it did. */
+export function whyNotVerified(v: Verdict, timeoutS: number): string | undefined {
+  if (v.state === 'missing') return `no chassis ${v.systemId} in the Southbound DB after ${timeoutS} s`;
+  if (v.state === 'mismatch') return `chassis ${v.systemId} does not match: ${v.problems.join('; ')}`;
+  return undefined;
+}
+
 export interface SouthboundView {
   client: OvsdbClient;
   monitor: Monitor;
@@ -56,7 +62,7 @@ export interface SouthboundView {
 
 /** A live view of the SB's Chassis and Encap tables (a monitor, kept current by the server). */
 export async function watchSouthbound(endpoint: string | string[], log?: Logger): Promise<SouthboundView> {
-  const client = await OvsdbClient.connect({ endpoint: list(endpoint).join(','), reconnect: true, ...(log ? { logger: log } : {}) });
+  const client = await OvsdbClient.connect({ endpoint: asList(endpoint).join(','), reconnect: true, ...(log ? { logger: log } : {}) });
   const monitor = await client.monitor('OVN_Southbound', {
     Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config', 'external_ids'] },
     Encap: { columns: ['type', 'ip', 'chassis_name'] },

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { endpoint } from './chassis.js';
 
+/** Kolla's Open vSwitch container, and Docker's own API socket. */
+export const DEFAULT_OVS_CONTAINER = 'openvswitch_vswitchd';
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
 /** Which backend a node's agent uses (agent CLI flags, inventory `agent:`). */
 export const agentBackendSchema = z.discriminatedUnion('backend', [
   z.strictObject({
@@ -12,8 +16,8 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
   }),
   z.strictObject({
     backend: z.literal('docker'),
-    container: z.string().min(1).default('openvswitch_vswitchd'),
-    dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+    container: z.string().min(1).default(DEFAULT_OVS_CONTAINER),
+    dockerSocket: z.string().min(1).default(DEFAULT_DOCKER_SOCKET),
   }),
   z.strictObject({ backend: z.literal('vsctl'), path: z.string().min(1).default('ovs-vsctl') }),
 ]);

@@ -10,6 +10,9 @@ import { parseEndpointText } from './endpoint.js';
 
 const NO_SEP = /^[^\s,:=]+$/;
 
+/** Fields that take one value or a list (endpoints, encap type and IP), as a list. */
+export const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
 function byteLength(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
@@ -21,7 +24,7 @@ export const endpoint = z.string().superRefine((s, ctx) => {
   if (typeof ep === 'string') ctx.addIssue({ code: 'custom', message: `is not an OVSDB endpoint: ${ep}`, input: s });
 });
 
-const endpoints = z.union([endpoint, z.array(endpoint).min(1, 'needs at least one endpoint')]);
+export const endpoints = z.union([endpoint, z.array(endpoint).min(1, 'needs at least one endpoint')]);
 
 export const bridgeName = z
   .string()
@@ -115,7 +118,7 @@ export const chassisConfigSchema = z
       if (seen.has(b.name)) ctx.addIssue({ code: 'custom', message: 'is listed twice', path: ['bridges', i, 'name'], input: b.name });
       seen.add(b.name);
     });
-    const types = Array.isArray(c.encap.type) ? c.encap.type : [c.encap.type];
+    const types = asList(c.encap.type);
     if (new Set(types).size !== types.length) {
       ctx.addIssue({ code: 'custom', message: 'lists a type twice', path: ['encap', 'type'], input: c.encap.type });
     }

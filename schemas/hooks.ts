@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DOCKER_SOCKET } from './backend.js';
 
 /**
  * Per-node steps around a change, run by the node's agent in order, each with
@@ -7,7 +8,7 @@ import { z } from 'zod';
  */
 const timeoutS = z.number().positive().max(3600).default(60);
 const container = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'is not a container name');
-const dockerSocket = z.string().min(1).default('/var/run/docker.sock');
+const dockerSocket = z.string().min(1).default(DEFAULT_DOCKER_SOCKET);
 
 export const hookSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('stop'), container, dockerSocket, timeoutS }),

@@ -1,7 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { agentBackendSchema } from './backend.js';
-import { endpoint } from './chassis.js';
+import { endpoints } from './chassis.js';
 import { hooksSchema } from './hooks.js';
 
 /**
@@ -9,8 +8,6 @@ import { hooksSchema } from './hooks.js';
  * loosely here — their values are validated as a whole chassis config once
  * defaults, groups and the host are merged, so an error names the host.
  */
-
-const endpoints = z.union([endpoint, z.array(endpoint).min(1)]);
 
 export const sshTransportSchema = z.strictObject({
   kind: z.literal('ssh'),
@@ -112,5 +109,3 @@ export const inventorySchema = z
 
 export type Inventory = z.output<typeof inventorySchema>;
 export type Layer = z.output<typeof layerSchema>;
-
-export { agentBackendSchema };

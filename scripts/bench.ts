@@ -17,7 +17,7 @@ import { OvsdbBackend } from '../agent/backends/ovsdb.js';
 import { dockerExec, dockerVsctl } from '../agent/backends/docker.js';
 import { localVsctl } from '../agent/backends/vsctl.js';
 import type { Backend } from '../agent/state.js';
-import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
 import { Dockerd } from './lib/dockerd.js';
 import { OvsdbServer } from './lib/ovsdb-server.js';
 import { run, tempDir } from './lib/procs.js';
@@ -210,7 +210,7 @@ async function fleetCases(n: number): Promise<void> {
       const dir = tempDir('bench-ansible');
       const hostsIni = ['[fleet]', ...fleetFor(0).hosts.map((h) => {
         const node = sandbox.nodes.find((x) => x.name === h.name);
-        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${[h.chassis.encap.ip].flat().join(',')}`;
+        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${asList(h.chassis.encap.ip).join(',')}`;
       })].join('\n');
       writeFileSync(join(dir, 'hosts.ini'), `${hostsIni}\n`);
       const playbook = (i: number) => {

@@ -3,9 +3,6 @@ import Docker from 'dockerode';
 import { AgentError } from '../errors.js';
 import { type RunResult, VsctlBackend, type VsctlRunner } from './vsctl.js';
 
-export const DEFAULT_CONTAINER = 'openvswitch_vswitchd';
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
-
 /** Runs a command inside a container through the Docker API (an exec, argument vector, no shell). */
 export async function dockerExec(docker: Docker, container: string, cmd: string[]): Promise<RunResult> {
   let exec: Docker.Exec;
@@ -34,7 +31,7 @@ export async function dockerExec(docker: Docker, container: string, cmd: string[
 }
 
 /** ovs-vsctl inside the Open vSwitch container, as Kolla runs it. */
-export function dockerVsctl(container = DEFAULT_CONTAINER, socketPath = DEFAULT_DOCKER_SOCKET): VsctlBackend {
+export function dockerVsctl(container: string, socketPath: string): VsctlBackend {
   const docker = new Docker({ socketPath });
   const run: VsctlRunner = async (args) => {
     try {

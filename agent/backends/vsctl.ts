@@ -21,6 +21,8 @@ const STRING: ColumnType = { key: { type: 'string' }, min: 1, max: 1 };
 const CAS_TIMEOUT_S = 2;
 /** ovs-vsctl dies of SIGALRM when --timeout expires: 128 + 14. */
 const EXIT_TIMEOUT = 142;
+/** What ovs-vsctl (or docker exec) says when it never reached the database. */
+const UNREACHABLE = /connection failed|No such file|not running|No such container/;
 
 /** OVSDB string syntax as ovs-vsctl parses it: double quotes, backslash escapes. */
 export function quote(s: string): string {
@@ -94,7 +96,7 @@ export class VsctlBackend implements Backend {
 
   async write(expected: NodeState, w: WriteSet): Promise<void> {
     const res = await this.run(writeArgs(expected, w));
-    if (res.code === EXIT_TIMEOUT && !/connection failed|No such file/.test(res.stderr)) {
+    if (res.code === EXIT_TIMEOUT && !UNREACHABLE.test(res.stderr)) {
       throw new AgentError('CONFLICT', 'external_ids changed since they were read');
     }
     if (res.code !== 0) throw this.failure(res);
@@ -115,7 +117,7 @@ export class VsctlBackend implements Backend {
 
   private failure(res: RunResult): AgentError {
     const msg = res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`;
-    const code = /connection failed|No such file|not running|No such container/.test(res.stderr) ? 'UNREACHABLE' : 'BACKEND_FAILED';
+    const code = UNREACHABLE.test(res.stderr) ? 'UNREACHABLE' : 'BACKEND_FAILED';
     return new AgentError(code, `${this.description}: ovs-vsctl failed (exit ${res.code}): ${msg}`);
   }
 }

@@ -1,3 +1,4 @@
+import { LineSplitter } from '../../agent/lines.js';
 import { ControllerError } from '../errors.js';
 import type { LineCall } from './client.js';
 
@@ -13,7 +14,7 @@ export class LineDemux {
   private readonly where: string;
   private readonly pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
   private lost: ControllerError | undefined;
-  private buf = '';
+  private readonly splitter = new LineSplitter(MAX_LINE_BYTES);
 
   constructor(where: string) {
     this.where = where;
@@ -30,11 +31,8 @@ export class LineDemux {
   }
 
   feed(chunk: Buffer): void {
-    this.buf += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
+    const { lines, tooLong } = this.splitter.push(chunk.toString('utf8'));
+    for (const line of lines) {
       const id = idOf(line);
       const p = id === undefined ? undefined : this.pending.get(id);
       if (p && id !== undefined) {
@@ -42,10 +40,7 @@ export class LineDemux {
         p.resolve(line);
       }
     }
-    if (this.buf.length > MAX_LINE_BYTES) {
-      this.buf = '';
-      this.lose(`the agent sent a line over ${MAX_LINE_BYTES} bytes`);
-    }
+    if (tooLong) this.lose(`the agent sent a line over ${MAX_LINE_BYTES} bytes`);
   }
 
   lose(why: string): void {

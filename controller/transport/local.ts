@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { openBackend } from '../../agent/backends/open.js';
 import { RpcSession } from '../../agent/rpc.js';
-import { connectServing } from '../../agent/serving.js';
+import { DEFAULT_STATE_DIR, agentSocketIn, connectServing } from '../../agent/serving.js';
 import type { Host } from '../inventory.js';
 import { ControllerError } from '../errors.js';
 import { AgentClient } from './client.js';
@@ -13,11 +13,11 @@ import { LineDemux } from './lines.js';
  * sandbox and tests. When an agent serves the same state dir, that one
  * answers instead, so the config it keeps applied follows ours.
  */
-export async function connectLocal(host: Host, stateRoot = '/var/lib/ovn-chassis'): Promise<AgentClient> {
+export async function connectLocal(host: Host, stateRoot = DEFAULT_STATE_DIR): Promise<AgentClient> {
   if (host.transport.kind !== 'local') throw new Error('connectLocal needs a local transport');
   const t = host.transport;
   const stateDir = t.stateDir ?? join(stateRoot, host.name);
-  const serving = await connectServing(join(stateDir, 'agent.sock')).catch((err: Error) => {
+  const serving = await connectServing(agentSocketIn(stateDir)).catch((err: Error) => {
     throw new ControllerError('UNREACHABLE', `${host.name}: ${err.message}`, { cause: err });
   });
   if (serving) return viaSocket(host, serving);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Logger } from '../../agent/log.js';
+import { DEFAULT_STATE_DIR, agentSocketIn } from '../../agent/serving.js';
 import { backendArgs } from '../../schemas/backend.js';
 import type { SshTransport } from '../../schemas/inventory.js';
 import { ControllerError } from '../errors.js';
@@ -10,7 +11,6 @@ import { AgentClient } from './client.js';
 import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
 import { LineDemux } from './lines.js';
 
-const DEFAULT_STATE_DIR = '/var/lib/ovn-chassis';
 const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
 
 /**
@@ -27,7 +27,7 @@ export function agentCommand(host: Host, t: SshTransport): string[] {
 
 /** Where a node's `ovn-chassis-agent serve` listens unless the transport says otherwise. */
 export function agentSocketOf(t: SshTransport): string {
-  return t.agentSocket ?? `${t.stateDir ?? DEFAULT_STATE_DIR}/agent.sock`;
+  return t.agentSocket ?? agentSocketIn(t.stateDir ?? DEFAULT_STATE_DIR);
 }
 
 /**

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { run, spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
-import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { run, waitFor } from '../../scripts/lib/procs.js';
+import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { expectServingAgentAdopts } from '../support/serving.js';
 
 /** A sandbox fleet of 6 nodes (2 gateways, 4 computes), each with a real ovn-controller. */
 let sandbox: Sandbox;
@@ -54,21 +55,10 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
   });
 
   it('a node whose agent serves is reached through its socket, so the config it keeps becomes the applied one', async () => {
-    const n = node('cmp-1');
-    const rendered = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', invPath, '--limit', 'cmp-1', '--json'])).stdout) as Record<string, { config: Record<string, unknown> }>;
-    const older = join(sandbox.dir, 'cmp-1-older.json');
-    writeFileSync(older, JSON.stringify({ ...rendered['cmp-1']!.config, encap: { type: 'geneve', ip: '127.0.0.97' } }));
-    const daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', older, '--db', n.ovsdb.unix, '--state-dir', n.stateDir]);
-    try {
-      await waitFor(`the serving agent\n${daemon.output()}`, () => existsSync(join(n.stateDir, 'agent.sock')) && n.ovsdb.externalIds()['ovn-encap-ip'] === '127.0.0.97', 20_000);
+    await expectServingAgentAdopts(node('cmp-1'), invPath, async () => {
       const r = await ctl(['apply', '-i', invPath, '--limit', 'cmp-1']);
       expect(r.code, r.stderr).toBe(0);
-      expect(JSON.parse(readFileSync(join(n.stateDir, 'desired.json'), 'utf8'))).toMatchObject({ encap: { ip: n.address } });
-      n.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=127.0.0.96');
-      await waitFor('the serving agent to repair the drift to the applied config', () => n.ovsdb.externalIds()['ovn-encap-ip'] === n.address);
-    } finally {
-      await stopPid(daemon.pid);
-    }
+    });
   });
 
   it('a change to one group\'s field shows on exactly the nodes of that group', async () => {

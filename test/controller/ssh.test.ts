@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
-import { spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { expectServingAgentAdopts } from '../support/serving.js';
 import { Sshd, keygen } from '../support/sshd.js';
 
 /** The controller reaches two sandbox nodes' agents through a real sshd. */
@@ -87,29 +87,15 @@ describe('ssh transport against a real sshd', () => {
   });
 
   it('talks to a serving agent through a streamlocal forward, so the config it keeps applied follows the apply', async () => {
-    const node = sandbox.nodes[0]!;
-    const socket = join(node.stateDir, 'agent.sock');
-    // The node's agent serves an older config (another encap IP) with the same system-id.
-    const plain = inventoryWith('plain.yaml', {});
-    const rendered = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', plain, '--limit', 'cmp-1', '--json'])).stdout) as Record<string, { config: Record<string, unknown> }>;
-    const older = join(sshd.dir, 'older.json');
-    writeFileSync(older, JSON.stringify({ ...rendered['cmp-1']!.config, encap: { type: 'geneve', ip: '127.0.0.99' } }));
-    const daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', older, '--db', node.ovsdb.unix, '--state-dir', node.stateDir, '--socket', socket]);
-    try {
-      await waitFor(`the serving agent\n${daemon.output()}`, () => existsSync(socket) && node.ovsdb.externalIds()['ovn-encap-ip'] === '127.0.0.99', 20_000);
+    await expectServingAgentAdopts(sandbox.nodes[0]!, inventoryWith('plain.yaml', {}), async () => {
       // An exec'd agent would fail: success can only come through the socket.
       const inv = inventoryWith('serving.yaml', { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) }, {
-        'cmp-1': { transport: { stateDir: node.stateDir, agentCommand: [process.execPath, '-e', 'process.exit(7)'] } },
+        'cmp-1': { transport: { stateDir: sandbox.nodes[0]!.stateDir, agentCommand: [process.execPath, '-e', 'process.exit(7)'] } },
       });
       const r = await ctl(['apply', '-i', inv]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.map((n) => [n.host, n.ok, n.verdict?.state])).toEqual([['cmp-1', true, 'verified'], ['cmp-2', true, 'verified']]);
-      expect(JSON.parse(readFileSync(join(node.stateDir, 'desired.json'), 'utf8'))).toMatchObject({ encap: { ip: node.address } });
-      node.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=127.0.0.98');
-      await waitFor('the serving agent to repair the drift to the applied config', () => node.ovsdb.externalIds()['ovn-encap-ip'] === node.address);
-    } finally {
-      await stopPid(daemon.pid);
-    }
+    });
   });
 
   it('reports a connection dropped mid-run for that node only', async () => {

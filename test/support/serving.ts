@@ -1,0 +1,29 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { SandboxNode } from '../../scripts/lib/sandbox.js';
+import { spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
+import { AGENT_BIN, CONTROLLER_BIN, runCli } from './cli.js';
+
+/**
+ * Runs `ovn-chassis-agent serve` on a sandbox node, keeping the node's
+ * inventory config but an older encap IP, then `apply` (the controller's
+ * apply, however it reaches the node). Proves the serving agent took the
+ * applied config as its own: desired.json holds it, and a later drift is
+ * repaired to it rather than back to the older one.
+ */
+export async function expectServingAgentAdopts(node: SandboxNode, inventory: string, apply: () => Promise<void>): Promise<void> {
+  const rendered = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', inventory, '--limit', node.name, '--json'])).stdout) as Record<string, { config: Record<string, unknown> }>;
+  const older = join(node.stateDir, '..', 'older-config.json');
+  writeFileSync(older, JSON.stringify({ ...rendered[node.name]?.config, encap: { type: 'geneve', ip: '127.0.0.99' } }));
+  const daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', older, '--db', node.ovsdb.unix, '--state-dir', node.stateDir]);
+  try {
+    await waitFor(`the serving agent\n${daemon.output()}`, () => existsSync(join(node.stateDir, 'agent.sock')) && node.ovsdb.externalIds()['ovn-encap-ip'] === '127.0.0.99', 20_000);
+    await apply();
+    expect(JSON.parse(readFileSync(join(node.stateDir, 'desired.json'), 'utf8'))).toMatchObject({ encap: { ip: node.address } });
+    node.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=127.0.0.98');
+    await waitFor('the serving agent to repair the drift to the applied config', () => node.ovsdb.externalIds()['ovn-encap-ip'] === node.address);
+  } finally {
+    await stopPid(daemon.pid);
+  }
+}

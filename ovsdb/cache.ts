@@ -7,7 +7,7 @@ import {
   type Row,
   type TableSchema,
   columnKind,
-  decodeDatum,
+  decodeColumn,
   defaultDatum,
   tableSchema,
 } from './schema.js';
@@ -66,7 +66,7 @@ export class TableCache {
           const row = { ...old };
           for (const [col, diff] of entries(body, `${table} ${uuid} modify`)) {
             const t = ts.columns[col];
-            if (t) row[col] = applyDiff(row[col] ?? defaultDatum(t), decodeDatum(diff, t), t);
+            if (t) row[col] = applyDiff(row[col] ?? defaultDatum(t), decodeColumn(table, col, diff, t), t);
           }
           rows.set(uuid, row);
           changes.push({ table, uuid, kind: 'modify', old, new: row });
@@ -145,7 +145,7 @@ export class TableCache {
     }
     for (const [col, v] of entries(body, `${table} row`)) {
       const t = ts.columns[col];
-      if (t) row[col] = decodeDatum(v, t);
+      if (t) row[col] = decodeColumn(table, col, v, t);
     }
     return row;
   }
@@ -158,7 +158,8 @@ export class TableCache {
  */
 export function applyDiff(current: Datum, diff: Datum, t: ColumnType): Datum {
   const kind = columnKind(t);
-  if (kind === 'scalar' || (kind === 'set' && t.max === 1)) return diff;
+  // A column of at most one element (optional scalar, or a map of max 1) is sent whole, not as a difference.
+  if (kind === 'scalar' || t.max === 1) return diff;
   if (kind === 'set') {
     const out = [...(current as Atom[])];
     for (const a of diff as Atom[]) {

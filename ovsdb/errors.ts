@@ -15,6 +15,7 @@ export type OvsdbErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'CANCELED'
   | 'PROBE_TIMEOUT'
+  | 'SERVER_UNUSABLE'
   | 'RPC_ERROR'
   | 'OPERATION_FAILED'
   | 'SCHEMA_ERROR';

@@ -1,4 +1,4 @@
-export * from './backoff.js';
+export * from './cluster.js';
 export * from './cache.js';
 export * from './client.js';
 export * from './endpoint.js';
@@ -11,3 +11,4 @@ export * from './results.js';
 export * from './schema.js';
 export * from './transport.js';
 export * from './wire.js';
+export * from './reconnect.js';

@@ -9,8 +9,6 @@ export interface RpcOptions {
   maxMessageBytes?: number;
   /** Default time a request may wait for its reply. */
   requestTimeoutMs?: number;
-  /** Idle time before we send an echo; no traffic for another interval closes the connection. 0 disables. */
-  probeIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -47,8 +45,6 @@ export class RpcConnection extends EventEmitter {
   private nextId = 1;
   private closed = false;
   private lastReceived = Date.now();
-  private probeSent = false;
-  private probeTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Duplex, opts: RpcOptions = {}) {
     super();
@@ -61,15 +57,15 @@ export class RpcConnection extends EventEmitter {
       this.close(new OvsdbError('CONNECTION_CLOSED', `connection error: ${err.message}`, { cause: err })),
     );
     socket.on('close', () => this.close(new OvsdbError('CONNECTION_CLOSED', 'the peer closed the connection')));
-    const probe = opts.probeIntervalMs ?? 0;
-    if (probe > 0) {
-      this.probeTimer = setInterval(() => this.probeTick(probe), probe);
-      this.probeTimer.unref();
-    }
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** When the peer last sent anything: what an inactivity probe is judged by. */
+  get lastReceivedAt(): number {
+    return this.lastReceived;
   }
 
   /** Sends a request; resolves with its `result`, rejects with a typed error. */
@@ -117,7 +113,6 @@ export class RpcConnection extends EventEmitter {
   close(reason?: OvsdbError): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.probeTimer) clearInterval(this.probeTimer);
     const err = reason ?? new OvsdbError('CONNECTION_CLOSED', 'the connection was closed');
     for (const [, p] of this.pending) {
       if (p.timer) clearTimeout(p.timer);
@@ -136,7 +131,6 @@ export class RpcConnection extends EventEmitter {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastReceived = Date.now();
-    this.probeSent = false;
     let messages: unknown[];
     try {
       messages = this.framer.push(chunk);
@@ -194,16 +188,6 @@ export class RpcConnection extends EventEmitter {
       return;
     }
     p.resolve(m.result);
-  }
-
-  private probeTick(interval: number): void {
-    if (this.closed || Date.now() - this.lastReceived < interval) return;
-    if (this.probeSent) {
-      this.close(new OvsdbError('PROBE_TIMEOUT', `no answer from the peer for ${2 * interval} ms (inactivity probe)`));
-      return;
-    }
-    this.probeSent = true;
-    this.request('echo', ['ovn-chassis-probe'], { timeoutMs: 0 }).catch(() => {});
   }
 
   private rememberExpired(id: number): void {

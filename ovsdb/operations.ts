@@ -1,5 +1,5 @@
 import { OvsdbError } from './errors.js';
-import { type WireAtom, type WireValue, atom, map, set } from './wire.js';
+import { type WireAtom, type WireValue, atom, map, set, unsendable } from './wire.js';
 
 /**
  * Typed builders for the operations of RFC 7047 §5.2. Building is separate
@@ -138,4 +138,27 @@ export function setKeys(column: string, entries: Record<string, WireAtom>): Muta
 /** Removes keys of a map column whatever their values. */
 export function deleteKeys(column: string, keys: string[]): Mutation[] {
   return keys.length === 0 ? [] : [mutation(column, 'delete', set(keys.map(atom)))];
+}
+
+/**
+ * Refuses, before anything is sent, a value the server would drop the whole
+ * session for (or one already rounded), naming the operation and the column.
+ */
+export function checkOperations(ops: Operation[]): void {
+  ops.forEach((op, i) => {
+    const fail = (what: string, why: string) => {
+      throw new OvsdbError('INVALID_ARGUMENT', `operation ${i} (${op.op}) ${what}: ${why}; nothing was sent`);
+    };
+    const table = 'table' in op ? op.table : '';
+    const rows: WireRow[] = op.op === 'insert' || op.op === 'update' ? [op.row] : op.op === 'wait' ? op.rows : [];
+    for (const row of rows) {
+      for (const [col, v] of Object.entries(row)) {
+        const why = unsendable(v);
+        if (why) fail(`${table}.${col}`, why);
+      }
+    }
+    if ('where' in op) for (const [col, , v] of op.where) { const why = unsendable(v); if (why) fail(`${table}.${col} (condition)`, why); }
+    if (op.op === 'mutate') for (const [col, , v] of op.mutations) { const why = unsendable(v); if (why) fail(`${table}.${col}`, why); }
+    if (op.op === 'comment') { const why = unsendable(op.comment); if (why) fail('comment', why); }
+  });
 }

@@ -147,6 +147,10 @@ export function decodeAtom(json: unknown, base: BaseType): Atom {
   }
   const expected = base.type === 'integer' || base.type === 'real' ? 'number' : base.type;
   if (typeof json !== expected) throw schemaError(`expected ${base.type}, got ${JSON.stringify(json)}`);
+  // JSON.parse has already rounded an integer beyond 2^53: refuse it rather than pass on a wrong value.
+  if (base.type === 'integer' && !Number.isSafeInteger(json)) {
+    throw schemaError(`integer ${JSON.stringify(json)} is beyond ±2^53 (or not whole), where it cannot be carried exactly`);
+  }
   return json as Atom;
 }
 
@@ -196,9 +200,18 @@ export function decodeRow(json: unknown, table: TableSchema): Row {
   const row: Row = {};
   for (const [col, v] of Object.entries(obj(json, `row of ${table.name}`))) {
     const t = table.columns[col];
-    if (t) row[col] = decodeDatum(v, t);
+    if (t) row[col] = decodeColumn(table.name, col, v, t);
   }
   return row;
+}
+
+/** decodeDatum, with the column named in the error. */
+export function decodeColumn(table: string, column: string, json: unknown, t: ColumnType): Datum {
+  try {
+    return decodeDatum(json, t);
+  } catch (err) {
+    throw schemaError(`${table}.${column}: ${(err as Error).message}`);
+  }
 }
 
 function obj(json: unknown, where: string): Record<string, unknown> {

@@ -65,6 +65,44 @@ export function map(entries: Record<string, WireAtom> | Map<WireAtom, WireAtom> 
   ];
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why ovsdb-server could not take this JSON value intact, or undefined: it
+ * drops the whole session on a NUL or invalid UTF-8 in a string, and a
+ * JavaScript number beyond 2^53 has already lost digits.
+ */
+export function unsendable(value: unknown): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\0')) return `the string ${preview(value)} holds a NUL character, which OVSDB strings cannot`;
+    if (LONE_SURROGATE.test(value)) return `the string ${preview(value)} holds a lone UTF-16 surrogate, which is not valid UTF-8`;
+    return undefined;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `${value} is not a finite number`;
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      return `${value} is beyond ±2^53, where JavaScript numbers cannot carry an integer exactly`;
+    }
+    return undefined;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const why = unsendable(v);
+      if (why) return why;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const why = unsendable(k) ?? unsendable(v);
+      if (why) return why;
+    }
+  }
+  return undefined;
+}
+
+function preview(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
 function bad(message: string): OvsdbError {
   return new OvsdbError('INVALID_ARGUMENT', message);
 }

@@ -16,6 +16,11 @@ export interface OvsdbServerOptions {
   init?: boolean;
   /** Where its files go (default: a new temporary directory). */
   dir?: string;
+  /**
+   * What to serve, as ovsdb-server's positional arguments, instead of new
+   * databases made from `schemas`: a Raft member's file, or `relay:DB:REMOTES`.
+   */
+  serve?: string[];
 }
 
 /**
@@ -42,8 +47,8 @@ export class OvsdbServer {
   static async start(opts: OvsdbServerOptions = {}): Promise<OvsdbServer> {
     const dir = opts.dir ?? tempDir('ovsdb');
     mkdirSync(dir, { recursive: true });
-    const schemas = opts.schemas ?? [VSWITCH_SCHEMA];
-    const dbFiles = schemas.map((schema, i) => {
+    const schemas = opts.serve ? [] : (opts.schemas ?? [VSWITCH_SCHEMA]);
+    const dbFiles = opts.serve ?? schemas.map((schema, i) => {
       const file = join(dir, `db${i}.db`);
       run('ovsdb-tool', ['create', file, schema]);
       return file;
@@ -64,6 +69,11 @@ export class OvsdbServer {
 
   get ssl(): string {
     return `ssl:127.0.0.1:${this.sslPort}`;
+  }
+
+  /** ovs-appctl against this server's control socket. */
+  appctl(...args: string[]): string {
+    return run('ovs-appctl', ['-t', join(this.dir, 'ctl'), ...args]).trim();
   }
 
   /** ovs-vsctl against this server; --no-wait because no ovs-vswitchd runs. */

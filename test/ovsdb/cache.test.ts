@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TableCache, applyDiff } from '../../ovsdb/cache.js';
-import { backoffDelay } from '../../ovsdb/backoff.js';
 import { parseSchema, type ColumnType } from '../../ovsdb/schema.js';
 
 const schema = parseSchema(JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')));
@@ -58,15 +57,14 @@ describe('TableCache', () => {
     expect([...cache.rows('Bridge').keys()]).toEqual([U2]);
   });
 
+  it('takes a modify of a map column of at most one entry as the new value, as the server sends it', () => {
+    const t: ColumnType = { key: { type: 'string' }, value: { type: 'string' }, min: 0, max: 1 };
+    expect(applyDiff(new Map([['a', '1']]), new Map([['b', '2']]), t)).toEqual(new Map([['b', '2']]));
+    expect(applyDiff(new Map([['a', '1']]), new Map([['a', '3']]), t)).toEqual(new Map([['a', '3']]));
+  });
+
   it('rejects a modify of a row it never saw', () => {
     const cache = new TableCache(schema, { Bridge: undefined });
     expect(() => cache.applyUpdate2({ Bridge: { [U1]: { modify: { name: 'x' } } } })).toThrow(/unknown row/);
-  });
-});
-
-describe('backoff', () => {
-  it('doubles from the minimum up to the maximum, as OVS reconnect does', () => {
-    const p = { minMs: 1000, maxMs: 8000 };
-    expect([0, 1, 2, 3, 4, 5, 50].map((n) => backoffDelay(p, n))).toEqual([0, 1000, 2000, 4000, 8000, 8000, 8000]);
   });
 });

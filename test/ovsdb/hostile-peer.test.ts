@@ -140,14 +140,14 @@ describe('a hostile or broken peer', () => {
     client.close();
   });
 
-  it('falls back to monitor (v1) when a server lacks monitor_cond', async () => {
+  it('falls back to monitor_cond, then monitor (v1), when a server lacks the newer methods', async () => {
     const schema = JSON.parse(readFileSync('/usr/share/openvswitch/vswitch.ovsschema', 'utf8')) as unknown;
     const U = '5a3b3f0e-8f43-4f0c-9a63-0d6f5a1c2b11';
     const methods: string[] = [];
     const { client } = await against((req, sock) => {
       methods.push(req.method);
       if (req.method === 'get_schema') reply(sock, req.id, schema);
-      else if (req.method === 'monitor_cond') sock.write(JSON.stringify({ id: req.id, result: null, error: 'unknown method' }));
+      else if (req.method === 'monitor_cond_since' || req.method === 'monitor_cond') sock.write(JSON.stringify({ id: req.id, result: null, error: 'unknown method' }));
       else if (req.method === 'monitor') {
         reply(sock, req.id, { Bridge: { [U]: { new: { name: 'br-old', ports: ['set', []] } } } });
         sock.write(JSON.stringify({ method: 'update', params: [req.params[1], { Bridge: { [U]: { old: { name: 'br-old' }, new: { name: 'br-new', ports: ['set', []] } } } }], id: null }));
@@ -155,7 +155,7 @@ describe('a hostile or broken peer', () => {
     });
     const m = await client.monitor('Open_vSwitch', { Bridge: { columns: ['name', 'ports'] } });
     await waitFor('v1 update', () => m.rows('Bridge')[0]?.name === 'br-new');
-    expect(methods).toEqual(['get_schema', 'monitor_cond', 'monitor']);
+    expect(methods).toEqual(['get_schema', 'monitor_cond_since', 'monitor_cond', 'monitor']);
     client.close();
   });
 });

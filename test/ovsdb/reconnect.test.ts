@@ -18,7 +18,7 @@ describe('reconnect', () => {
     it(`over ${transport}: survives the server being killed and restarted, re-issuing its monitor`, async () => {
       const client = await OvsdbClient.connect({
         endpoint: transport === 'unix' ? server.unix : server.tcp,
-        reconnect: { minMs: 50, maxMs: 400 },
+        reconnect: { minBackoffMs: 50, maxBackoffMs: 400 },
       });
       const events: string[] = [];
       client.on('disconnected', (e: OvsdbError) => events.push(`down:${e.code}`));

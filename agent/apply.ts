@@ -7,7 +7,7 @@ import { writeFileAtomic } from './files.js';
 import { SYSTEM_ID } from './keys.js';
 import { render } from './render.js';
 import { SnapshotStore } from './snapshots.js';
-import { type Backend, type NodeState, type WriteSet, isEmptyWrite } from './state.js';
+import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
 
 export interface ApplyOptions {
   stateDir: string;
@@ -110,12 +110,14 @@ export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxA
 }
 
 function holdsExactly(state: NodeState, keys: Snapshot['keys']): boolean {
-  return Object.entries(keys).every(([k, v]) => (state.externalIds.get(k) ?? null) === v);
+  const now = settingsOf(state);
+  return Object.entries(keys).every(([k, v]) => (now.get(k) ?? null) === v);
 }
 
 function snapshotOf(state: NodeState, w: WriteSet, backend: string, cause: Snapshot['cause']): Snapshot {
+  const now = settingsOf(state);
   const keys: Record<string, string | null> = {};
-  for (const k of [...Object.keys(w.set), ...w.remove]) keys[k] = state.externalIds.get(k) ?? null;
+  for (const k of [...Object.keys(w.set), ...w.remove]) keys[k] = now.get(k) ?? null;
   const systemId = state.externalIds.get(SYSTEM_ID);
   return { version: 1, takenAt: new Date().toISOString(), backend, cause, ...(systemId ? { systemId } : {}), keys };
 }

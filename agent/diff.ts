@@ -1,7 +1,7 @@
 import type { BridgeSpec } from '../schemas/chassis.js';
-import { CMS_OPTIONS, IGNORED_KEYS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, splitList } from './keys.js';
+import { CMS_OPTIONS, IGNORED_KEYS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, sameValue, splitList } from './keys.js';
 import type { Desired } from './render.js';
-import type { NodeState, WriteSet } from './state.js';
+import { type NodeState, type WriteSet, settingsOf } from './state.js';
 
 export interface KeyChange {
   key: string;
@@ -17,6 +17,8 @@ export interface Plan {
   bridges: BridgeSpec[];
   ports: { bridge: string; port: string }[];
   warnings: string[];
+  /** Keys and cms tokens that already hold the desired value and become owned (only the ownership record is written). */
+  adopted: string[];
   /** Why this plan must not be applied as it is (e.g. a system-id change not allowed). */
   refusals: string[];
   /** Everything to write, the ownership record included. */
@@ -33,7 +35,7 @@ export interface DiffOptions {
  * ovn-cms-options. Keys written by anyone else are never in the plan.
  */
 export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {}): Plan {
-  const cur = state.externalIds;
+  const cur = settingsOf(state);
   const target = new Map<string, string | undefined>();
   const warnings: string[] = [];
   const refusals: string[] = [];
@@ -65,8 +67,15 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
     const from = cur.get(key);
     if (to === undefined && from !== undefined) changes.push({ key, action: 'remove', from });
     else if (to !== undefined && from === undefined) changes.push({ key, action: 'add', to });
-    else if (to !== undefined && from !== to) changes.push({ key, action: 'change', from, to });
+    else if (to !== undefined && !sameValue(key, from, to)) changes.push({ key, action: 'change', from, to });
   }
+  const ownedKeys = new Set(splitList(cur.get(MANAGED_KEYS)));
+  const ownedCms = new Set(splitList(cur.get(MANAGED_CMS)));
+  const curCms = splitList(cur.get(CMS_OPTIONS));
+  const adopted = [
+    ...Object.keys(desired.keys).filter((k) => !ownedKeys.has(k) && cur.has(k) && sameValue(k, cur.get(k), desired.keys[k])),
+    ...desired.cmsTokens.filter((t) => !ownedCms.has(t) && curCms.includes(t)).map((t) => `${CMS_OPTIONS} token ${t}`),
+  ].sort();
 
   const bridges: BridgeSpec[] = [];
   const ports: { bridge: string; port: string }[] = [];
@@ -98,7 +107,7 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
     bridges,
     ports,
   };
-  return { changes, bridges, ports, warnings, refusals, write };
+  return { changes, bridges, ports, warnings, adopted, refusals, write };
 }
 
 /**

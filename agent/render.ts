@@ -1,4 +1,5 @@
 import { type BridgeSpec, type ChassisConfig, asList } from '../schemas/chassis.js';
+import { SSL_KEY, encodeSsl } from './keys.js';
 
 /** What one node's config means for its OVSDB: the keys and cms tokens the agent owns, and bridges. */
 export interface Desired {
@@ -31,6 +32,9 @@ export function render(c: ChassisConfig): Desired {
   }
   if (c.transportZones && c.transportZones.length > 0) keys['ovn-transport-zones'] = c.transportZones.join(',');
   Object.assign(keys, c.extraExternalIds ?? {});
+  if (c.ssl && 'privateKey' in c.ssl) {
+    keys[SSL_KEY] = encodeSsl({ privateKey: c.ssl.privateKey, certificate: c.ssl.certificate, caCert: c.ssl.caCert, bootstrapCaCert: c.ssl.bootstrapCaCert === true });
+  }
 
   const cms: string[] = [];
   if (c.gateway) cms.push('enable-chassis-as-gw');

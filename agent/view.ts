@@ -1,6 +1,6 @@
 import type { PlanView, ShowResult } from '../schemas/rpc.js';
 import { type Plan, hasChanges } from './diff.js';
-import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, splitList } from './keys.js';
+import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, SSL_KEY, encodeSsl, splitList } from './keys.js';
 import type { NodeState } from './state.js';
 
 export function planView(plan: Plan): PlanView {
@@ -10,18 +10,26 @@ export function planView(plan: Plan): PlanView {
     bridges: plan.bridges,
     ports: plan.ports,
     warnings: plan.warnings,
+    adopted: plan.adopted,
     refusals: plan.refusals,
   };
 }
 
 export function showView(state: NodeState, backend: string): ShowResult {
+  const ssl = state.ssl;
   return {
     backend,
     externalIds: Object.fromEntries([...state.externalIds].sort(([a], [b]) => a.localeCompare(b))),
+    ...(ssl ? { ssl: { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert, bootstrapCaCert: ssl.bootstrapCaCert } } : {}),
     managedKeys: splitList(state.externalIds.get(MANAGED_KEYS)),
     managedCmsTokens: splitList(state.externalIds.get(MANAGED_CMS)),
     bridges: Object.fromEntries(state.bridges),
   };
+}
+
+/** Every setting the agent may own, by name, as `show` reports them (the SSL row as `@SSL`). */
+export function showSettings(s: ShowResult): Record<string, string> {
+  return { ...s.externalIds, ...(s.ssl ? { [SSL_KEY]: encodeSsl(s.ssl) } : {}) };
 }
 
 /** A plan as an operator reads it, like terraform plan: + add, ~ change, - remove. */
@@ -34,6 +42,7 @@ export function formatPlan(p: PlanView, indent = ''): string {
   }
   for (const b of p.bridges) lines.push(`+ bridge ${b.name}${b.uplink ? ` (uplink ${b.uplink})` : ''}`);
   for (const port of p.ports) lines.push(`+ port ${port.port} on bridge ${port.bridge}`);
+  if (p.adopted.length > 0) lines.push(`= adopted ${p.adopted.length} ${p.adopted.length === 1 ? 'key' : 'keys'} already holding the desired value (ownership recorded): ${p.adopted.join(', ')}`);
   for (const w of p.warnings) lines.push(`! warning: ${w}`);
   for (const r of p.refusals) lines.push(`! refused: ${r}`);
   if (lines.length === 0) lines.push('no changes');
@@ -52,6 +61,10 @@ export function formatShow(s: ShowResult): string {
       if (mine.length > 0) note = `  (managed tokens: ${mine.join(', ')})`;
     }
     lines.push(`  ${k} = ${v}${note}`);
+  }
+  if (s.ssl) {
+    const note = managed.has(SSL_KEY) ? '  (managed)' : '';
+    lines.push(`SSL: private_key=${s.ssl.privateKey} certificate=${s.ssl.certificate} ca_cert=${s.ssl.caCert}${s.ssl.bootstrapCaCert ? ' (bootstrap)' : ''}${note}`);
   }
   lines.push('bridges:');
   for (const [b, ports] of Object.entries(s.bridges)) lines.push(`  ${b}: ${ports.join(', ') || '(no ports)'}`);

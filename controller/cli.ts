@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { createLogger } from '../agent/log.js';
+import { showSettings } from '../agent/view.js';
 import { DEFAULT_STATE_DIR } from '../agent/serving.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
@@ -15,7 +16,7 @@ import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
 import { failed, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { validateFleet } from './validate.js';
-import { watchSouthbound, type SouthboundView } from './verify.js';
+import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal, type NodeHistory, replay } from './journal.js';
 import { formatReport, report, rollout } from './rollout.js';
 
@@ -59,7 +60,7 @@ function refuseInvalid(fleet: Fleet): void {
 
 async function southbound(fleet: Fleet, what: string): Promise<SouthboundView> {
   try {
-    return await watchSouthbound(fleet.inventory.ovn.southbound, log);
+    return await watchSouthbound(southboundAccess(fleet.inventory), log);
   } catch (err) {
     throw new ControllerError('UNREACHABLE', `cannot reach the Southbound DB (${asList(fleet.inventory.ovn.southbound).join(',')}) to ${what}: ${(err as Error).message}; nothing was changed`);
   }
@@ -202,7 +203,7 @@ export async function main(argv: string[]): Promise<number> {
           const previous = history.get(host.name)?.previous;
           const restored = previous ? (await agent.restore(previous), previous) : (await agent.rollback()).restored;
           for (const h of host.hooks.rollback ?? []) await agent.hook(h);
-          const now = (await agent.show()).externalIds;
+          const now = showSettings(await agent.show());
           const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
           if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
           journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });

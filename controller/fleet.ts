@@ -8,6 +8,7 @@ import { Progress } from './progress.js';
 import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { connectSsh } from './transport/ssh.js';
+import { appliedSummary } from './report.js';
 import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, whyNotVerified } from './verify.js';
 
 export interface RunOptions {
@@ -126,7 +127,7 @@ export interface ApplyOptions extends RunOptions {
  */
 export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<NodeResult<ApplyOutcome>[]> {
   const progress = new Progress('apply', hosts.length, opts.log);
-  const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, (v) => (v.applied ? `applied ${v.plan.changes.length} changes` : 'already in sync'), async (host, agent) => {
+  const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, appliedSummary, async (host, agent) => {
     const warnings = precheck(host, await agent.facts());
     for (const w of warnings) opts.log.warn({ host: host.name }, w);
     const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
@@ -145,7 +146,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   for (const { r, host } of applied) {
     const old = r.value.previousSystemId;
     if (old) {
-      const n = await removeChassis(sb, old);
+      const n = await removeChassis(sb, old, opts.log);
       opts.log.info({ host: host.name, old, rows: n }, `removed the stranded chassis ${old} from the Southbound DB`);
     }
   }

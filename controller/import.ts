@@ -36,6 +36,8 @@ export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   if (x['ovn-monitor-all']) f.monitorAll = x['ovn-monitor-all'] === 'true';
   if (x['ovn-chassis-mac-mappings']) f.chassisMacMappings = pairs(x['ovn-chassis-mac-mappings']);
   if (x['ovn-transport-zones']) f.transportZones = splitList(x['ovn-transport-zones']);
+  if (show.ssl) f.ssl = { ...show.ssl };
+  else if (splitList(x['ovn-remote']).some((e) => e.startsWith('ssl:'))) f.ssl = { fromCommandLine: true };
   const extra = Object.fromEntries(show.managedKeys.filter((k) => !RESERVED_KEYS.includes(k) && x[k] !== undefined).map((k) => [k, x[k] as string]));
   if (Object.keys(extra).length > 0) f.extraExternalIds = extra;
   return f;

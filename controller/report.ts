@@ -32,13 +32,21 @@ export function formatApply(results: NodeResult<ApplyOutcome>[], verified: boole
       continue;
     }
     const v = r.value;
-    lines.push(`${r.host}: ${v.applied ? `applied ${v.plan.changes.length} changes` : 'already in sync'}${v.verdict?.state === 'verified' ? ', verified in the Southbound DB' : ''}`);
+    lines.push(`${r.host}: ${appliedSummary(v)}${v.verdict?.state === 'verified' ? ', verified in the Southbound DB' : ''}`);
     if (v.applied) lines.push(formatPlan({ ...v.plan, warnings: [] }, '  '));
     for (const w of v.warnings) lines.push(`  ! warning: ${w}`);
   }
   const ok = results.filter((r) => r.ok).length;
   lines.push('', `${ok} of ${results.length} nodes ${verified ? 'applied and verified' : 'applied (not verified: --no-verify)'}, ${results.length - ok} failed`);
   return lines.join('\n');
+}
+
+/** What an apply did to a node, in a few words: changes, adoption of keys already right, or nothing. */
+export function appliedSummary(v: { applied: boolean; plan: { changes: unknown[]; bridges: unknown[]; ports: unknown[]; adopted: string[] } }): string {
+  if (!v.applied) return 'already in sync';
+  const n = v.plan.changes.length + v.plan.bridges.length + v.plan.ports.length;
+  const parts = [...(n > 0 ? [`applied ${n} changes`] : []), ...(v.plan.adopted.length > 0 ? [`adopted ${v.plan.adopted.length} keys`] : [])];
+  return parts.join(', ') || 'ownership record updated';
 }
 
 export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string[]): string {

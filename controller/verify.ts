@@ -1,5 +1,7 @@
-import { type Monitor, OvsdbClient, type Row, cond, remove } from '../ovsdb/index.js';
+import { homedir } from 'node:os';
+import { type Monitor, OvsdbClient, type Row, type TlsFiles, cond, remove } from '../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
+import type { Inventory } from '../schemas/inventory.js';
 import type { Logger } from '../agent/log.js';
 
 /** What the Southbound DB must show for a node to count as done. */
@@ -51,7 +53,38 @@ export function whyNotVerified(v: Verdict, timeoutS: number): string | undefined
   return undefined;
 }
 
+const SB = 'OVN_Southbound';
+
+/** How the controller reaches the Southbound DB: its members or relays, and its TLS files for ssl: ones. */
+export interface SouthboundAccess {
+  endpoints: string[];
+  tls?: TlsFiles;
+}
+
+const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
+
+export function southboundAccess(inv: Inventory): SouthboundAccess {
+  const t = inv.ovn.tls;
+  return {
+    endpoints: asList(inv.ovn.southbound),
+    ...(t ? { tls: { key: expand(t.privateKey), cert: expand(t.certificate), ca: expand(t.caCert) } } : {}),
+  };
+}
+
+function sbClient(access: SouthboundAccess, log: Logger | undefined, leaderOnly: boolean): Promise<OvsdbClient> {
+  return OvsdbClient.connect({
+    endpoint: access.endpoints.join(','),
+    // Never read from a member cut off from its cluster, nor go back in time: a proof from there proves nothing.
+    database: SB,
+    leaderOnly,
+    reconnect: true,
+    ...(access.tls ? { tls: access.tls } : {}),
+    ...(log ? { logger: log } : {}),
+  });
+}
+
 export interface SouthboundView {
+  access: SouthboundAccess;
   client: OvsdbClient;
   monitor: Monitor;
   chassisByName(name: string): Row | undefined;
@@ -60,14 +93,18 @@ export interface SouthboundView {
   close(): void;
 }
 
-/** A live view of the SB's Chassis and Encap tables (a monitor, kept current by the server). */
-export async function watchSouthbound(endpoint: string | string[], log?: Logger): Promise<SouthboundView> {
-  const client = await OvsdbClient.connect({ endpoint: asList(endpoint).join(','), reconnect: true, ...(log ? { logger: log } : {}) });
-  const monitor = await client.monitor('OVN_Southbound', {
+/**
+ * A live view of the SB's Chassis and Encap tables (a monitor, kept current
+ * by the server), read from any member connected to its cluster, or a relay.
+ */
+export async function watchSouthbound(access: SouthboundAccess, log?: Logger): Promise<SouthboundView> {
+  const client = await sbClient(access, log, false);
+  const monitor = await client.monitor(SB, {
     Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config', 'external_ids'] },
     Encap: { columns: ['type', 'ip', 'chassis_name'] },
   });
   return {
+    access,
     client,
     monitor,
     chassisByName: (name) => monitor.rows('Chassis').find((r) => r.name === name),
@@ -107,11 +144,16 @@ export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs
   });
 }
 
-/** Removes a stranded chassis (its Chassis and Chassis_Private rows) so a re-identified node can register. */
-export async function removeChassis(sb: SouthboundView, name: string): Promise<number> {
-  const res = await sb.client.transact('OVN_Southbound', [
-    remove('Chassis', [cond('name', '==', name)]),
-    remove('Chassis_Private', [cond('name', '==', name)]),
-  ]);
-  return (res[0]?.count ?? 0) + (res[1]?.count ?? 0);
+/** Removes a stranded chassis (its Chassis and Chassis_Private rows) so a re-identified node can register; written to the cluster leader. */
+export async function removeChassis(sb: SouthboundView, name: string, log?: Logger): Promise<number> {
+  const leader = await sbClient(sb.access, log, true);
+  try {
+    const res = await leader.transact(SB, [
+      remove('Chassis', [cond('name', '==', name)]),
+      remove('Chassis_Private', [cond('name', '==', name)]),
+    ]);
+    return (res[0]?.count ?? 0) + (res[1]?.count ?? 0);
+  } finally {
+    leader.close();
+  }
 }

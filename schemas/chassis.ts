@@ -80,8 +80,26 @@ export const encapSchema = z.strictObject({
   csum: z.boolean().optional(),
 });
 
+/** The name under which the node's SSL row is owned and diffed beside the external_ids keys. */
+export const SSL_SETTING = '@SSL';
+
+const nodePath = z
+  .string()
+  .refine((s) => s.startsWith('/'), 'is not an absolute path (ovn-controller opens it from wherever it runs)')
+  .refine((s) => !/[\0\n]/.test(s), 'holds a NUL or newline');
+
+/**
+ * The node's TLS files for ovn-controller's ssl: connection to the Southbound
+ * (written to the node's SSL row), or the statement that ovn-controller gets
+ * them on its command line (-p/-c/-C, as Kolla and EDPM start it).
+ */
+export const nodeSslSchema = z.union([
+  z.strictObject({ privateKey: nodePath, certificate: nodePath, caCert: nodePath, bootstrapCaCert: z.boolean().optional() }),
+  z.strictObject({ fromCommandLine: z.literal(true) }),
+]);
+
 /** Keys the agent writes from typed fields, or keeps for itself: not settable through extraExternalIds. */
-export const RESERVED_KEYS = [
+export const RESERVED_KEYS = [SSL_SETTING, 
   'system-id', 'hostname', 'ovn-remote', 'ovn-nb', 'ovn-encap-type', 'ovn-encap-ip', 'ovn-encap-csum',
   'ovn-bridge-mappings', 'ovn-cms-options', 'ovn-remote-probe-interval', 'ovn-openflow-probe-interval',
   'ovn-monitor-all', 'ovn-chassis-mac-mappings', 'ovn-transport-zones',
@@ -111,8 +129,18 @@ export const chassisConfigSchema = z
     transportZones: z.array(token).optional(),
     bridges: z.array(bridgeSpec).optional(),
     extraExternalIds: z.record(extraKey, z.string()).optional(),
+    ssl: nodeSslSchema.optional(),
   })
   .superRefine((c, ctx) => {
+    const sslRemotes = asList(c.ovnRemote).filter((e) => e.startsWith('ssl:'));
+    if (sslRemotes.length > 0 && !c.ssl) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is missing: ovnRemote names ${sslRemotes.join(', ')}, so ovn-controller needs a private key, certificate and CA (ssl: {privateKey, certificate, caCert}), or ssl: {fromCommandLine: true} when it is started with -p/-c/-C`,
+        path: ['ssl'],
+        input: c.ssl,
+      });
+    }
     const seen = new Set<string>();
     (c.bridges ?? []).forEach((b, i) => {
       if (seen.has(b.name)) ctx.addIssue({ code: 'custom', message: 'is listed twice', path: ['bridges', i, 'name'], input: b.name });

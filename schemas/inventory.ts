@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { endpoints } from './chassis.js';
+import { asList, endpoints } from './chassis.js';
 import { hooksSchema } from './hooks.js';
 
 /**
@@ -80,11 +80,20 @@ const hostSchema = z.strictObject({ ...layerShape, groups: z.array(z.string()).o
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const name = (what: string) => z.string().regex(NAME, `is not a valid ${what} name (letters, digits, . _ -)`);
 
+/** PEM files on the controller for its own `ssl:` connections to the Southbound/Northbound DB. */
+export const controllerTlsSchema = z.strictObject({
+  privateKey: z.string().min(1),
+  certificate: z.string().min(1),
+  caCert: z.string().min(1),
+});
+
 export const inventorySchema = z
   .strictObject({
     ovn: z.strictObject({
       southbound: endpoints,
       northbound: endpoints.optional(),
+      /** Used for every ssl: connection the controller makes (verify, status, rollout, stale-chassis removal). */
+      tls: controllerTlsSchema.optional(),
       /** The namespace of the UUIDv5 system-ids given to hosts that name none. */
       systemIdNamespace: z.guid('is not a UUID').optional(),
     }),
@@ -99,6 +108,12 @@ export const inventorySchema = z
       .optional(),
   })
   .superRefine((inv, ctx) => {
+    for (const which of ['southbound', 'northbound'] as const) {
+      const ssl = asList(inv.ovn[which] ?? []).filter((e) => e.startsWith('ssl:'));
+      if (ssl.length > 0 && !inv.ovn.tls) {
+        ctx.addIssue({ code: 'custom', message: `names ssl: endpoints (${ssl.join(', ')}) but ovn.tls gives the controller no privateKey, certificate and caCert to connect with`, path: ['ovn', which], input: inv.ovn[which] });
+      }
+    }
     for (const [h, host] of Object.entries(inv.hosts)) {
       (host.groups ?? []).forEach((g, i) => {
         if (!inv.groups?.[g]) ctx.addIssue({ code: 'custom', message: 'is not a group defined under groups', path: ['hosts', h, 'groups', i], input: g });

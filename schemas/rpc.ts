@@ -62,6 +62,8 @@ export const planViewSchema = z.strictObject({
   bridges: z.array(z.strictObject({ name: z.string(), uplink: z.string().optional() })),
   ports: z.array(z.strictObject({ bridge: z.string(), port: z.string() })),
   warnings: z.array(z.string()),
+  /** Already holding the desired value; only their ownership is recorded. */
+  adopted: z.array(z.string()).default([]),
   refusals: z.array(z.string()),
 });
 
@@ -70,6 +72,8 @@ export type PlanView = z.output<typeof planViewSchema>;
 export const showResultSchema = z.strictObject({
   backend: z.string(),
   externalIds: z.record(z.string(), z.string()),
+  /** The node's SSL row (Open_vSwitch.ssl), when it has one. */
+  ssl: z.strictObject({ privateKey: z.string(), certificate: z.string(), caCert: z.string(), bootstrapCaCert: z.boolean() }).optional(),
   managedKeys: z.array(z.string()),
   managedCmsTokens: z.array(z.string()),
   bridges: z.record(z.string(), z.array(z.string())),

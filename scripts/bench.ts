@@ -174,7 +174,7 @@ async function fleetCases(n: number): Promise<void> {
     // Two fleets that differ in one key, alternated so every run really writes every node.
     const fleets = [0, 1].map((k) => resolveFleet(inventorySchema.parse({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k } }), 'bench'));
     const fleetFor = (i: number) => fleets[i % 2] as (typeof fleets)[number];
-    const sb = await watchSouthbound(sandbox.sb.unix);
+    const sb = await watchSouthbound({ endpoints: [sandbox.sb.unix] });
     const opts = { concurrency: 20, nodeTimeoutMs: 60_000, stateRoot: sandbox.dir, log, allowSystemIdChange: false, southbound: sb, verifyTimeoutMs: 60_000 };
     const cpu0 = process.cpuUsage();
     const rss0 = process.memoryUsage().rss;

@@ -1,9 +1,20 @@
 import {
-  OvsdbClient, OvsdbError, OvsdbOperationError, comment, cond, insert, map, mutate, mutation, namedUuid, set,
-  uuid, wait, type ClientOptions, type Operation, type TlsFiles,
+  OvsdbClient, OvsdbError, OvsdbOperationError, comment, cond, decodeRow, insert, map, mutate, mutation, namedUuid, select, set,
+  tableSchema, update, uuid, wait, type ClientOptions, type Operation, type Row, type TlsFiles, type WireValue,
 } from '../../ovsdb/index.js';
 import { AgentError } from '../errors.js';
-import type { Backend, NodeState, WriteSet } from '../state.js';
+import { type SslRow, type SslState, decodeSsl } from '../keys.js';
+import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
+
+const SSL_COLUMNS = ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'];
+
+function sslFromRow(r: Row): SslState {
+  return { uuid: r._uuid as string, privateKey: r.private_key as string, certificate: r.certificate as string, caCert: r.ca_cert as string, bootstrapCaCert: r.bootstrap_ca_cert === true };
+}
+
+function sslColumns(r: SslRow): Record<string, WireValue> {
+  return { private_key: r.privateKey, certificate: r.certificate, ca_cert: r.caCert, bootstrap_ca_cert: r.bootstrapCaCert };
+}
 
 const DB = 'Open_vSwitch';
 
@@ -26,20 +37,28 @@ export class OvsdbBackend implements Backend {
     }
   }
 
+  /** One transaction, so what is read is one consistent snapshot of the node. */
   async read(): Promise<NodeState> {
-    const [roots, bridges, ports] = await this.guard(() =>
-      Promise.all([
-        this.client.select(DB, 'Open_vSwitch', [], ['external_ids']),
-        this.client.select(DB, 'Bridge', [], ['name', 'ports']),
-        this.client.select(DB, 'Port', [], ['name']),
-      ]),
-    );
+    const rows = await this.guard(async () => {
+      const schema = await this.client.getSchema(DB);
+      const tables = ['Open_vSwitch', 'Bridge', 'Port', 'SSL'];
+      const res = await this.client.transact(DB, [
+        select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
+        select('Bridge', [], ['_uuid', 'name', 'ports']),
+        select('Port', [], ['_uuid', 'name']),
+        select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
+      ]);
+      return tables.map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, tableSchema(schema, t))));
+    });
+    const [roots, bridges, ports, ssls] = rows as [Row[], Row[], Row[], Row[]];
     const root = roots[0];
     if (!root) throw new AgentError('NOT_INITIALISED', `${this.description} has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)`);
     this.root = root._uuid as string;
+    const sslRow = ssls.find((r) => r._uuid === (root.ssl as string[])[0]);
     const portName = new Map(ports.map((p) => [p._uuid as string, p.name as string]));
     return {
       externalIds: root.external_ids as Map<string, string>,
+      ssl: sslRow ? sslFromRow(sslRow) : undefined,
       bridges: new Map(bridges.map((b) => [b.name as string, (b.ports as string[]).map((u) => portName.get(u) ?? u)])),
     };
   }
@@ -47,15 +66,24 @@ export class OvsdbBackend implements Backend {
   async write(expected: NodeState, w: WriteSet): Promise<void> {
     if (!this.root) await this.read();
     const rootWhere = [cond('_uuid', '==', uuid(this.root as string))];
+    const had = expected.ssl;
     const ops: Operation[] = [
-      wait('Open_vSwitch', rootWhere, ['external_ids'], '==', [{ external_ids: map(expected.externalIds) }], 0),
+      wait('Open_vSwitch', rootWhere, ['external_ids', 'ssl'], '==', [{ external_ids: map(expected.externalIds), ssl: set(had ? [uuid(had.uuid)] : []) }], 0),
     ];
-    const touched = [...Object.keys(w.set), ...w.remove];
+    if (had) ops.push(wait('SSL', [cond('_uuid', '==', uuid(had.uuid))], SSL_COLUMNS, '==', [sslColumns(had)], 0));
+    const { set: ids, remove: gone, ssl } = splitWrite(w);
+    const touched = [...Object.keys(ids), ...gone];
     if (touched.length > 0) {
       ops.push(mutate('Open_vSwitch', rootWhere, [
         mutation('external_ids', 'delete', set(touched)),
-        ...(Object.keys(w.set).length > 0 ? [mutation('external_ids', 'insert', map(w.set))] : []),
+        ...(Object.keys(ids).length > 0 ? [mutation('external_ids', 'insert', map(ids))] : []),
       ]));
+    }
+    // The SSL table is not a root: the row goes away with the last reference to it.
+    if (ssl === null) ops.push(update('Open_vSwitch', rootWhere, { ssl: set([]) }));
+    else if (ssl !== undefined) {
+      ops.push(insert('SSL', sslColumns(decodeSsl(ssl)), { uuidName: 'ssl' }));
+      ops.push(update('Open_vSwitch', rootWhere, { ssl: namedUuid('ssl') }));
     }
     let n = 0;
     const addPort = (name: string, type?: string): string => {

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { JsonFramer } from '../../ovsdb/framing.js';
 import { type ColumnType, decodeDatum } from '../../ovsdb/schema.js';
 import { AgentError } from '../errors.js';
-import type { Backend, NodeState, WriteSet } from '../state.js';
+import { type SslRow, decodeSsl } from '../keys.js';
+import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
 
 export interface RunResult {
   code: number;
@@ -17,6 +18,8 @@ const STRING_MAP: ColumnType = { key: { type: 'string' }, value: { type: 'string
 const UUID_SET: ColumnType = { key: { type: 'uuid' }, min: 0, max: Infinity };
 const UUID: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
 const STRING: ColumnType = { key: { type: 'string' }, min: 1, max: 1 };
+const BOOLEAN: ColumnType = { key: { type: 'boolean' }, min: 1, max: 1 };
+const OPTIONAL_UUID: ColumnType = { key: { type: 'uuid' }, min: 0, max: 1 };
 /** How long a guarded write waits for external_ids to equal what was read before calling it a conflict. */
 const CAS_TIMEOUT_S = 2;
 /** ovs-vsctl dies of SIGALRM when --timeout expires: 128 + 14. */
@@ -35,10 +38,14 @@ export function mapLiteral(m: Map<string, string>): string {
 
 export const READ_ARGS = [
   '--format=json', '--data=json', '--timeout=10',
-  '--', '--columns=_uuid,external_ids', 'list', 'Open_vSwitch',
+  '--', '--columns=_uuid,external_ids,ssl', 'list', 'Open_vSwitch',
   '--', '--columns=name,ports', 'list', 'Bridge',
   '--', '--columns=_uuid,name', 'list', 'Port',
+  '--', '--columns=_uuid,private_key,certificate,ca_cert,bootstrap_ca_cert', 'list', 'SSL',
 ];
+
+const sslMatch = (r: SslRow) =>
+  [`private_key=${quote(r.privateKey)}`, `certificate=${quote(r.certificate)}`, `ca_cert=${quote(r.caCert)}`, `bootstrap_ca_cert=${r.bootstrapCaCert}`];
 
 /**
  * The arguments of one guarded ovs-vsctl transaction. `wait-until` on the
@@ -49,9 +56,16 @@ export const READ_ARGS = [
 export function writeArgs(expected: NodeState, w: WriteSet): string[] {
   const args = ['--no-wait', `--timeout=${CAS_TIMEOUT_S}`];
   const cmd = (...a: string[]) => args.push('--', ...a);
-  cmd('wait-until', 'Open_vSwitch', '.', `external_ids=${mapLiteral(expected.externalIds)}`);
-  for (const k of w.remove) cmd('remove', 'Open_vSwitch', '.', 'external_ids', quote(k));
-  for (const [k, v] of Object.entries(w.set)) cmd('set', 'Open_vSwitch', '.', `external_ids:${quote(k)}=${quote(v)}`);
+  cmd('wait-until', 'Open_vSwitch', '.', `external_ids=${mapLiteral(expected.externalIds)}`, `ssl=${expected.ssl ? expected.ssl.uuid : '[]'}`);
+  if (expected.ssl) cmd('wait-until', 'SSL', expected.ssl.uuid, ...sslMatch(expected.ssl));
+  const { set: ids, remove: gone, ssl } = splitWrite(w);
+  for (const k of gone) cmd('remove', 'Open_vSwitch', '.', 'external_ids', quote(k));
+  for (const [k, v] of Object.entries(ids)) cmd('set', 'Open_vSwitch', '.', `external_ids:${quote(k)}=${quote(v)}`);
+  if (ssl === null) cmd('del-ssl');
+  else if (ssl !== undefined) {
+    const r = decodeSsl(ssl);
+    cmd(...(r.bootstrapCaCert ? ['--bootstrap'] : []), 'set-ssl', r.privateKey, r.certificate, r.caCert);
+  }
   for (const b of w.bridges) {
     cmd('--may-exist', 'add-br', b.name);
     if (b.uplink) cmd('--may-exist', 'add-port', b.name, b.uplink);
@@ -67,13 +81,24 @@ interface JsonTable {
 
 export function parseReadOutput(stdout: string): NodeState {
   const tables = new JsonFramer(64 * 1024 * 1024).push(Buffer.from(stdout)) as JsonTable[];
-  const [ovs, bridges, ports] = tables;
-  if (!ovs || !bridges || !ports) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
+  const [ovs, bridges, ports, ssls] = tables;
+  if (!ovs || !bridges || !ports || !ssls) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
   const row = ovs.data[0];
   if (!row) throw new AgentError('NOT_INITIALISED', 'the database has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)');
   const portName = new Map(ports.data.map((r) => [decodeDatum(r[0], UUID) as string, decodeDatum(r[1], STRING) as string]));
+  const sslUuid = (decodeDatum(row[2], OPTIONAL_UUID) as string[])[0];
+  const sslRow = ssls.data.find((r) => decodeDatum(r[0], UUID) === sslUuid);
   return {
     externalIds: decodeDatum(row[1], STRING_MAP) as Map<string, string>,
+    ssl: sslRow
+      ? {
+          uuid: sslUuid as string,
+          privateKey: decodeDatum(sslRow[1], STRING) as string,
+          certificate: decodeDatum(sslRow[2], STRING) as string,
+          caCert: decodeDatum(sslRow[3], STRING) as string,
+          bootstrapCaCert: decodeDatum(sslRow[4], BOOLEAN) as boolean,
+        }
+      : undefined,
     bridges: new Map(
       bridges.data.map((r) => [decodeDatum(r[0], STRING) as string, (decodeDatum(r[1], UUID_SET) as string[]).map((u) => portName.get(u) ?? u)]),
     ),

@@ -192,6 +192,63 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       expect(ids['ovn-encap-ip']).toBe('192.0.2.51');
     });
 
+    it('writes the node\'s SSL row for an ssl: remote, owns it, and rollback puts back the row it replaced', async () => {
+      const sslRow = () => {
+        const out = JSON.parse(node.vsctl('--format=json', '--data=json', '--columns=private_key,certificate,ca_cert,bootstrap_ca_cert', 'list', 'SSL')) as { data: unknown[][] };
+        return out.data;
+      };
+      // An operator's earlier set-ssl: not ours until a config names the SSL row.
+      node.vsctl('set-ssl', '/etc/old/key.pem', '/etc/old/cert.pem', '/etc/old/ca.pem');
+      const before = node.ids();
+      const tls = cfg({
+        ovnRemote: 'ssl:192.0.2.1:6642',
+        ssl: { privateKey: '/etc/ovn/key.pem', certificate: '/etc/ovn/cert.pem', caCert: '/etc/ovn/ca.pem', bootstrapCaCert: true },
+      });
+      const { plan } = await planFor(node.backend, tls);
+      expect(plan.changes.map((c) => c.key)).toEqual(expect.arrayContaining(['@SSL', 'ovn-remote']));
+      expect(plan.changes[0]).toMatchObject({ action: 'change', from: expect.stringContaining('/etc/old/key.pem'), to: expect.stringContaining('/etc/ovn/key.pem') });
+      await apply(node.backend, tls, opts());
+      expect(sslRow()).toEqual([['/etc/ovn/key.pem', '/etc/ovn/cert.pem', '/etc/ovn/ca.pem', true]]);
+      expect(node.ids()['ovn-chassis-managed-keys']?.split(',')).toContain('@SSL');
+      expect((await planFor(node.backend, tls)).plan.changes).toEqual([]);
+
+      // Someone else re-points the SSL row between our read and our write: a conflict, resolved on fresh data.
+      let raced = false;
+      const racing: Backend = {
+        ...node.backend,
+        description: node.backend.description,
+        read: async () => {
+          const st = await node.backend.read();
+          if (!raced) {
+            raced = true;
+            node.vsctl('set-ssl', '/etc/racer/key.pem', '/etc/racer/cert.pem', '/etc/racer/ca.pem');
+          }
+          return st;
+        },
+        write: (e, w) => node.backend.write(e, w),
+        ovsVersion: () => node.backend.ovsVersion(),
+        close: async () => {},
+      };
+      const moved = cfg({ ovnRemote: 'ssl:192.0.2.1:6642', ssl: { privateKey: '/etc/ovn/key2.pem', certificate: '/etc/ovn/cert.pem', caCert: '/etc/ovn/ca.pem' } });
+      const conflicts: number[] = [];
+      const res = await apply(racing, moved, { ...opts(), onConflict: (n) => conflicts.push(n) });
+      expect(conflicts).toEqual([1]);
+      expect(res.attempts).toBe(2);
+      expect(sslRow()).toEqual([['/etc/ovn/key2.pem', '/etc/ovn/cert.pem', '/etc/ovn/ca.pem', false]]);
+
+      // Back to tcp: the owned row is removed. Each rollback then undoes one apply.
+      await apply(node.backend, cfg(), opts());
+      expect(sslRow()).toEqual([]);
+      await rollback(node.backend, opts());
+      expect(sslRow()).toEqual([['/etc/ovn/key2.pem', '/etc/ovn/cert.pem', '/etc/ovn/ca.pem', false]]);
+      await rollback(node.backend, opts());
+      expect(sslRow()).toEqual([['/etc/racer/key.pem', '/etc/racer/cert.pem', '/etc/racer/ca.pem', false]]);
+      await rollback(node.backend, opts());
+      expect(sslRow()).toEqual([['/etc/old/key.pem', '/etc/old/cert.pem', '/etc/old/ca.pem', false]]);
+      expect(node.ids()).toEqual(before);
+      node.vsctl('del-ssl');
+    });
+
     it('refuses to change a system-id without --allow-system-id-change, writing nothing', async () => {
       const before = node.ids();
       const err = await apply(node.backend, cfg({ systemId: 'chassis-b' }), opts()).catch((e: unknown) => e);

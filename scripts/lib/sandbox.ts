@@ -2,8 +2,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { OvnController } from './ovn-controller.js';
+import { OvsdbCluster } from './ovsdb-cluster.js';
 import { NB_SCHEMA, OvsdbServer, SB_SCHEMA } from './ovsdb-server.js';
 import { tempDir } from './procs.js';
+
+/** PEM files for a TLS Southbound: the server's, and the client's that the controller and the nodes present. */
+export interface SandboxTls {
+  ca: string;
+  serverKey: string;
+  serverCert: string;
+  clientKey: string;
+  clientCert: string;
+}
+
+/** The Southbound a sandbox runs: one server on a unix socket, a real 3-member Raft cluster on tcp, or one server reached only over TLS. */
+export type SandboxSouthbound = 'standalone' | 'cluster' | { tls: SandboxTls };
 
 export interface SandboxNode {
   name: string;
@@ -25,17 +38,29 @@ export class Sandbox {
   readonly dir: string;
   readonly nodes: SandboxNode[] = [];
   nb!: OvsdbServer;
+  /** The Southbound server (standalone or TLS); a cluster sandbox has `cluster` instead. */
   sb!: OvsdbServer;
+  cluster: OvsdbCluster | undefined;
+  readonly southbound: SandboxSouthbound;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, southbound: SandboxSouthbound) {
     this.dir = dir;
+    this.southbound = southbound;
   }
 
-  static async start(opts: { computes: number; gateways: number; dir?: string; onNode?: (n: SandboxNode) => void }): Promise<Sandbox> {
-    const s = new Sandbox(opts.dir ?? tempDir('sandbox'));
+  static async start(opts: { computes: number; gateways: number; dir?: string; southbound?: SandboxSouthbound; onNode?: (n: SandboxNode) => void }): Promise<Sandbox> {
+    const s = new Sandbox(opts.dir ?? tempDir('sandbox'), opts.southbound ?? 'standalone');
     try {
       s.nb = await OvsdbServer.start({ schemas: [NB_SCHEMA], dir: join(s.dir, 'northbound') });
-      s.sb = await OvsdbServer.start({ schemas: [SB_SCHEMA], dir: join(s.dir, 'southbound') });
+      if (s.southbound === 'cluster') s.cluster = await OvsdbCluster.start(SB_SCHEMA, 'OVN_Southbound');
+      else {
+        const tls = typeof s.southbound === 'object' ? s.southbound.tls : undefined;
+        s.sb = await OvsdbServer.start({
+          schemas: [SB_SCHEMA],
+          dir: join(s.dir, 'southbound'),
+          ...(tls ? { ssl: { key: tls.serverKey, cert: tls.serverCert, ca: tls.ca } } : {}),
+        });
+      }
       const specs = [
         ...Array.from({ length: opts.gateways }, (_, i) => ({ name: `gw-${i + 1}`, group: 'gateway' as const })),
         ...Array.from({ length: opts.computes }, (_, i) => ({ name: `cmp-${i + 1}`, group: 'compute' as const })),
@@ -59,10 +84,21 @@ export class Sandbox {
     onNode?.(node);
   }
 
+  /** Where the controller and the nodes reach the Southbound: its unix socket, the cluster members, or its TLS port. */
+  get southboundEndpoints(): string[] {
+    if (this.cluster) return this.cluster.tcp;
+    return typeof this.southbound === 'object' ? [this.sb.ssl] : [this.sb.unix];
+  }
+
   /** The inventory an operator would write for this fleet. */
   inventory(): Record<string, unknown> {
+    const tls = typeof this.southbound === 'object' ? this.southbound.tls : undefined;
     return {
-      ovn: { southbound: [this.sb.unix], northbound: [this.nb.unix] },
+      ovn: {
+        southbound: this.southboundEndpoints,
+        northbound: [this.nb.unix],
+        ...(tls ? { tls: { privateKey: tls.clientKey, certificate: tls.clientCert, caCert: tls.ca } } : {}),
+      },
       defaults: { transport: { kind: 'local' }, encap: { type: 'geneve' } },
       groups: { gateway: { gateway: true, bridgeMappings: { physnet1: 'br-ex' } }, compute: {} },
       hosts: Object.fromEntries(
@@ -76,6 +112,7 @@ export class Sandbox {
             // ovn-controller 23.03 without ovs-vswitchd segfaults once it builds tunnels to peer
             // chassis; a transport zone per node means it builds none (tunnels form only inside a zone).
             transportZones: [n.name],
+            ...(tls ? { ssl: { privateKey: tls.clientKey, certificate: tls.clientCert, caCert: tls.ca } } : {}),
           },
         ]),
       ),
@@ -92,6 +129,7 @@ export class Sandbox {
     for (const n of this.nodes) await n.controller.stop();
     for (const n of this.nodes) await n.ovsdb.stop();
     await this.sb?.stop();
+    await this.cluster?.stop();
     await this.nb?.stop();
   }
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { asList, endpoints } from './chassis.js';
+import { asList, chassisConfigSchema, endpoints } from './chassis.js';
 import { hooksSchema } from './hooks.js';
 
 /**
@@ -47,27 +47,18 @@ export const transportSchema = z.discriminatedUnion('kind', [sshTransportSchema,
 export type Transport = z.output<typeof transportSchema>;
 export type SshTransport = z.output<typeof sshTransportSchema>;
 
+type ChassisField = keyof typeof chassisConfigSchema.shape;
+
+/** Every chassis field, taken from the chassis schema itself so a new field needs no edit here. */
+const chassisFields = Object.fromEntries(Object.keys(chassisConfigSchema.shape).map((k) => [k, z.unknown().optional()])) as Record<ChassisField, z.ZodOptional<z.ZodUnknown>>;
+
 /** What a defaults/group/host layer may say. Chassis fields stay `unknown` until merged. */
 const layerShape = {
+  ...chassisFields,
   address: z.string().optional(),
   transport: z.record(z.string(), z.unknown()).optional(),
   agent: z.record(z.string(), z.unknown()).optional(),
-  systemId: z.unknown().optional(),
-  hostname: z.unknown().optional(),
-  ovnRemote: z.unknown().optional(),
-  ovnNb: z.unknown().optional(),
   encap: z.record(z.string(), z.unknown()).optional(),
-  bridgeMappings: z.unknown().optional(),
-  gateway: z.unknown().optional(),
-  availabilityZones: z.unknown().optional(),
-  cmsOptions: z.unknown().optional(),
-  remoteProbeIntervalMs: z.unknown().optional(),
-  openflowProbeIntervalS: z.unknown().optional(),
-  monitorAll: z.unknown().optional(),
-  chassisMacMappings: z.unknown().optional(),
-  transportZones: z.unknown().optional(),
-  bridges: z.unknown().optional(),
-  extraExternalIds: z.unknown().optional(),
   /** Free-form facts for --batch-by and --limit (an availability zone, a rack). */
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Steps around the change on this node (rollout) and after a rollback. */

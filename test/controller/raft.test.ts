@@ -95,7 +95,7 @@ describe('the controller on a 3-member Raft Southbound', () => {
 
   it('a member cut off from its cluster, listed first, cannot vouch for a chassis the cluster deleted', async () => {
     const inv = writeInventory('cluster.yaml');
-    expect((await ctl(['status', '-i', inv])).code).toBe(0);
+    expect((await ctl(['apply', '-i', inv, '--verify-timeout', '30'])).code).toBe(0);
     // cmp-1's ovn-controller stops, so nothing re-registers the chassis; then the member listed first is cut off.
     await node('cmp-1').controller.stop();
     await cluster.cutOff(0);

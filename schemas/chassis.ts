@@ -80,6 +80,22 @@ export const encapSchema = z.strictObject({
   csum: z.boolean().optional(),
 });
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Strings OVSDB cannot store (a NUL), or that are not valid UTF-8 (a lone surrogate), anywhere in a value, with their paths. */
+function unstorable(v: unknown, path: (string | number)[] = []): { path: (string | number)[]; value: string; why: string }[] {
+  if (typeof v === 'string') {
+    if (v.includes('\0')) return [{ path, value: v, why: 'holds a NUL character, which OVSDB cannot store' }];
+    if (LONE_SURROGATE.test(v)) return [{ path, value: v, why: 'holds a lone UTF-16 surrogate, which is not valid UTF-8' }];
+    return [];
+  }
+  if (Array.isArray(v)) return v.flatMap((x, i) => unstorable(x, [...path, i]));
+  if (v !== null && typeof v === 'object') {
+    return Object.entries(v).flatMap(([k, x]) => [...unstorable(k, [...path, k]).map((u) => ({ ...u, why: `its key ${u.why}` })), ...unstorable(x, [...path, k])]);
+  }
+  return [];
+}
+
 /** The name under which the node's SSL row is owned and diffed beside the external_ids keys. */
 export const SSL_SETTING = '@SSL';
 
@@ -132,13 +148,14 @@ export const chassisConfigSchema = z
     ssl: nodeSslSchema.optional(),
   })
   .superRefine((c, ctx) => {
+    for (const u of unstorable(c)) ctx.addIssue({ code: 'custom', message: u.why, path: u.path, input: u.value });
     const sslRemotes = asList(c.ovnRemote).filter((e) => e.startsWith('ssl:'));
     if (sslRemotes.length > 0 && !c.ssl) {
       ctx.addIssue({
         code: 'custom',
-        message: `is missing: ovnRemote names ${sslRemotes.join(', ')}, so ovn-controller needs a private key, certificate and CA (ssl: {privateKey, certificate, caCert}), or ssl: {fromCommandLine: true} when it is started with -p/-c/-C`,
-        path: ['ssl'],
-        input: c.ssl,
+        message: `names ssl: endpoints, so ovn-controller needs a private key, certificate and CA: give ssl: {privateKey, certificate, caCert} (written to the node's SSL row), or ssl: {fromCommandLine: true} when ovn-controller is started with -p/-c/-C`,
+        path: ['ovnRemote'],
+        input: c.ovnRemote,
       });
     }
     const seen = new Set<string>();

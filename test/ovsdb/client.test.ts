@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  OvsdbClient, OvsdbOperationError, OvsdbRpcError, abort, assertLock, comment, commit, cond, insert, map,
+  OvsdbClient, OvsdbError, OvsdbOperationError, OvsdbRpcError, abort, assertLock, comment, commit, cond, insert, map,
   mutate, mutation, namedUuid, remove, select, set, setKeys, deleteKeys, update, uuid, wait, type RowChange,
 } from '../../ovsdb/index.js';
 import { OvsdbServer, SB_SCHEMA, VSWITCH_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
@@ -236,5 +236,29 @@ describe('monitor', () => {
     sbctl('chassis-del', 'ch-a');
     await waitFor('ch-a gone', () => m.rows('Chassis').length === 0);
     await m.cancel();
+  });
+});
+
+describe('values the server cannot take intact', () => {
+  it('refuses a NUL or a lone surrogate before sending, naming the column, and the session stays up', async () => {
+    for (const [bad, why] of [['a\u0000b', /holds a NUL character/], ['a\ud800b', /lone UTF-16 surrogate/]] as const) {
+      const err = await client.transact(VS, [mutate('Open_vSwitch', rootWhere(), setKeys('external_ids', { note: bad }))]).catch((e: unknown) => e);
+      expect((err as OvsdbError).code).toBe('INVALID_ARGUMENT');
+      expect((err as OvsdbError).message).toMatch(/^operation 0 \(mutate\) Open_vSwitch\.external_ids: the string .* nothing was sent$/);
+      expect((err as OvsdbError).message).toMatch(why);
+    }
+    expect(client.connected).toBe(true);
+    expect(await client.listDbs()).toContain(VS);
+  });
+
+  it('refuses to send an integer beyond 2^53, and to read one back rounded', async () => {
+    const err = await client.transact(VS, [update('Open_vSwitch', rootWhere(), { next_cfg: 2 ** 53 + 2 })]).catch((e: unknown) => e);
+    expect((err as OvsdbError).message).toMatch(/Open_vSwitch\.next_cfg: 9007199254740994 is beyond ±2\^53/);
+    // Written exactly by another client: reading it must not hand back a rounded number.
+    run('ovsdb-client', ['transact', server.unix, JSON.stringify([VS, { op: 'update', table: 'Open_vSwitch', where: [], row: { next_cfg: 1 } }]).replace('"next_cfg":1', '"next_cfg":9007199254740993')]);
+    const read = await client.select(VS, 'Open_vSwitch', [], ['next_cfg']).catch((e: unknown) => e);
+    expect((read as OvsdbError).code).toBe('SCHEMA_ERROR');
+    expect((read as OvsdbError).message).toMatch(/Open_vSwitch\.next_cfg: integer 9007199254740992 is beyond ±2\^53/);
+    run('ovsdb-client', ['transact', server.unix, JSON.stringify([VS, { op: 'update', table: 'Open_vSwitch', where: [], row: { next_cfg: 0 } }])]);
   });
 });

@@ -55,9 +55,19 @@ describe('chassis config validation', () => {
     [{ extraExternalIds: { 'ovn-encap-ip': '1.1.1.1' } }, 'extraExternalIds.ovn-encap-ip: "ovn-encap-ip" is set through its own field, not extraExternalIds'],
     [{ bridges: [{ name: 'br-ex' }, { name: 'br-ex' }] }, 'bridges.1.name: "br-ex" is listed twice'],
     [{ unknownField: 1 }, 'unknownField: unknown field'],
+    [{ hostname: 'cmp\u0000-1' }, 'hostname: "cmp\\u0000-1" holds a NUL character, which OVSDB cannot store'],
+    [{ extraExternalIds: { note: 'a\ud800b' } }, 'extraExternalIds.note: "a\\ud800b" holds a lone UTF-16 surrogate, which is not valid UTF-8'],
+    [{ ovnRemote: 'ssl:172.30.0.101:6642' }, 'ovnRemote: "ssl:172.30.0.101:6642" names ssl: endpoints, so ovn-controller needs a private key, certificate and CA: give ssl: {privateKey, certificate, caCert} (written to the node\'s SSL row), or ssl: {fromCommandLine: true} when ovn-controller is started with -p/-c/-C'],
+    [{ ovnRemote: 'ssl:172.30.0.101:6642', ssl: { privateKey: 'key.pem', certificate: '/c', caCert: '/ca' } }, 'ssl.privateKey: "key.pem" is not an absolute path (ovn-controller opens it from wherever it runs)'],
     [{ encap: { ip: '10.0.0.1', checksum: true } }, 'encap.checksum: unknown field'],
   ])('refuses %j', (over, message) => {
     expect(issues({ ...good, ...over })).toContain(message);
+  });
+
+  it('accepts an ssl: remote with the node\'s TLS files, or with ovn-controller taking them from its command line', () => {
+    for (const ssl of [{ privateKey: '/etc/ovn/k.pem', certificate: '/etc/ovn/c.pem', caCert: '/etc/ovn/ca.pem', bootstrapCaCert: true }, { fromCommandLine: true }]) {
+      expect(check(chassisConfigSchema, { ...good, ovnRemote: 'ssl:172.30.0.101:6642', ssl }, 'config').ssl).toEqual(ssl);
+    }
   });
 
   it('names a missing required field', () => {

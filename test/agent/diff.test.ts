@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { diff, hasChanges } from '../../agent/diff.js';
+import { render } from '../../agent/render.js';
+import type { NodeState } from '../../agent/state.js';
+import { formatPlan, planView, showView } from '../../agent/view.js';
+import { fieldsFromNode } from '../../controller/import.js';
+import { chassisConfigSchema } from '../../schemas/chassis.js';
+
+const node = (ids: Record<string, string>, ssl?: NodeState['ssl']): NodeState => ({ externalIds: new Map(Object.entries(ids)), ssl, bridges: new Map([['br-ex', []]]) });
+const cfg = (over: Record<string, unknown> = {}) =>
+  chassisConfigSchema.parse({ systemId: 'c1', hostname: 'cmp-1', ovnRemote: 'tcp:192.0.2.1:6642', encap: { ip: '192.0.2.11' }, ...over });
+
+/** A node set up by Ansible (or by hand): the right values, no ownership record of ours. */
+const brownfield = {
+  'system-id': 'c1',
+  hostname: 'cmp-1',
+  'ovn-remote': 'tcp:192.0.2.1:6642',
+  'ovn-encap-type': 'geneve',
+  'ovn-encap-ip': '192.0.2.11',
+  'ovn-bridge-mappings': 'physnet1:br-ex',
+  'ovn-chassis-mac-mappings': 'physnet1:52:54:00:AB:CD:EF',
+  'ovn-cms-options': 'enable-chassis-as-gw,resource_provider_bandwidths=br-ex:1000:1000',
+};
+
+describe('diff of a brownfield node', () => {
+  it('import then diff is in sync, though the node holds its MACs in upper case', () => {
+    const state = node(brownfield);
+    const imported = chassisConfigSchema.parse(fieldsFromNode(showView(state, 'test')));
+    const plan = diff(state, render(imported));
+    expect(plan.changes).toEqual([]);
+    expect(hasChanges(plan)).toBe(false);
+  });
+
+  it('a MAC differing only in case is no change; another MAC is', () => {
+    const state = node(brownfield);
+    const same = diff(state, render(cfg({ bridgeMappings: { physnet1: 'br-ex' }, gateway: true, chassisMacMappings: { physnet1: '52:54:00:ab:cd:ef' } })));
+    expect(same.changes).toEqual([]);
+    const other = diff(state, render(cfg({ bridgeMappings: { physnet1: 'br-ex' }, gateway: true, chassisMacMappings: { physnet1: '52:54:00:ab:cd:e0' } })));
+    expect(other.changes.map((c) => c.key)).toEqual(['ovn-chassis-mac-mappings']);
+  });
+
+  it('an apply that only records ownership says it adopted the keys, not "no changes"', () => {
+    const plan = diff(node(brownfield), render(cfg({ bridgeMappings: { physnet1: 'br-ex' }, gateway: true })));
+    expect(plan.changes).toEqual([]);
+    expect(plan.adopted).toEqual([
+      'hostname', 'ovn-bridge-mappings', 'ovn-cms-options token enable-chassis-as-gw', 'ovn-encap-ip', 'ovn-encap-type', 'ovn-remote', 'system-id',
+    ]);
+    expect(plan.write.set['ovn-chassis-managed-keys']).toBeDefined();
+    expect(formatPlan(planView(plan))).toBe('= adopted 7 keys already holding the desired value (ownership recorded): hostname, ovn-bridge-mappings, ovn-cms-options token enable-chassis-as-gw, ovn-encap-ip, ovn-encap-type, ovn-remote, system-id');
+  });
+});
+
+describe('diff of the node\'s SSL row', () => {
+  const row = { uuid: 'u', privateKey: '/old/k', certificate: '/old/c', caCert: '/old/ca', bootstrapCaCert: false };
+  const tls = { privateKey: '/etc/ovn/k.pem', certificate: '/etc/ovn/c.pem', caCert: '/etc/ovn/ca.pem' };
+
+  it('leaves a foreign SSL row alone while no config names one', () => {
+    const plan = diff(node({}, row), render(cfg()));
+    expect(plan.changes.map((c) => c.key)).not.toContain('@SSL');
+    expect(plan.write.remove).not.toContain('@SSL');
+  });
+
+  it('replaces it when the config names the node\'s TLS files, and owns it from then on', () => {
+    const plan = diff(node({}, row), render(cfg({ ovnRemote: 'ssl:192.0.2.1:6642', ssl: tls })));
+    const change = plan.changes.find((c) => c.key === '@SSL');
+    expect(change).toMatchObject({ action: 'change', from: expect.stringContaining('/old/k'), to: expect.stringContaining('/etc/ovn/k.pem') });
+    expect(plan.write.set['ovn-chassis-managed-keys']?.split(',')).toContain('@SSL');
+  });
+
+  it('removes the row it owns when the config stops naming it', () => {
+    const owned = node({ 'ovn-chassis-managed-keys': '@SSL' }, { uuid: 'u', ...tls, bootstrapCaCert: false });
+    const plan = diff(owned, render(cfg()));
+    expect(plan.changes.find((c) => c.key === '@SSL')).toMatchObject({ action: 'remove' });
+    expect(plan.write.remove).toContain('@SSL');
+  });
+
+  it('with ovn-controller taking its certificates from its command line, writes no SSL row', () => {
+    const plan = diff(node({}), render(cfg({ ovnRemote: 'ssl:192.0.2.1:6642', ssl: { fromCommandLine: true } })));
+    expect(plan.changes.map((c) => c.key)).not.toContain('@SSL');
+  });
+});

@@ -29,6 +29,8 @@ export interface ClientOptions extends RpcOptions {
   database?: string;
   /** Use only the cluster leader (for writes); relays and standalone servers are accepted. */
   leaderOnly?: boolean;
+  /** false: never resume monitors with monitor_cond_since, download every row again (for a server whose resume is broken, and to measure what it saves). */
+  monitorCondSince?: boolean;
 }
 
 export interface MonitorRequest {
@@ -172,7 +174,7 @@ export class OvsdbClient extends EventEmitter {
    */
   async monitor(db: string, tables: Record<string, MonitorRequest>): Promise<Monitor> {
     const schema = await this.getSchema(db);
-    const m = new Monitor(this, db, schema, tables, `m${this.nextMonitorId++}`);
+    const m = new Monitor(this, db, schema, tables, `m${this.nextMonitorId++}`, this.opts.monitorCondSince !== false);
     // Registered before the request goes out: updates can follow the reply in the same read.
     this.monitors.add(m);
     try {
@@ -427,14 +429,15 @@ export class Monitor extends EventEmitter {
   private readonly db: string;
   private readonly tables: Record<string, MonitorRequest>;
   private readonly id: string;
-  private method: 'monitor_cond_since' | 'monitor_cond' | 'monitor' = 'monitor_cond_since';
+  private method: 'monitor_cond_since' | 'monitor_cond' | 'monitor';
   private lastTxnId = NO_TXN;
   private deferred: [string, unknown[]][] | undefined;
   /** How the last (re)start went: resumed from a transaction id, or a full snapshot. */
   lastStart: { method: string; resumed: boolean } | undefined;
 
-  constructor(client: OvsdbClient, db: string, schema: DatabaseSchema, tables: Record<string, MonitorRequest>, id: string) {
+  constructor(client: OvsdbClient, db: string, schema: DatabaseSchema, tables: Record<string, MonitorRequest>, id: string, resume = true) {
     super();
+    this.method = resume ? 'monitor_cond_since' : 'monitor_cond';
     this.client = client;
     this.db = db;
     this.tables = tables;

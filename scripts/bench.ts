@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { OvsdbClient, cond, mutate, setKeys, uuid } from '../ovsdb/index.js';
+import { OvsdbClient, cond, insert, map, mutate, namedUuid, setKeys, uuid } from '../ovsdb/index.js';
 import { apply } from '../agent/apply.js';
 import { OvsdbBackend } from '../agent/backends/ovsdb.js';
 import { dockerExec, dockerVsctl } from '../agent/backends/docker.js';
@@ -19,7 +19,8 @@ import { localVsctl } from '../agent/backends/vsctl.js';
 import type { Backend } from '../agent/state.js';
 import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
 import { Dockerd } from './lib/dockerd.js';
-import { OvsdbServer } from './lib/ovsdb-server.js';
+import { OvsdbCluster } from './lib/ovsdb-cluster.js';
+import { OvsdbServer, SB_SCHEMA } from './lib/ovsdb-server.js';
 import { run, tempDir } from './lib/procs.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ const argv = yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 1000, describe: 'samples per in-process case' })
   .option('fleet-runs', { type: 'number', default: 3, describe: 'samples per fleet case' })
   .option('nodes', { type: 'number', default: 50, describe: 'sandbox nodes for the fleet case' })
+  .option('sb-chassis', { type: 'number', default: 1000, describe: 'chassis in the Southbound for the reconnect + resync case' })
+  .option('resync-runs', { type: 'number', default: 20, describe: 'reconnects measured per resync case' })
   .strict()
   .parseSync();
 
@@ -234,6 +237,48 @@ async function fleetCases(n: number): Promise<void> {
 
 let controllerCost: Record<string, number> | undefined;
 
+/**
+ * A monitor of the Southbound's Chassis and Encap tables (what verification
+ * watches) losing its connection to a 3-member Raft cluster holding N chassis:
+ * the time from the loss until the monitor is current again on another
+ * member, resuming with monitor_cond_since against downloading every row.
+ */
+async function resyncCases(chassis: number, runs: number): Promise<void> {
+  if (!argv.json) process.stderr.write(`monitor reconnect + resync over a 3-member Raft Southbound of ${chassis} chassis\n`);
+  const cluster = await OvsdbCluster.start(SB_SCHEMA, 'OVN_Southbound');
+  try {
+    const writer = await OvsdbClient.connect({ endpoint: cluster.tcp.join(','), database: 'OVN_Southbound', leaderOnly: true, reconnect: true });
+    for (let start = 0; start < chassis; start += 250) {
+      const ops = Array.from({ length: Math.min(250, chassis - start) }, (_, k) => k + start).flatMap((i) => [
+        insert('Encap', { type: 'geneve', ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, chassis_name: `ch-${i}`, options: map({ csum: 'true' }) }, { uuidName: `e${i}` }),
+        insert('Chassis', { name: `ch-${i}`, hostname: `host-${i}`, encaps: namedUuid(`e${i}`), other_config: map({ 'ovn-cms-options': '' }) }),
+      ]);
+      await writer.transact('OVN_Southbound', ops);
+    }
+    writer.close();
+    const results: Record<string, Case> = {};
+    for (const [tool, since] of [['monitor_cond_since', true], ['monitor_cond (full resync)', false]] as const) {
+      const client = await OvsdbClient.connect({ endpoint: cluster.tcp.join(','), database: 'OVN_Southbound', reconnect: { minBackoffMs: 10, maxBackoffMs: 100 }, monitorCondSince: since });
+      const m = await client.monitor('OVN_Southbound', { Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config', 'external_ids'] }, Encap: { columns: ['type', 'ip', 'chassis_name'] } });
+      if (m.rows('Chassis').length !== chassis) throw new Error(`the monitor holds ${m.rows('Chassis').length} chassis, not ${chassis}`);
+      const samples = await timeRuns(runs, 1, async () => {
+        const member = cluster.tcp.indexOf(client.remote as string);
+        const back = new Promise<void>((r) => client.once('reconnected', () => r()));
+        // The member drops every client connection, as on a restart: the client moves to the next member.
+        cluster.members[member]?.appctl('ovsdb-server/reconnect');
+        await back;
+      });
+      if (m.lastStart?.resumed !== since) throw new Error(`${tool}: the last restart ${m.lastStart?.resumed ? 'resumed' : 'downloaded everything'}`);
+      if (m.rows('Chassis').length !== chassis) throw new Error(`after the resyncs the monitor holds ${m.rows('Chassis').length} chassis`);
+      results[tool] = record(`SB monitor reconnect + resync, ${chassis} chassis`, tool, 1, samples);
+      client.close();
+    }
+    ratio(`full resync / monitor_cond_since, monitor reconnect over ${chassis} chassis`, results['monitor_cond (full resync)'] as Case, results.monitor_cond_since as Case);
+  } finally {
+    await cluster.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const server = await OvsdbServer.start();
   let dockerd: Dockerd | undefined;
@@ -251,6 +296,7 @@ async function main(): Promise<void> {
     await server.stop();
   }
   if (argv.nodes > 0) await fleetCases(argv.nodes);
+  if (argv['sb-chassis'] > 0) await resyncCases(argv['sb-chassis'], argv['resync-runs']);
   const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}) };
   if (argv.json) {
     process.stdout.write(`${JSON.stringify({ cases, ratios, memory }, null, 2)}\n`);

@@ -277,6 +277,7 @@ export class OvsdbClient extends EventEmitter {
     const ep = this.endpoints[remote] as Endpoint;
     const where = formatEndpoint(ep);
     let conn: RpcConnection;
+    let schemas: Map<string, Promise<DatabaseSchema>>;
     try {
       const socket = await openStream(ep, {
         ...(this.opts.tls ? { tls: this.opts.tls } : {}),
@@ -302,7 +303,7 @@ export class OvsdbClient extends EventEmitter {
     this.fsm.connected(Date.now());
     this.tick();
     try {
-      await this.check(conn, where);
+      schemas = await this.check(conn, where);
     } catch (err) {
       const e = err instanceof OvsdbError ? err : new OvsdbError('PROTOCOL_ERROR', String(err), { cause: err });
       conn.close(e);
@@ -311,7 +312,7 @@ export class OvsdbClient extends EventEmitter {
     if (conn.isClosed || this.closedByUser) return;
     this.trying = undefined;
     this.conn = conn;
-    this.schemas = new Map();
+    this.schemas = schemas;
     this.fsm.accepted(Date.now());
     if (this.first) {
       const first = this.first;
@@ -325,10 +326,11 @@ export class OvsdbClient extends EventEmitter {
 
   /**
    * Everything a connection must pass before requests go to it: its cluster
-   * state (when `database` is set and the server has `_Server`), then every
-   * monitor resumed on it.
+   * state (when `database` is set and the server has `_Server`), the database
+   * itself being available there, then every monitor resumed on it. Returns
+   * the schemas it fetched, for the connection's cache.
    */
-  private async check(conn: RpcConnection, where: string): Promise<void> {
+  private async check(conn: RpcConnection, where: string): Promise<Map<string, Promise<DatabaseSchema>>> {
     const send: Send = (method, params) => conn.request(method, params);
     this.serverMonitor = undefined;
     const db = this.opts.database;
@@ -356,8 +358,18 @@ export class OvsdbClient extends EventEmitter {
           }
         });
       }
+      // A member still joining its cluster, or a relay not yet synced, holds no database to read.
+      const dbSchema = await send('get_schema', [db]).then(parseSchema, (err: unknown) => {
+        if (err instanceof OvsdbRpcError && err.error === 'database not available') {
+          throw new OvsdbError('SERVER_UNUSABLE', `${where} is not used: ${err.details ?? `${db} is not available there yet`}`);
+        }
+        throw err;
+      });
+      for (const m of this.monitors) await m.resume(send);
+      return new Map([[db, Promise.resolve(dbSchema)]]);
     }
     for (const m of this.monitors) await m.resume(send);
+    return new Map();
   }
 
   private onClose(conn: RpcConnection, err: OvsdbError | undefined): void {

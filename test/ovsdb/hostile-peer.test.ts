@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError, type ClientOptions } from '../../ovsdb/index.js';
 import { FakePeer, reply, stream, type PeerRequest } from '../support/fake-peer.js';
-import { waitFor } from '../../scripts/lib/procs.js';
+import { run, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import type net from 'node:net';
 
 let peer: FakePeer | undefined;
@@ -156,6 +157,45 @@ describe('a hostile or broken peer', () => {
     const m = await client.monitor('Open_vSwitch', { Bridge: { columns: ['name', 'ports'] } });
     await waitFor('v1 update', () => m.rows('Bridge')[0]?.name === 'br-new');
     expect(methods).toEqual(['get_schema', 'monitor_cond_since', 'monitor_cond', 'monitor']);
+    client.close();
+  });
+});
+
+describe('a cluster member whose data is older than data already seen', () => {
+  const peers: FakePeer[] = [];
+  afterEach(async () => {
+    for (const p of peers.splice(0)) await p.close();
+  });
+
+  /** A member that answers as a clustered ovsdb-server would, reporting `index()` in its _Server row. */
+  async function member(serverSchema: unknown, index: () => number): Promise<FakePeer> {
+    const p = await FakePeer.start((req, sock) => {
+      if (req.method === 'get_schema') reply(sock, req.id, serverSchema);
+      else if (req.method === 'monitor_cond_since') {
+        const row = { name: 'OVN_Southbound', model: 'clustered', connected: true, leader: true, index: index() };
+        reply(sock, req.id, [false, '00000000-0000-0000-0000-000000000001', { Database: { '5a3b3f0e-8f43-4f0c-9a63-0d6f5a1c2b11': { initial: row } } }]);
+      } else if (req.method === 'echo') reply(sock, req.id, req.params);
+    });
+    peers.push(p);
+    return p;
+  }
+
+  it('is passed over after a reconnect, with the reason, so the session never goes back in time', async () => {
+    const server = await OvsdbServer.start();
+    const serverSchema = JSON.parse(run('ovsdb-client', ['get-schema', server.unix, '_Server'])) as unknown;
+    await server.stop();
+    let ahead = 10;
+    const a = await member(serverSchema, () => ahead);
+    const b = await member(serverSchema, () => 5);
+    const client = await OvsdbClient.connect({ endpoint: `${a.endpoint},${b.endpoint}`, database: 'OVN_Southbound', reconnect: { minBackoffMs: 20, maxBackoffMs: 40 } });
+    expect(client.remote).toBe(a.endpoint);
+    const rejected: string[] = [];
+    client.on('rejected', (ep: string, why: string) => rejected.push(`${ep}: ${why}`));
+    // a drops us; b answers but is behind what a showed us: refused, and the client goes back to a.
+    ahead = 12;
+    for (const s of a.sockets) s.destroy();
+    await waitFor('reconnected to the member that is not behind', () => rejected.length > 0 && client.connected && client.remote === a.endpoint);
+    expect(rejected[0]).toBe(`${b.endpoint}: ${b.endpoint} is not used: its data (index 5) is older than data already seen (index 10)`);
     client.close();
   });
 });

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { nestsDeeperThan } from '../common/text.js';
 import { ConfigError } from '../schemas/errors.js';
 import { formatIssue } from '../schemas/load.js';
 import type { ChassisConfig } from '../schemas/chassis.js';
@@ -15,6 +16,8 @@ import { planView, showView } from './view.js';
 export const AGENT_VERSION = '0.1.0';
 /** A request line longer than this is refused; configs are small. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
+/** Requests nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads it. */
+export const MAX_RPC_DEPTH = 32;
 
 export interface AgentContext {
   backend: Backend;
@@ -40,6 +43,9 @@ export class RpcSession {
   }
 
   async handle(line: string): Promise<RpcResponse> {
+    if (nestsDeeperThan(line, MAX_RPC_DEPTH)) {
+      return { id: null, error: { code: 'PROTOCOL', message: `request nests deeper than ${MAX_RPC_DEPTH} levels` } };
+    }
     let json: unknown;
     try {
       json = JSON.parse(line);
@@ -115,6 +121,20 @@ export class RpcSession {
   }
 }
 
+function drained(output: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      output.off('drain', done);
+      output.off('close', done);
+      output.off('error', done);
+      resolve();
+    };
+    output.on('drain', done);
+    output.on('close', done);
+    output.on('error', done);
+  });
+}
+
 /** Serves a session over a byte stream of JSON lines until the input ends. */
 export function serveLines(input: Readable, output: Writable, session: RpcSession): Promise<void> {
   return new Promise((resolve) => {
@@ -122,8 +142,19 @@ export function serveLines(input: Readable, output: Writable, session: RpcSessio
     let queue = Promise.resolve();
     const answer = (line: string) => {
       queue = queue.then(async () => {
-        const res = await session.handle(line);
-        if (output.writable) output.write(`${JSON.stringify(res)}\n`);
+        let res: RpcResponse;
+        try {
+          res = await session.handle(line);
+        } catch (err) {
+          // Whatever a request does, the agent answers it and goes on serving.
+          res = { id: null, error: { code: 'INTERNAL', message: `the request could not be handled: ${(err as Error).message}` } };
+        }
+        // A client that sends and never reads must not make us hold its answers: stop reading it until it does.
+        if (output.writable && !output.write(`${JSON.stringify(res)}\n`)) {
+          input.pause();
+          await drained(output);
+          input.resume();
+        }
       });
     };
     input.setEncoding('utf8');

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { preview } from '../common/text.js';
 import { OvsdbError, OvsdbRpcError } from './errors.js';
 import { JsonFramer } from './framing.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -152,7 +153,7 @@ export class RpcConnection extends EventEmitter {
 
   private dispatch(msg: unknown): void {
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-      throw protocol(`message is not a JSON object: ${preview(msg)}`);
+      throw protocol(`message is not a JSON object: ${preview(msg, 120)}`);
     }
     const m = msg as Record<string, unknown>;
     for (const key of Object.keys(m)) {
@@ -169,12 +170,12 @@ export class RpcConnection extends EventEmitter {
       }
       return;
     }
-    if (!('id' in m) || !('result' in m || 'error' in m)) throw protocol(`message is neither a request nor a reply: ${preview(m)}`);
+    if (!('id' in m) || !('result' in m || 'error' in m)) throw protocol(`message is neither a request nor a reply: ${preview(m, 120)}`);
     const id = m.id;
     const p = typeof id === 'number' ? this.pending.get(id) : undefined;
     if (!p) {
       if (typeof id === 'number' && this.expired.delete(id)) return;
-      throw protocol(`reply with unknown id ${preview(id)}`);
+      throw protocol(`reply with unknown id ${preview(id, 120)}`);
     }
     this.pending.delete(id as number);
     if (p.timer) clearTimeout(p.timer);
@@ -203,7 +204,3 @@ function protocol(message: string): OvsdbError {
   return new OvsdbError('PROTOCOL_ERROR', message);
 }
 
-function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 120 ? `${s.slice(0, 120)}…` : s;
-}

@@ -1,3 +1,4 @@
+import { preview } from '../common/text.js';
 import { OvsdbError } from './errors.js';
 
 /**
@@ -74,8 +75,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 export function unsendable(value: unknown): string | undefined {
   if (typeof value === 'string') {
-    if (value.includes('\0')) return `the string ${preview(value)} holds a NUL character, which OVSDB strings cannot`;
-    if (LONE_SURROGATE.test(value)) return `the string ${preview(value)} holds a lone UTF-16 surrogate, which is not valid UTF-8`;
+    if (value.includes('\0')) return `the string ${preview(value, 40)} holds a NUL character, which OVSDB strings cannot`;
+    if (LONE_SURROGATE.test(value)) return `the string ${preview(value, 40)} holds a lone UTF-16 surrogate, which is not valid UTF-8`;
     return undefined;
   }
   if (typeof value === 'number') {
@@ -99,9 +100,6 @@ export function unsendable(value: unknown): string | undefined {
   return undefined;
 }
 
-function preview(s: string): string {
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
-}
 
 function bad(message: string): OvsdbError {
   return new OvsdbError('INVALID_ARGUMENT', message);

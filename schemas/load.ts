@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { preview, printable } from '../common/text.js';
 import { ConfigError } from './errors.js';
 
 /** Config files are small; a bigger one is a mistake or an attack, refused before parsing. */
@@ -46,14 +47,20 @@ export function check<S extends z.ZodType>(schema: S, data: unknown, source: str
   throw new ConfigError(source, res.error.issues.map(formatIssue));
 }
 
+/** Fields whose values are secrets: an error names the field, never the value. */
+const SECRET_FIELDS = new Set(['passphrase']);
+
 export function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.');
+  const path = printable(issue.path.map(String).join('.'));
   const at = (p: string) => (p ? `${p}: ` : '');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${at(path ? `${path}.${k}` : k)}unknown field`).join('\n  ');
+    return issue.keys.map((k) => `${at(path ? `${path}.${printable(k)}` : printable(k))}unknown field`).join('\n  ');
   }
   const input = (issue as { input?: unknown }).input;
   if (input === undefined) return `${at(path)}required`;
+  if (SECRET_FIELDS.has(String(issue.path.at(-1)))) {
+    return `${at(path)}the value (a secret, not shown) ${issue.code === 'invalid_type' ? `is not ${article(issue.expected)}` : 'is not valid'}`;
+  }
   if (issue.code === 'invalid_type') return `${at(path)}${preview(input)} is not ${article(issue.expected)}`;
   if (issue.code === 'invalid_value') return `${at(path)}${preview(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'invalid_key' || issue.code === 'invalid_element') {
@@ -77,10 +84,6 @@ function article(t: string): string {
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 
-export function preview(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
-}
 
 export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): z.output<S> {
   const source = path === '-' ? 'standard input' : path;

@@ -5,7 +5,11 @@ import {
   PROTOCOL_VERSION, applyResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
   type ApplyResultView, type Facts, type PlanView, type ShowResult,
 } from '../../schemas/rpc.js';
+import { nestsDeeperThan, printable } from '../../common/text.js';
 import { ControllerError } from '../errors.js';
+
+/** Answers nest a few levels (a plan's changes); deeper is refused before anything recursive reads it. */
+const MAX_ANSWER_DEPTH = 32;
 
 /** Sends one request line and resolves with the response line for it. */
 export type LineCall = (request: { id: number; method: string; params?: unknown }) => Promise<string>;
@@ -78,6 +82,7 @@ export class AgentClient {
   private async call<S extends z.ZodType | undefined>(method: string, params: unknown, schema: S): Promise<S extends z.ZodType ? z.output<S> : unknown> {
     const id = this.nextId++;
     const line = await this.send({ id, method, ...(params === undefined ? {} : { params }) });
+    if (nestsDeeperThan(line, MAX_ANSWER_DEPTH)) throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method} nests deeper than ${MAX_ANSWER_DEPTH} levels`);
     let json: unknown;
     try {
       json = JSON.parse(line);
@@ -86,7 +91,8 @@ export class AgentClient {
     }
     const res = rpcResponseSchema.safeParse(json);
     if (!res.success || res.data.id !== id) throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method} is not a valid response`);
-    if ('error' in res.data) throw new ControllerError(res.data.error.code, `${this.host}: ${res.data.error.message}`);
+    // The node's words reach the operator's terminal: shown, never obeyed (no control sequences), and bounded.
+    if ('error' in res.data) throw new ControllerError(printable(res.data.error.code).slice(0, 40), `${this.host}: ${printable(res.data.error.message).slice(0, 4000)}`);
     if (!schema) return res.data.result as never;
     const parsed = schema.safeParse(res.data.result);
     if (!parsed.success) throw new ControllerError('PROTOCOL', `${this.host}: the agent's ${method} result does not match the protocol`);

@@ -1,0 +1,75 @@
+/**
+ * Showing outside input to a person, safely: whatever a file, a node or a
+ * peer sent, what reaches the terminal is bounded in length, cannot carry a
+ * control sequence, and is produced without recursion that a deeply nested
+ * value could exhaust.
+ */
+
+// C0 and C1 controls (ESC, CSI…), DEL, line/paragraph separators and bidi overrides.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** `s` with every control or direction-changing character shown as an escape. */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const MAX_DEPTH = 6;
+
+/** A short JSON-like rendering of any value, at most `max` characters, never throwing. */
+export function preview(v: unknown, max = 80): string {
+  const parts: string[] = [];
+  let size = 0;
+  const put = (s: string) => {
+    parts.push(s);
+    size += s.length;
+  };
+  const walk = (x: unknown, depth: number): void => {
+    if (size > max) return;
+    if (typeof x === 'string') put(printable(JSON.stringify(x.length > max ? x.slice(0, max) : x)));
+    else if (typeof x === 'number' || typeof x === 'boolean' || x === null) put(String(x));
+    else if (x === undefined) put('undefined');
+    else if (typeof x !== 'object') put(typeof x);
+    else if (depth >= MAX_DEPTH) put(Array.isArray(x) ? '[…]' : '{…}');
+    else if (Array.isArray(x)) {
+      put('[');
+      x.some((e, i) => {
+        if (i > 0) put(',');
+        walk(e, depth + 1);
+        return size > max;
+      });
+      put(']');
+    } else {
+      put('{');
+      Object.entries(x as Record<string, unknown>).some(([k, e], i) => {
+        put(`${i > 0 ? ',' : ''}${printable(JSON.stringify(k))}:`);
+        walk(e, depth + 1);
+        return size > max;
+      });
+      put('}');
+    }
+  };
+  walk(v, 0);
+  const s = parts.join('');
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/**
+ * How deeply `text` (JSON) nests arrays and objects, counted without parsing
+ * it, stopping as soon as `limit` is passed: a guard to run before anything
+ * recursive (validation, error messages) touches a value from outside.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}

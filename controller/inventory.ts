@@ -55,7 +55,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
   const namespace = inv.ovn.systemIdNamespace ?? DEFAULT_SYSTEM_ID_NAMESPACE;
   for (const [name, own] of Object.entries(inv.hosts)) {
     const groups = own.groups ?? [];
-    const layers: Layer[] = [inv.defaults ?? {}, ...groups.map((g) => inv.groups?.[g] ?? {}), own];
+    const layers: Layer[] = [inv.defaults ?? {}, ...groups.map((g) => (inv.groups && Object.hasOwn(inv.groups, g) ? inv.groups[g] : undefined) ?? {}), own];
     // The agent backend is chosen whole: a host that says backend: ovsdb does not inherit a container name.
     let agent: Obj | undefined;
     let merged: Obj = {};

@@ -5,21 +5,26 @@ import { endpoint } from './chassis.js';
 export const DEFAULT_OVS_CONTAINER = 'openvswitch_vswitchd';
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
+/** Docker's own rule for container names; it also keeps a name from being read as a flag. */
+const containerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'is not a Docker container name (letters, digits, _ . -, not starting with - . or _)');
+/** A path or command name handed to the agent as an argument: never one that reads as a flag, never a control character. */
+const argValue = z.string().min(1).refine((s) => !s.startsWith('-'), 'must not start with "-"').refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'holds a control character');
+
 /** Which backend a node's agent uses (agent CLI flags, inventory `agent:`). */
 export const agentBackendSchema = z.discriminatedUnion('backend', [
   z.strictObject({
     backend: z.literal('ovsdb'),
     db: endpoint.default('unix:/var/run/openvswitch/db.sock'),
-    sslKey: z.string().optional(),
-    sslCert: z.string().optional(),
-    sslCa: z.string().optional(),
+    sslKey: argValue.optional(),
+    sslCert: argValue.optional(),
+    sslCa: argValue.optional(),
   }),
   z.strictObject({
     backend: z.literal('docker'),
-    container: z.string().min(1).default(DEFAULT_OVS_CONTAINER),
-    dockerSocket: z.string().min(1).default(DEFAULT_DOCKER_SOCKET),
+    container: containerName.default(DEFAULT_OVS_CONTAINER),
+    dockerSocket: argValue.default(DEFAULT_DOCKER_SOCKET),
   }),
-  z.strictObject({ backend: z.literal('vsctl'), path: z.string().min(1).default('ovs-vsctl') }),
+  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl') }),
 ]);
 
 export type AgentBackend = z.output<typeof agentBackendSchema>;

@@ -40,7 +40,15 @@ const azName = z.string().refine((s) => NO_SEP.test(s), 'is not an availability-
 const systemId = z
   .string()
   .refine((s) => s.length > 0, 'must not be empty')
-  .refine((s) => !/[\s,]/.test(s), 'must not contain whitespace or commas');
+  .refine((s) => !/[\s,]/.test(s), 'must not contain whitespace or commas')
+  .refine((s) => /^[\x21-\x7e]*$/.test(s), 'must be printable ASCII (no control characters)')
+  .refine((s) => s.length <= 253, 'is longer than 253 characters');
+
+/** What nova and neutron accept as a host name (RFC 1123 labels, dots; underscores seen in the wild). */
+const hostname = z
+  .string()
+  .refine((s) => /^[A-Za-z0-9]([A-Za-z0-9._-]*)$/.test(s), 'is not a host name (letters, digits, . _ -)')
+  .refine((s) => s.length <= 253, 'is longer than 253 characters');
 
 const mac = z.string().refine((s) => /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s), 'is not a MAC address');
 
@@ -130,7 +138,7 @@ const extraKey = z
 export const chassisConfigSchema = z
   .strictObject({
     systemId,
-    hostname: z.string().refine((s) => s.length > 0 && !/\s/.test(s), 'is not a host name').optional(),
+    hostname: hostname.optional(),
     ovnRemote: endpoints,
     ovnNb: endpoints.optional(),
     encap: encapSchema,

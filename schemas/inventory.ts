@@ -107,7 +107,7 @@ export const inventorySchema = z
     }
     for (const [h, host] of Object.entries(inv.hosts)) {
       (host.groups ?? []).forEach((g, i) => {
-        if (!inv.groups?.[g]) ctx.addIssue({ code: 'custom', message: 'is not a group defined under groups', path: ['hosts', h, 'groups', i], input: g });
+        if (!inv.groups || !Object.hasOwn(inv.groups, g)) ctx.addIssue({ code: 'custom', message: 'is not a group defined under groups', path: ['hosts', h, 'groups', i], input: g });
       });
     }
     if (Object.keys(inv.hosts).length === 0) ctx.addIssue({ code: 'custom', message: 'has no hosts', path: ['hosts'], input: inv.hosts });

@@ -1,5 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isScalar, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { preview, printable } from '../common/text.js';
 import { ConfigError } from './errors.js';
@@ -7,21 +7,46 @@ import { ConfigError } from './errors.js';
 /** Config files are small; a bigger one is a mistake or an attack, refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-/** Reads a file (or `-` for stdin), refusing oversized input. */
+/**
+ * Reads a file (or `-` for stdin), refusing oversized input. The limit holds
+ * for streams and devices too (a pipe, /dev/zero): reading stops one chunk
+ * past it, whatever the file claims its size is.
+ */
 export function readConfigText(path: string): string {
   const source = path === '-' ? 'standard input' : path;
-  let buf: Buffer;
+  let fd: number;
   try {
-    if (path !== '-' && statSync(path).size > MAX_CONFIG_BYTES) {
-      throw new ConfigError(source, [`the file is ${statSync(path).size} bytes; the limit is ${MAX_CONFIG_BYTES}`]);
-    }
-    buf = readFileSync(path === '-' ? 0 : path);
+    fd = path === '-' ? 0 : openSync(path, 'r');
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
     throw new ConfigError(source, [`cannot read it: ${(err as Error).message}`]);
   }
-  if (buf.length > MAX_CONFIG_BYTES) throw new ConfigError(source, [`the input is over ${MAX_CONFIG_BYTES} bytes`]);
-  return buf.toString('utf8');
+  try {
+    const size = path === '-' ? 0 : fstatSync(fd).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError(source, [`the file is ${size} bytes; the limit is ${MAX_CONFIG_BYTES}`]);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        // A non-blocking stdin (a terminal, some pipes) has nothing yet: wait a little, synchronously.
+        if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
+        throw new ConfigError(source, [`cannot read it: ${(err as Error).message}`]);
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_CONFIG_BYTES) throw new ConfigError(source, [`the input is over ${MAX_CONFIG_BYTES} bytes`]);
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
 }
 
 /**
@@ -33,6 +58,14 @@ export function parseYaml(text: string, source: string): unknown {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
   const problems = [...doc.errors, ...doc.warnings].map((e) => `${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
   if (doc.errors.length > 0) throw new ConfigError(source, problems);
+  // A JavaScript object cannot hold a __proto__ key as data: it would vanish (or worse), so it is refused.
+  const bad: string[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') bad.push(`the key __proto__ is not allowed${pair.key.range ? ` (offset ${pair.key.range[0]})` : ''}`);
+    },
+  });
+  if (bad.length > 0) throw new ConfigError(source, bad);
   try {
     return doc.toJS({ maxAliasCount: 50 });
   } catch (err) {

@@ -66,6 +66,18 @@ describe('inventory resolution (DESIGN.md example)', () => {
 });
 
 describe('inventory errors name the host and the field', () => {
+  it('never prints a secret: a passphrase of the wrong type is named, its value is not', () => {
+    const issues = refused(inv({ hosts: { 'cmp-7': { address: '172.30.0.117', transport: { kind: 'ssh', passphrase: 123456789 } } } })).join('\n');
+    expect(issues).toContain('hosts.cmp-7.transport.passphrase: the value (a secret, not shown) is not a string');
+    expect(issues).not.toContain('123456789');
+  });
+
+  it('shows no terminal control sequence from the input in its messages', () => {
+    const issues = refused(inv({ hosts: { 'cmp-7': { address: '172.30.0.117', systemId: 'x\u001b[2J\u009b31m' } } })).join('\n');
+    expect(issues).toMatch(/hosts\.cmp-7\.systemId: .* must be printable ASCII/);
+    expect(issues).not.toMatch(/[\u001b\u009b]/);
+  });
+
   it.each([
     [{ hosts: { 'cmp-7': { address: '172.30.0.117', encap: { ip: '10.0.0.300' } } } }, 'hosts.cmp-7.encap.ip: "10.0.0.300" is not an IPv4 or IPv6 address'],
     [{ hosts: { 'cmp-7': { address: '172.30.0.117', groups: ['nope'] } } }, 'hosts.cmp-7.groups.0: "nope" is not a group defined under groups'],
@@ -73,6 +85,11 @@ describe('inventory errors name the host and the field', () => {
     [{ hosts: { 'cmp-7': { address: '172.30.0.117', transport: { kind: 'telnet' } } } }, 'hosts.cmp-7.transport.kind: "telnet" is not one of "ssh", "local"'],
     [{ hosts: { 'cmp-7': { adress: '172.30.0.117' } } }, 'hosts.cmp-7.adress: unknown field'],
     [{ hosts: { 'cmp-7': {} } }, 'hosts.cmp-7.encap.ip: required'],
+    [{ hosts: { 'cmp-7': { address: '172.30.0.117', groups: ['constructor'] } } }, 'hosts.cmp-7.groups.0: "constructor" is not a group defined under groups'],
+    [{ hosts: { 'cmp-7': { address: '172.30.0.117', groups: ['toString'] } } }, 'hosts.cmp-7.groups.0: "toString" is not a group defined under groups'],
+    [{ hosts: { 'cmp-7': { address: '172.30.0.117', agent: { backend: 'docker', container: '--privileged' } } } }, 'hosts.cmp-7.agent.container: "--privileged" is not a Docker container name'],
+    [{ hosts: { 'cmp-7': { address: '172.30.0.117', agent: { backend: 'vsctl', path: '--help' } } } }, 'hosts.cmp-7.agent.path: "--help" must not start with "-"'],
+    [{ hosts: { 'cmp-7': { address: '172.30.0.117', hostname: 'cmp\u001b]0;pwned\u0007' } } }, 'hosts.cmp-7.hostname: "cmp\\u001b]0;pwned\\u0007" is not a host name'],
   ])('%j', (over, message) => {
     expect(refused(inv(over)).join('\n')).toContain(message);
   });

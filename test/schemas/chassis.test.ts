@@ -56,6 +56,7 @@ describe('chassis config validation', () => {
     [{ bridges: [{ name: 'br-ex' }, { name: 'br-ex' }] }, 'bridges.1.name: "br-ex" is listed twice'],
     [{ unknownField: 1 }, 'unknownField: unknown field'],
     [{ hostname: 'cmp\u0000-1' }, 'hostname: "cmp\\u0000-1" holds a NUL character, which OVSDB cannot store'],
+    [{ systemId: 'x'.repeat(900_000) }, `systemId: "${'x'.repeat(79)}… is longer than 253 characters`],
     [{ extraExternalIds: { note: 'a\ud800b' } }, 'extraExternalIds.note: "a\\ud800b" holds a lone UTF-16 surrogate, which is not valid UTF-8'],
     [{ ovnRemote: 'ssl:172.30.0.101:6642' }, 'ovnRemote: "ssl:172.30.0.101:6642" names ssl: endpoints, so ovn-controller needs a private key, certificate and CA: give ssl: {privateKey, certificate, caCert} (written to the node\'s SSL row), or ssl: {fromCommandLine: true} when ovn-controller is started with -p/-c/-C'],
     [{ ovnRemote: 'ssl:172.30.0.101:6642', ssl: { privateKey: 'key.pem', certificate: '/c', caCert: '/ca' } }, 'ssl.privateKey: "key.pem" is not an absolute path (ovn-controller opens it from wherever it runs)'],
@@ -91,6 +92,15 @@ describe('loading config files', () => {
     const big = join(dir, 'big.yaml');
     writeFileSync(big, `systemId: x\npadding: "${'x'.repeat(10 * 1024 * 1024)}"\n`);
     expect(() => loadConfigFile(chassisConfigSchema, big)).toThrow(/the file is 10485\d+ bytes; the limit is 1048576/);
+  });
+
+  it('refuses a __proto__ key, which a JavaScript object would not keep as data', () => {
+    expect(() => parseYaml('systemId: a\n__proto__: {gateway: true}\n', 'c.yaml')).toThrow(/the key __proto__ is not allowed/);
+    expect(() => parseYaml('{"systemId": "a", "encap": {"__proto__": {"ip": "1.2.3.4"}}}', 'c.json')).toThrow(/the key __proto__ is not allowed/);
+  });
+
+  it('holds to the size limit on devices and streams, which claim no size', () => {
+    expect(() => loadConfigFile(chassisConfigSchema, '/dev/zero')).toThrow(/the input is over 1048576 bytes/);
   });
 
   it('says when a file cannot be read', () => {

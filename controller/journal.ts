@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type JournalRecord, type Step, journalRecordSchema } from '../schemas/journal.js';
+import { preview } from '../common/text.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
 
@@ -38,8 +39,8 @@ export class Journal {
       const exists = existsSync(path) && readFileSync(path, 'utf8').trim().length > 0;
       if (exists && !resume) throw new ControllerError('REFUSED', `journal ${path} already holds a rollout: continue it with --resume, or name a new --journal`);
       if (!exists && resume) throw new ControllerError('REFUSED', `--resume: journal ${path} is missing or empty; nothing to resume`);
+      if (exists) dropBadTail(path);
       const records = exists ? readRecords(path) : [];
-      if (exists) dropTornTail(path);
       return new Journal(path, records, openSync(path, 'a', 0o600), lock);
     } catch (err) {
       rmSync(lock, { force: true });
@@ -82,15 +83,36 @@ function takeLock(lock: string, path: string): void {
   writeFileSync(lock, String(process.pid), { mode: 0o600 });
 }
 
-/** A record torn by a crash mid-write is cut off, so the next record starts on a line of its own. */
-function dropTornTail(path: string): void {
+/**
+ * The last record, when a crash tore it or it does not read as a record at all
+ * (complete but corrupt), is cut off before anything is appended: otherwise
+ * the next record would follow it and the bad line would sit in the middle,
+ * where the next resume must refuse the journal. The cut is said on stderr.
+ */
+function dropBadTail(path: string): void {
   const text = readFileSync(path);
-  if (text.length > 0 && text[text.length - 1] !== 0x0a) truncateSync(path, text.lastIndexOf(0x0a) + 1);
+  const end = text.length > 0 && text[text.length - 1] === 0x0a ? text.length - 1 : text.length;
+  const start = text.lastIndexOf(0x0a, end - 1) + 1;
+  const last = text.subarray(start, end).toString('utf8');
+  if (end === text.length || (last.trim() && !isRecord(last))) {
+    if (last.trim()) process.stderr.write(`ovn-chassis: journal ${path}: the last record ${end === text.length ? 'was torn by a crash' : 'is corrupt'} and is dropped: ${preview(last, 120)}\n`);
+    truncateSync(path, start);
+  }
 }
 
-/** Reads a journal; a torn last line (a crash mid-write) is dropped, anything else malformed is refused. */
+function isRecord(line: string): boolean {
+  try {
+    return journalRecordSchema.safeParse(JSON.parse(line)).success;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a journal; a torn or corrupt last line (a crash mid-write) is passed over, anything else malformed is refused. */
 export function readRecords(path: string): JournalRecord[] {
   const lines = readFileSync(path, 'utf8').split('\n');
+  let lastIndex = lines.length - 1;
+  while (lastIndex >= 0 && !lines[lastIndex]?.trim()) lastIndex--;
   const out: JournalRecord[] = [];
   lines.forEach((line, i) => {
     if (!line.trim()) return;
@@ -98,11 +120,14 @@ export function readRecords(path: string): JournalRecord[] {
     try {
       json = JSON.parse(line);
     } catch {
-      if (i >= lines.length - 2) return;
+      if (i === lastIndex) return;
       throw new ControllerError('INVALID_CONFIG', `journal ${path} line ${i + 1} is not JSON`);
     }
     const r = journalRecordSchema.safeParse(json);
-    if (!r.success) throw new ControllerError('INVALID_CONFIG', `journal ${path} line ${i + 1} is not a journal record`);
+    if (!r.success) {
+      if (i === lastIndex) return;
+      throw new ControllerError('INVALID_CONFIG', `journal ${path} line ${i + 1} is not a journal record`);
+    }
     out.push(r.data);
   });
   return out;

@@ -17,6 +17,21 @@ describe('journal', () => {
     expect(readRecords(path).map((r) => r.type)).toEqual(['node', 'resume']);
   });
 
+  it('cuts a complete but corrupt last record on resume, so the next resume still reads the journal', () => {
+    const path = join(tempDir('journal'), 'rollout.journal');
+    const whole = JSON.stringify({ type: 'node', host: 'cmp-1', state: 'done', at: new Date().toISOString() });
+    for (const corrupt of ['{"type":"step","host":"cmp-2","step":"apply","phase":"sideways"}', '\u0000\u0000garbage']) {
+      writeFileSync(path, `${whole}\n${corrupt}\n`);
+      for (let resume = 0; resume < 2; resume++) {
+        const j = Journal.open(path, true);
+        expect(j.records.map((r) => r.type)).toEqual(['node', ...Array(resume).fill('resume')]);
+        j.append({ type: 'resume' });
+        j.close();
+      }
+      expect(readRecords(path).map((r) => r.type)).toEqual(['node', 'resume', 'resume']);
+    }
+  });
+
   it('refuses a journal malformed anywhere but its last line', () => {
     const path = join(tempDir('journal'), 'rollout.journal');
     writeFileSync(path, `not json\n${JSON.stringify({ type: 'resume', at: new Date().toISOString() })}\n`);

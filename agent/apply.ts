@@ -28,6 +28,8 @@ export interface ApplyResult {
   snapshot?: string;
   /** The previous value of every key written (null: it did not exist). */
   previous?: Snapshot['keys'];
+  /** What went wrong around a write that happened (the node was changed all the same). */
+  warnings: string[];
 }
 
 export const DEFAULT_SYSTEM_ID_CONF = '/etc/openvswitch/system-id.conf';
@@ -49,7 +51,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
   for (let attempt = 1; attempt <= max; attempt++) {
     const { state, plan } = await planFor(backend, config, opts);
     if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
-    if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt };
+    if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt, warnings: store.warnings };
     const snapshot = snapshotOf(state, plan.write, backend.description, opts.cause ?? 'apply');
     // An agent killed between its snapshot and its write leaves a snapshot of
     // values the node still holds; restoring it would change nothing, and
@@ -65,8 +67,14 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
       }
       throw err;
     }
-    updateSystemIdConf(state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
-    return { plan, applied: true, attempts: attempt, snapshot: snapshotPath, previous: snapshot.keys };
+    // The node is changed: from here on a failure is reported beside the result, never instead of it.
+    const warnings = [...store.warnings];
+    try {
+      updateSystemIdConf(state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
+    } catch (err) {
+      warnings.push(`the node's OVSDB now has system-id ${config.systemId}, but ${opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF} could not be updated (${(err as Error).message}): fix it by hand, or the old id returns when Open vSwitch restarts`);
+    }
+    return { plan, applied: true, attempts: attempt, snapshot: snapshotPath, previous: snapshot.keys, warnings };
   }
   throw new AgentError('CONFLICT_UNRESOLVED', `the database kept changing under us: ${max} attempts each met a concurrent write; nothing was written`);
 }
@@ -74,19 +82,36 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
 export interface RollbackResult {
   restored: Record<string, string | null>;
   snapshot: string;
+  /** Snapshots passed over because the node already holds their values (left by an apply killed before its write). */
+  passedOver?: string[];
 }
 
 /**
  * Restores what the last apply replaced, exactly (removing keys that did not
- * exist), compare-and-set as apply. Drift repairs since then are passed over.
+ * exist), compare-and-set as apply. Drift repairs since then are passed over,
+ * and so is a snapshot whose values the node still holds: its apply never
+ * wrote (killed between snapshot and write), and "restoring" it would change
+ * nothing while saying it did.
  */
 export async function rollback(backend: Backend, opts: { stateDir: string; maxAttempts?: number }): Promise<RollbackResult> {
   const store = new SnapshotStore(opts.stateDir);
-  const last = store.lastApply();
-  if (!last) throw new AgentError('NO_SNAPSHOT', `no snapshot of an apply to roll back to in ${opts.stateDir}/snapshots`);
-  await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
-  for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
-  return { restored: last.snapshot.keys, snapshot: last.path };
+  const state = await backend.read();
+  const passedOver: string[] = [];
+  for (;;) {
+    const last = store.lastApply();
+    if (!last) {
+      const why = passedOver.length > 0 ? `the node already holds the values of every snapshot left (${passedOver.length} passed over)` : `no snapshot of an apply in ${opts.stateDir}/snapshots`;
+      throw new AgentError('NO_SNAPSHOT', `nothing to roll back: ${why}`);
+    }
+    if (holdsExactly(state, last.snapshot.keys)) {
+      store.markRestored(last.path);
+      passedOver.push(last.path);
+      continue;
+    }
+    await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
+    for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
+    return { restored: last.snapshot.keys, snapshot: last.path, ...(passedOver.length > 0 ? { passedOver } : {}) };
+  }
 }
 
 /** Puts keys back to the given values (null: remove the key), guarded by the values read. */

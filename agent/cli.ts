@@ -118,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
       await withOpened(a, async (b) => {
         const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
         const view = planView(res.plan);
-        out(a, { applied: res.applied, attempts: res.attempts, plan: view, snapshot: res.snapshot }, res.applied ? `applied:\n${formatPlan(view, '  ')}` : 'no changes');
+        const warned = res.warnings.map((w) => `\n! warning: ${w}`).join('');
+        out(a, { applied: res.applied, attempts: res.attempts, plan: view, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
       });
     })
     .command('rollback', 'restore the values saved before the last apply', (y) => withBackend(y), async (a) => {
@@ -126,7 +127,8 @@ export async function main(argv: string[]): Promise<number> {
       await withOpened(a, async (b) => {
         const res = await rollback(b, { stateDir: a['state-dir'] });
         const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
-        out(a, res, `restored from ${res.snapshot}:\n  ${lines.join('\n  ')}`);
+        const skipped = res.passedOver ? `passed over ${res.passedOver.length} snapshot(s) the node already matched (an apply killed before its write): ${res.passedOver.join(', ')}\n` : '';
+        out(a, res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}`);
       });
     })
     .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }), async (a) => {

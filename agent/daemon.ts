@@ -72,8 +72,9 @@ export class Daemon {
     await this.reconcile('start');
     if (this.backend instanceof OvsdbBackend) {
       const m = await this.backend.client.monitor('Open_vSwitch', {
-        Open_vSwitch: { columns: ['external_ids', 'bridges'] },
+        Open_vSwitch: { columns: ['external_ids', 'bridges', 'ssl'] },
         Bridge: { columns: ['name', 'ports'] },
+        SSL: { columns: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'] },
       });
       m.on('change', () => this.schedule('change'));
       this.backend.client.on('reconnected', () => this.schedule('reconnected'));
@@ -112,7 +113,7 @@ export class Daemon {
     if (this.running) return;
     try {
       const s = await this.backend.read();
-      const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort()]);
+      const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort(), s.ssl ?? null]);
       if (key !== this.lastState) {
         this.lastState = key;
         this.schedule('change', 0);
@@ -181,6 +182,7 @@ export class Daemon {
       });
       this.converged = true;
       if (res.applied) this.log.info({ event: 'applied', reason, changes: res.plan.changes.length, attempts: res.attempts }, 'desired config applied');
+      for (const w of res.warnings) this.log.warn({ event: 'warning', reason }, w);
     } catch (err) {
       this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; will retry');
       this.schedule('retry', RETRY_MS);
@@ -198,9 +200,15 @@ export class Daemon {
         ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),
         ...(this.opts.midonetFiles ? { midonetFiles: this.opts.midonetFiles } : {}),
         onApplied: (config) => {
+          // Kept in memory first: the node now holds this config, and the loop must not undo it.
           this.desired = config;
           this.converged = true;
-          this.persist();
+          try {
+            this.persist();
+            return [];
+          } catch (err) {
+            return [`this serving agent keeps the new config applied, but could not save it to ${join(this.opts.stateDir, 'desired.json')} (${(err as Error).message}): after a restart it would apply its --config file again`];
+          }
         },
         onRestored: () => {
           this.desired = undefined;

@@ -25,8 +25,8 @@ export interface AgentContext {
   systemIdConfPath?: string;
   midonetFiles?: string[];
   log?: Logger;
-  /** Called after a successful apply over RPC (the daemon keeps that config applied from then on). */
-  onApplied?: (config: ChassisConfig) => void;
+  /** Called after a successful apply over RPC (the daemon keeps that config applied from then on); returns warnings. */
+  onApplied?: (config: ChassisConfig) => string[];
   /** Called after a rollback or restore over RPC (the daemon stops keeping its config applied). */
   onRestored?: () => void;
   /** Runs a write so that nothing else writes the node meanwhile (the daemon's reconcile loop). */
@@ -95,11 +95,10 @@ export class RpcSession {
             allowSystemIdChange: allowSystemIdChange ?? false,
             ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
           });
-          this.ctx.onApplied?.(config);
-          return r;
+          return { ...r, warnings: [...r.warnings, ...(this.ctx.onApplied?.(config) ?? [])] };
         });
         return {
-          applied: res.applied, attempts: res.attempts, plan: planView(res.plan),
+          applied: res.applied, attempts: res.attempts, plan: planView(res.plan), warnings: res.warnings,
           ...(res.snapshot ? { snapshot: res.snapshot } : {}), ...(res.previous ? { previous: res.previous } : {}),
         };
       }

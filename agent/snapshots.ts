@@ -18,6 +18,8 @@ const REPAIR_SUFFIX = '-repair.json';
  */
 export class SnapshotStore {
   private readonly dir: string;
+  /** What the store had to do about damaged files, for the caller to report. */
+  readonly warnings: string[] = [];
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'snapshots');
@@ -28,7 +30,10 @@ export class SnapshotStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     let paths = this.paths();
     const newest = paths.at(-1);
-    if (newest && supersedes?.(this.read(newest))) {
+    // A damaged newest snapshot must not stop every later apply (and the daemon's repairs): it is set aside, and said.
+    const previous = newest ? this.readOrQuarantine(newest) : undefined;
+    if (newest && !previous) paths = paths.slice(0, -1);
+    if (newest && previous && supersedes?.(previous)) {
       rmSync(newest, { force: true });
       paths = paths.slice(0, -1);
     }
@@ -54,7 +59,10 @@ export class SnapshotStore {
     let i = paths.length - 1;
     while (i >= 0 && paths[i]?.endsWith(REPAIR_SUFFIX)) i--;
     const path = paths[i];
-    return path ? { path, snapshot: this.read(path), repairsSince: paths.slice(i + 1).reverse() } : undefined;
+    if (!path) return undefined;
+    const snapshot = this.readOrQuarantine(path);
+    if (!snapshot) throw new AgentError('NO_SNAPSHOT', `${this.warnings.at(-1)}: the values it held cannot be restored; run rollback again to restore the level before it`);
+    return { path, snapshot, repairsSince: paths.slice(i + 1).reverse() };
   }
 
   private paths(): string[] {
@@ -62,6 +70,18 @@ export class SnapshotStore {
       return readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort().map((f) => join(this.dir, f));
     } catch {
       return [];
+    }
+  }
+
+  private readOrQuarantine(path: string): Snapshot | undefined {
+    try {
+      return this.read(path);
+    } catch (err) {
+      const corrupt = join(this.dir, 'corrupt');
+      mkdirSync(corrupt, { recursive: true, mode: 0o700 });
+      renameSync(path, join(corrupt, path.slice(this.dir.length + 1)));
+      this.warnings.push(`${(err as Error).message}; it was moved to ${corrupt}, and rolling back past it is no longer possible from this node's snapshots`);
+      return undefined;
     }
   }
 

@@ -136,7 +136,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
     return {
       applied: res.applied,
       plan: res.plan,
-      warnings: [...warnings, ...res.plan.warnings],
+      warnings: [...warnings, ...res.plan.warnings, ...res.warnings],
       ...(previousSystemId ? { previousSystemId } : {}),
     };
   });

@@ -88,6 +88,8 @@ export const applyResultSchema = z.strictObject({
   snapshot: z.string().optional(),
   /** The previous value of every key the apply replaced (null: it did not exist). */
   previous: z.record(z.string(), z.string().nullable()).optional(),
+  /** What went wrong around a write that happened: the node was changed all the same. */
+  warnings: z.array(z.string()).default([]),
 });
 
 export type ApplyResultView = z.output<typeof applyResultSchema>;
@@ -95,4 +97,5 @@ export type ApplyResultView = z.output<typeof applyResultSchema>;
 export const rollbackResultSchema = z.strictObject({
   restored: z.record(z.string(), z.string().nullable()),
   snapshot: z.string(),
+  passedOver: z.array(z.string()).optional(),
 });

@@ -1,0 +1,110 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apply, rollback } from '../../agent/apply.js';
+import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
+import { Daemon } from '../../agent/daemon.js';
+import { createLogger } from '../../agent/log.js';
+import { SnapshotStore } from '../../agent/snapshots.js';
+import { chassisConfigSchema } from '../../schemas/chassis.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+
+/**
+ * What the agent's own files do to it when they go wrong: a damaged
+ * snapshot, a snapshot left by a crash, a file it cannot write after the
+ * node was changed. "Exit 1 means nothing changed" must hold, or the answer
+ * must say what did change.
+ */
+let server: OvsdbServer;
+let backend: OvsdbBackend;
+const cfg = (ip: string, systemId = 'faults-1') => chassisConfigSchema.parse({ systemId, ovnRemote: 'tcp:192.0.2.1:6642', encap: { ip } });
+const log = createLogger('test', 'silent');
+
+beforeAll(async () => {
+  server = await OvsdbServer.start();
+  backend = await OvsdbBackend.connect(server.unix);
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await server?.stop();
+});
+
+describe('the agent\'s state dir gone wrong', () => {
+  it('a corrupt newest snapshot is set aside with a warning; applies (and so drift repair) go on', async () => {
+    const stateDir = tempDir('state');
+    await apply(backend, cfg('192.0.2.1'), { stateDir });
+    const snaps = join(stateDir, 'snapshots');
+    writeFileSync(join(snaps, '99999999-corrupt.json'), '{"version": 1, "keys": ');
+    const res = await apply(backend, cfg('192.0.2.2'), { stateDir });
+    expect(res.applied).toBe(true);
+    expect(res.warnings.join('\n')).toMatch(/99999999-corrupt\.json is unreadable.*moved to .*corrupt/);
+    expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.2');
+    expect(readdirSync(join(snaps, 'corrupt'))).toEqual(['99999999-corrupt.json']);
+    expect((await apply(backend, cfg('192.0.2.3'), { stateDir })).warnings).toEqual([]);
+  });
+
+  it('rollback after a crash between snapshot and write passes over the snapshot the node still matches, and restores the real level', async () => {
+    const stateDir = tempDir('state');
+    await apply(backend, cfg('192.0.2.10'), { stateDir });
+    await apply(backend, cfg('192.0.2.11'), { stateDir });
+    // What a SIGKILL after the snapshot of a third apply, before its write, leaves behind.
+    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date(Date.now() + 1000).toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': '192.0.2.11' } });
+    const res = await rollback(backend, { stateDir });
+    expect(res.passedOver).toHaveLength(1);
+    expect(res.restored).toMatchObject({ 'ovn-encap-ip': '192.0.2.10' });
+    expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.10');
+  });
+
+  it('says "nothing to roll back" rather than "restored" when every snapshot left is one the node already matches', async () => {
+    const stateDir = tempDir('state');
+    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': server.externalIds()['ovn-encap-ip'] ?? null } });
+    await expect(rollback(backend, { stateDir })).rejects.toThrow(/nothing to roll back: the node already holds the values of every snapshot left \(1 passed over\)/);
+  });
+
+  it('a system-id.conf it cannot rewrite after the OVSDB write is a warning on a successful apply, not a failure', async () => {
+    const stateDir = tempDir('state');
+    const conf = join(stateDir, 'system-id.conf');
+    // A directory where the file should be: the rename over it fails, as on a read-only /etc.
+    mkdirSync(join(conf, 'blocked'), { recursive: true });
+    const res = await apply(backend, cfg('192.0.2.10', 'faults-2'), { stateDir, allowSystemIdChange: true, systemIdConfPath: conf });
+    expect(res.applied).toBe(true);
+    expect(server.externalIds()['system-id']).toBe('faults-2');
+    expect(res.warnings.join('\n')).toMatch(/now has system-id faults-2, but .*system-id\.conf could not be updated/);
+  });
+});
+
+describe('a serving agent that cannot save its desired config', () => {
+  it('answers the RPC apply as done with a warning, and keeps the new config applied (no revert)', async () => {
+    const stateDir = tempDir('serve-faults');
+    const daemon = new Daemon({ config: cfg('192.0.2.20', 'faults-2'), backend: { backend: 'ovsdb', db: server.unix }, stateDir, log });
+    await daemon.start();
+    try {
+      rmSync(join(stateDir, 'desired.json'));
+      mkdirSync(join(stateDir, 'desired.json', 'blocked'), { recursive: true });
+      const answers = await new Promise<Record<string, any>[]>((resolve, reject) => {
+        const s = net.connect(daemon.socketPath);
+        let buf = '';
+        s.on('data', (d) => {
+          buf += d.toString();
+          const lines = buf.split('\n').filter(Boolean);
+          if (lines.length === 2 && buf.endsWith('\n')) {
+            s.end();
+            resolve(lines.map((l) => JSON.parse(l) as Record<string, any>));
+          }
+        });
+        s.on('error', reject);
+        s.write(`${JSON.stringify({ id: 1, method: 'hello', params: { protocol: 1, client: 't' } })}\n${JSON.stringify({ id: 2, method: 'apply', params: { config: cfg('192.0.2.21', 'faults-2') } })}\n`);
+      });
+      expect(answers[1]?.result?.applied).toBe(true);
+      expect(answers[1]?.result?.warnings.join('\n')).toMatch(/keeps the new config applied, but could not save it/);
+      server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.1.1.1');
+      await waitFor('drift repaired to the NEW config', () => server.externalIds()['ovn-encap-ip'] === '192.0.2.21');
+    } finally {
+      await daemon.stop();
+    }
+    expect(existsSync(daemon.socketPath)).toBe(false);
+  });
+});

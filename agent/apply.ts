@@ -4,7 +4,8 @@ import type { Snapshot } from '../schemas/snapshot.js';
 import { type Plan, diff } from './diff.js';
 import { AgentError } from './errors.js';
 import { writeFileAtomic } from './files.js';
-import { SYSTEM_ID } from './keys.js';
+import { restoreCms } from './cms.js';
+import { CMS_OPTIONS, MANAGED_CMS, SYSTEM_ID, splitList } from './keys.js';
 import { render } from './render.js';
 import { SnapshotStore } from './snapshots.js';
 import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
@@ -108,25 +109,40 @@ export async function rollback(backend: Backend, opts: { stateDir: string; maxAt
       passedOver.push(last.path);
       continue;
     }
-    await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
+    const restored = await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
     for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
-    return { restored: last.snapshot.keys, snapshot: last.path, ...(passedOver.length > 0 ? { passedOver } : {}) };
+    return { restored, snapshot: last.path, ...(passedOver.length > 0 ? { passedOver } : {}) };
   }
 }
 
-/** Puts keys back to the given values (null: remove the key), guarded by the values read. */
-export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxAttempts = DEFAULT_ATTEMPTS): Promise<void> {
-  const w: WriteSet = {
-    set: Object.fromEntries(Object.entries(keys).filter((e): e is [string, string] => e[1] !== null)),
-    remove: Object.entries(keys).filter(([, v]) => v === null).map(([k]) => k),
+/**
+ * What putting `keys` back means on the node as it is now: each key to its
+ * previous value (null: removed), except ovn-cms-options, where only our own
+ * tokens are put back as they were and everyone else's stay as they are now.
+ */
+export function restoreWrite(state: NodeState, keys: Snapshot['keys']): WriteSet {
+  const target: Record<string, string | null> = { ...keys };
+  if (CMS_OPTIONS in keys) {
+    const ownedNow = splitList(state.externalIds.get(MANAGED_CMS));
+    const ownedBefore = MANAGED_CMS in keys ? splitList(keys[MANAGED_CMS] ?? undefined) : ownedNow;
+    target[CMS_OPTIONS] = restoreCms(state.externalIds.get(CMS_OPTIONS), keys[CMS_OPTIONS] ?? null, ownedBefore, ownedNow) ?? null;
+  }
+  return {
+    set: Object.fromEntries(Object.entries(target).filter((e): e is [string, string] => e[1] !== null)),
+    remove: Object.entries(target).filter(([, v]) => v === null).map(([k]) => k),
     bridges: [],
     ports: [],
   };
+}
+
+/** Puts keys back to the given values (null: remove the key), guarded by the values read; returns what was written. */
+export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxAttempts = DEFAULT_ATTEMPTS): Promise<Snapshot['keys']> {
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const state = await backend.read();
+    const w = restoreWrite(state, keys);
     try {
       await backend.write(state, w);
-      return;
+      return { ...w.set, ...Object.fromEntries(w.remove.map((k) => [k, null])) };
     } catch (err) {
       if (!(err instanceof AgentError && err.code === 'CONFLICT')) throw err;
     }

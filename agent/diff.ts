@@ -1,4 +1,5 @@
 import type { BridgeSpec } from '../schemas/chassis.js';
+import { mergeCms } from './cms.js';
 import { CMS_OPTIONS, IGNORED_KEYS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, sameValue, splitList } from './keys.js';
 import type { Desired } from './render.js';
 import { type NodeState, type WriteSet, settingsOf } from './state.js';
@@ -108,26 +109,6 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
     ports,
   };
   return { changes, bridges, ports, warnings, adopted, refusals, write };
-}
-
-/**
- * ovn-cms-options is shared with neutron (resource_provider_* tokens live
- * there): drop only tokens we owned and no longer want, add ours, keep every
- * other token where it stands.
- */
-function mergeCms(current: string | undefined, owned: string[], desired: string[]): { value: string | undefined; warnings: string[] } {
-  const tokens = splitList(current);
-  const drop = new Set(owned.filter((t) => !desired.includes(t)));
-  const kept = tokens.filter((t) => !drop.has(t));
-  for (const t of desired) if (!kept.includes(t)) kept.push(t);
-  const warnings: string[] = [];
-  const ourAz = desired.find((t) => t.startsWith('availability-zones='));
-  const theirAz = kept.filter((t) => t.startsWith('availability-zones=') && t !== ourAz);
-  if (ourAz && theirAz.length > 0) {
-    warnings.push(`ovn-cms-options also holds ${theirAz.join(', ')}, not managed by ovn-chassis; neutron will see two availability-zone tokens`);
-  }
-  if (kept.length === 0) return { value: undefined, warnings };
-  return { value: kept.join(','), warnings };
 }
 
 export function hasChanges(plan: Plan): boolean {

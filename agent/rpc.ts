@@ -111,11 +111,13 @@ export class RpcSession {
       case 'hook':
         return runHook(req.params.hook);
       case 'restore':
-        await exclusive(async () => {
-          await restoreKeys(backend, req.params.keys);
-          this.ctx.onRestored?.();
-        });
-        return { restored: req.params.keys };
+        return {
+          restored: await exclusive(async () => {
+            const restored = await restoreKeys(backend, req.params.keys);
+            this.ctx.onRestored?.();
+            return restored;
+          }),
+        };
     }
   }
 }

@@ -201,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = new Progress('rollback', hosts.length, log);
         const results = await forEachNode<{ restored: Record<string, string | null>; hooks: number; source: string }>(hosts, runOpts(a), progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
           const previous = history.get(host.name)?.previous;
-          const restored = previous ? (await agent.restore(previous), previous) : (await agent.rollback()).restored;
+          const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
           for (const h of host.hooks.rollback ?? []) await agent.hook(h);
           const now = showSettings(await agent.show());
           const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);

@@ -94,6 +94,10 @@ export const applyResultSchema = z.strictObject({
 
 export type ApplyResultView = z.output<typeof applyResultSchema>;
 
+export const restoreResultSchema = z.strictObject({
+  restored: z.record(z.string(), z.string().nullable()),
+});
+
 export const rollbackResultSchema = z.strictObject({
   restored: z.record(z.string(), z.string().nullable()),
   snapshot: z.string(),

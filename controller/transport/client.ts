@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import { type Hook, hookResultSchema } from '../../schemas/hooks.js';
 import {
-  PROTOCOL_VERSION, applyResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
+  PROTOCOL_VERSION, applyResultSchema, restoreResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
   type ApplyResultView, type Facts, type PlanView, type ShowResult,
 } from '../../schemas/rpc.js';
 import { nestsDeeperThan, printable } from '../../common/text.js';
@@ -71,8 +71,9 @@ export class AgentClient {
     return this.call('hook', { hook }, hookResultSchema);
   }
 
-  async restore(keys: Record<string, string | null>): Promise<void> {
-    await this.call('restore', { keys }, undefined);
+  /** Puts keys back; resolves with what the agent wrote (ovn-cms-options merged token by token). */
+  async restore(keys: Record<string, string | null>): Promise<Record<string, string | null>> {
+    return (await this.call('restore', { keys }, restoreResultSchema)).restored;
   }
 
   close(): Promise<void> {

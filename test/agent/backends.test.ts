@@ -153,6 +153,18 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       expect(node.ids()).toEqual(beforeLast);
     });
 
+    it('rollback puts back only our own ovn-cms-options tokens: neutron\'s changes since the apply survive', async () => {
+      const before = node.ids()['ovn-cms-options'];
+      await apply(node.backend, cfg({ encap: { ip: '192.0.2.50' }, availabilityZones: ['az9'] }), opts());
+      const applied = node.ids()['ovn-cms-options'] as string;
+      expect(applied).toContain('availability-zones=az9');
+      // neutron's agent rewrites its own token after our apply.
+      node.vsctl('set', 'Open_vSwitch', '.', `external_ids:ovn-cms-options="${applied.replace('resource_provider_bandwidths=br-ex:1000:1000', 'resource_provider_bandwidths=br-ex:2000:2000')}"`);
+      await rollback(node.backend, opts());
+      expect(node.ids()['ovn-cms-options']).toBe((before as string).replace('resource_provider_bandwidths=br-ex:1000:1000', 'resource_provider_bandwidths=br-ex:2000:2000'));
+      node.vsctl('set', 'Open_vSwitch', '.', `external_ids:ovn-cms-options="${before}"`);
+    });
+
     it('an apply killed between its snapshot and its write leaves no rollback level that changes nothing', async () => {
       const store = new SnapshotStore(stateDir);
       const before = node.ids();

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { restoreWrite } from '../../agent/apply.js';
+import { mergeCms, restoreCms } from '../../agent/cms.js';
 import { diff, hasChanges } from '../../agent/diff.js';
 import { render } from '../../agent/render.js';
 import type { NodeState } from '../../agent/state.js';
@@ -77,5 +79,34 @@ describe('diff of the node\'s SSL row', () => {
   it('with ovn-controller taking its certificates from its command line, writes no SSL row', () => {
     const plan = diff(node({}), render(cfg({ ovnRemote: 'ssl:192.0.2.1:6642', ssl: { fromCommandLine: true } })));
     expect(plan.changes.map((c) => c.key)).not.toContain('@SSL');
+  });
+});
+
+describe('ovn-cms-options, token by token', () => {
+  it('leaves a foreign value byte for byte when none of our tokens change', () => {
+    const odd = ' resource_provider_bandwidths=br-ex:1:1 ,,card-serial-number=X ';
+    expect(mergeCms(odd, [], []).value).toBe(odd);
+    const plan = diff(node({ ...brownfield, 'ovn-cms-options': odd }), render(cfg({ bridgeMappings: { physnet1: 'br-ex' } })));
+    expect(plan.changes.map((c) => c.key)).not.toContain('ovn-cms-options');
+  });
+
+  it('rollback takes out the tokens the apply added and puts back those it removed, and keeps what others did since', () => {
+    // Before the apply: neutron's token and our old az token; the apply swapped az1 for gw; neutron then changed its own.
+    const previous = 'resource_provider_bandwidths=br-ex:1:1,availability-zones=az1';
+    const now = 'resource_provider_bandwidths=br-ex:2:2,enable-chassis-as-gw,resource_provider_packet_processing_without_direction=1000';
+    expect(restoreCms(now, previous, ['availability-zones=az1'], ['enable-chassis-as-gw'])).toBe(
+      'resource_provider_bandwidths=br-ex:2:2,resource_provider_packet_processing_without_direction=1000,availability-zones=az1',
+    );
+    // A token we adopted (it was there before the apply) stays.
+    expect(restoreCms('enable-chassis-as-gw,x', 'enable-chassis-as-gw,x', [], ['enable-chassis-as-gw'])).toBe('enable-chassis-as-gw,x');
+    // Nothing of ours moved: the value is left exactly as it is.
+    expect(restoreCms(' a ,b', 'a', ['t'], ['t'])).toBe(' a ,b');
+  });
+
+  it('restoreWrite merges ovn-cms-options and puts every other key back exactly', () => {
+    const state = node({ 'ovn-cms-options': 'resource_provider_x=2,enable-chassis-as-gw', 'ovn-chassis-managed-cms': 'enable-chassis-as-gw', 'ovn-encap-ip': '10.0.0.2' });
+    const w = restoreWrite(state, { 'ovn-cms-options': 'resource_provider_x=1', 'ovn-chassis-managed-cms': null, 'ovn-encap-ip': '10.0.0.1' });
+    expect(w.set).toEqual({ 'ovn-cms-options': 'resource_provider_x=2', 'ovn-encap-ip': '10.0.0.1' });
+    expect(w.remove).toEqual(['ovn-chassis-managed-cms']);
   });
 });

@@ -66,6 +66,11 @@ async function southbound(fleet: Fleet, what: string): Promise<SouthboundView> {
   }
 }
 
+/** Every inventory host's system-id → its name. */
+function systemIdsOf(fleet: Fleet): Map<string, string> {
+  return new Map(fleet.hosts.map((h) => [h.chassis.systemId, h.name]));
+}
+
 function print(a: { json: boolean }, value: unknown, human: string): void {
   process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
 }
@@ -109,7 +114,10 @@ export async function main(argv: string[]): Promise<number> {
       const hosts = selected(fleet, a.limit);
       const sb = a.verify ? await southbound(fleet, 'verify the result') : undefined;
       try {
-        const results = await applyFleet(hosts, { ...runOpts(a), allowSystemIdChange: a['allow-system-id-change'], verifyTimeoutMs: a['verify-timeout'] * 1000, ...(sb ? { southbound: sb } : {}) });
+        const results = await applyFleet(hosts, {
+          ...runOpts(a), allowSystemIdChange: a['allow-system-id-change'], verifyTimeoutMs: a['verify-timeout'] * 1000,
+          fleetSystemIds: systemIdsOf(fleet), ...(sb ? { southbound: sb } : {}),
+        });
         print(a, view(results), formatApply(results, a.verify));
         code = fleetExit(results, EXIT.OK);
       } finally {

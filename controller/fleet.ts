@@ -9,6 +9,7 @@ import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { connectSsh } from './transport/ssh.js';
 import { appliedSummary } from './report.js';
+import { strandedChassis } from './stranded.js';
 import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, whyNotVerified } from './verify.js';
 
 export interface RunOptions {
@@ -117,6 +118,8 @@ export interface ApplyOptions extends RunOptions {
   /** The live SB view to verify against; none with --no-verify. */
   southbound?: SouthboundView;
   verifyTimeoutMs: number;
+  /** Every inventory host's system-id (not only the --limit ones): a node may never name another's as its old one. */
+  fleetSystemIds: Map<string, string>;
 }
 
 /**
@@ -145,9 +148,13 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   const applied = results.flatMap((r, i) => (r.ok ? [{ r, host: hosts[i] as Host }] : []));
   for (const { r, host } of applied) {
     const old = r.value.previousSystemId;
-    if (old) {
-      const n = await removeChassis(sb, old, opts.log);
-      opts.log.info({ host: host.name, old, rows: n }, `removed the stranded chassis ${old} from the Southbound DB`);
+    const verdict = strandedChassis(host, old, { allowSystemIdChange: opts.allowSystemIdChange, claimedBy: opts.fleetSystemIds, sbRow: old ? sb.chassisByName(old) : undefined });
+    if (verdict && 'remove' in verdict) {
+      const n = await removeChassis(sb, verdict.remove, opts.log);
+      opts.log.info({ host: host.name, old: verdict.remove, rows: n }, `removed the stranded chassis ${verdict.remove} from the Southbound DB`);
+    } else if (verdict) {
+      opts.log.warn({ host: host.name, old: verdict.keep }, verdict.why);
+      r.value.warnings.push(verdict.why);
     }
   }
   const exps: Expectation[] = applied.map(({ host }) => expectationOf(host.name, host.chassis));

@@ -178,7 +178,8 @@ async function fleetCases(n: number): Promise<void> {
     const fleets = [0, 1].map((k) => resolveFleet(inventorySchema.parse({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k } }), 'bench'));
     const fleetFor = (i: number) => fleets[i % 2] as (typeof fleets)[number];
     const sb = await watchSouthbound({ endpoints: [sandbox.sb.unix] });
-    const opts = { concurrency: 20, nodeTimeoutMs: 60_000, stateRoot: sandbox.dir, log, allowSystemIdChange: false, southbound: sb, verifyTimeoutMs: 60_000 };
+    const fleetSystemIds = new Map(fleetFor(0).hosts.map((h) => [h.chassis.systemId, h.name]));
+    const opts = { concurrency: 20, nodeTimeoutMs: 60_000, stateRoot: sandbox.dir, log, allowSystemIdChange: false, southbound: sb, verifyTimeoutMs: 60_000, fleetSystemIds };
     const cpu0 = process.cpuUsage();
     const rss0 = process.memoryUsage().rss;
     let peakRss = rss0;

@@ -1,10 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { run } from '../../scripts/lib/procs.js';
+
+const HOSTILE_AGENT = fileURLToPath(new URL('../support/hostile-agent.mjs', import.meta.url));
 import { expectServingAgentAdopts } from '../support/serving.js';
 import { Sshd, keygen } from '../support/sshd.js';
 
@@ -110,4 +114,21 @@ describe('ssh transport against a real sshd', () => {
     expect(r.json[1]).toMatchObject({ host: 'cmp-2', ok: false, error: { code: 'CONNECTION_LOST' } });
     expect(r.json[1]?.error?.message).toContain('cmp-2');
   });
+
+  it('a node whose agent names another node\'s system-id as the one it replaced cannot get that chassis removed', async () => {
+    const sbChassis = () => run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, '--columns=name', '--bare', 'list', 'Chassis']).split('\n').filter(Boolean).sort();
+    const honest = inventoryWith('honest.yaml', { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) });
+    expect((await ctl(['apply', '-i', honest])).code).toBe(0);
+    const victim = sandbox.nodes.find((n) => n.name === 'cmp-2')!.ovsdb.externalIds()['system-id'] as string;
+    const before = sbChassis();
+    expect(before).toContain(victim);
+    const hostile = inventoryWith('hostile.yaml', { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) }, {
+      'cmp-1': { transport: { agentCommand: [process.execPath, HOSTILE_AGENT, `steal=${victim}`], stateDir: sandbox.nodes[0]!.stateDir } },
+    });
+    const r = await ctl(['apply', '-i', hostile, '--limit', 'cmp-1', '--allow-system-id-change']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sbChassis()).toEqual(before);
+    expect(r.stderr).toMatch(new RegExp(`reported ${victim} as the system-id it replaced, but it is the system-id of inventory host cmp-2`));
+  });
 });
+

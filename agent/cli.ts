@@ -1,8 +1,9 @@
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_DOCKER_SOCKET, agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
-import { chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, loadConfigFile } from '../schemas/load.js';
+import { checkPrivateFile } from './files.js';
 import { DEFAULT_SYSTEM_ID_CONF, apply, planFor, rollback } from './apply.js';
 import { openBackend } from './backends/open.js';
 import { Daemon } from './daemon.js';
@@ -70,6 +71,12 @@ async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise
   }
 }
 
+/** A config this agent will write to the node: it must be private (stdin is the caller's own). */
+function appliedConfig(path: string): ChassisConfig {
+  if (path !== '-') checkPrivateFile(path, 'config');
+  return loadConfigFile(chassisConfigSchema, path);
+}
+
 const socketOf = (a: Common) => a.socket ?? agentSocketIn(a['state-dir']);
 
 /**
@@ -113,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     })
     .command('apply', 'make the node match the config', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' }), async (a) => {
-      const config = loadConfigFile(chassisConfigSchema, a.config);
+      const config = appliedConfig(a.config);
       await refuseBesideServing(a, 'apply');
       await withOpened(a, async (b) => {
         const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
@@ -133,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }), async (a) => {
       const daemon = new Daemon({
-        config: loadConfigFile(chassisConfigSchema, a.config),
+        config: appliedConfig(a.config),
         backend: backendFrom(a),
         stateDir: a['state-dir'],
         socketPath: socketOf(a),

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { ChassisConfig } from '../schemas/chassis.js';
@@ -7,7 +7,7 @@ import { apply, planFor } from './apply.js';
 import { hasChanges } from './diff.js';
 import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
-import { writeFileAtomic } from './files.js';
+import { secureStateDir, writeFileAtomic } from './files.js';
 import type { Logger } from './log.js';
 import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
@@ -61,7 +61,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    for (const w of secureStateDir(this.opts.stateDir)) this.log.warn({ event: 'warning' }, w);
     const other = await connectServing(this.socketPath);
     if (other) {
       other.destroy();

@@ -9,7 +9,8 @@ export type AgentErrorCode =
   | 'BACKEND_FAILED'
   | 'NO_SNAPSHOT'
   | 'HOOK_FAILED'
-  | 'PROTOCOL';
+  | 'PROTOCOL'
+  | 'UNSAFE';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

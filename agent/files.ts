@@ -1,21 +1,85 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { AgentError } from './errors.js';
 
-/** Writes a file so that a crash leaves either the old content or the new, never a torn one. */
+/**
+ * Writes a file so that a crash leaves either the old content or the new,
+ * never a torn one. The temporary file has an unguessable name and is created
+ * exclusively, never through a symbolic link: a link planted beside the file
+ * cannot make this (root) process write somewhere else.
+ */
 export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
+  const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     writeSync(fd, data);
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
   const dir = openSync(dirname(path), 'r');
   try {
     fsyncSync(dir);
   } finally {
     closeSync(dir);
+  }
+}
+
+const uid = () => process.getuid?.() ?? 0;
+const who = (mode: number) => [mode & 0o020 ? 'its group' : '', mode & 0o002 ? 'everyone' : ''].filter(Boolean).join(' and ');
+
+/**
+ * The state dir holds snapshots (what rollback writes back) and the serving
+ * agent's socket: whoever can write it can make the agent restore values of
+ * their choosing, or stand in for the agent. It must be a real directory of
+ * ours; one writable by others is made private again, and that is said.
+ */
+export function secureStateDir(dir: string): string[] {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw new AgentError('UNSAFE', `state dir ${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
+  }
+  if (st.uid !== uid()) {
+    throw new AgentError('UNSAFE', `state dir ${dir} belongs to uid ${st.uid}, not to this agent (uid ${uid()}): its owner could plant snapshots or stand in for the agent; refusing`);
+  }
+  if (st.mode & 0o022) {
+    chmodSync(dir, 0o700);
+    return [`state dir ${dir} was writable by ${who(st.mode)} (mode ${(st.mode & 0o777).toString(8)}); it is now 0700`];
+  }
+  return [];
+}
+
+/**
+ * A config the agent (running as root) applies must not be writable by anyone
+ * but root and its owner: otherwise whoever can write it decides what is
+ * written to the node.
+ */
+export function checkPrivateFile(path: string, what: string): void {
+  const st = statSync(path);
+  if (st.mode & 0o022) {
+    throw new AgentError('UNSAFE', `${what} ${path} is writable by ${who(st.mode)} (mode ${(st.mode & 0o777).toString(8)}): whoever can write it decides what this agent writes to the node; make it private (chmod go-w)`);
+  }
+  if (st.uid !== uid() && st.uid !== 0) {
+    throw new AgentError('UNSAFE', `${what} ${path} belongs to uid ${st.uid}, neither this agent (uid ${uid()}) nor root; refusing to apply it`);
+  }
+}
+
+/** A serving agent's socket is trusted only if root or we own it (anyone else could be impersonating the agent). */
+export function checkSocketOwner(path: string): void {
+  const st = lstatSync(path);
+  if (!st.isSocket()) throw new AgentError('UNSAFE', `${path} is not a socket; refusing to talk to it as the serving agent`);
+  if (st.uid !== uid() && st.uid !== 0) {
+    throw new AgentError('UNSAFE', `the agent socket ${path} belongs to uid ${st.uid}, neither this user (uid ${uid()}) nor root: it may not be the agent; refusing`);
   }
 }

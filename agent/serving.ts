@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { AgentError } from './errors.js';
+import { checkSocketOwner } from './files.js';
 
 /** Where an agent keeps snapshots and, when it serves, its desired config and RPC socket. */
 export const DEFAULT_STATE_DIR = '/var/lib/ovn-chassis';
@@ -17,6 +18,12 @@ export function agentSocketIn(stateDir: string): string {
  * an error, since guessing would let two agents fight over one node.
  */
 export function connectServing(path: string): Promise<net.Socket | undefined> {
+  try {
+    checkSocketOwner(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(undefined);
+    return Promise.reject(err);
+  }
   return new Promise((resolve, reject) => {
     const sock = net.connect(path);
     sock.once('connect', () => resolve(sock));

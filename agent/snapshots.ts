@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { check } from '../schemas/load.js';
 import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { AgentError } from './errors.js';
-import { writeFileAtomic } from './files.js';
+import { secureStateDir, writeFileAtomic } from './files.js';
 
 /** How many snapshots of applies, and apart from them of drift repairs, a node keeps at least; older ones are deleted. */
 export const KEEP_SNAPSHOTS = 100;
@@ -23,6 +23,7 @@ export class SnapshotStore {
 
   constructor(stateDir: string) {
     this.dir = join(stateDir, 'snapshots');
+    this.warnings.push(...secureStateDir(stateDir));
   }
 
   /** Saves `s`, first dropping the newest snapshot when `supersedes` says `s` makes it pointless. */

@@ -1,0 +1,108 @@
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../agent/files.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { tempDir } from '../../scripts/lib/procs.js';
+import { AGENT_BIN, runCli } from '../support/cli.js';
+
+/**
+ * The agent runs as root. What others on the node can write — its config,
+ * its state dir, a socket posing as a serving agent, a link planted where it
+ * writes — must not let them steer it. (Run as root, so "others" is uid 65534.)
+ */
+const NOBODY = 65534;
+let server: OvsdbServer;
+let dir: string;
+const config = 'systemId: perm-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.61}\n';
+
+beforeAll(async () => {
+  server = await OvsdbServer.start();
+  dir = tempDir('perm');
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const agent = (...args: string[]) => runCli(AGENT_BIN, [...args, '--db', server.unix]);
+
+function file(name: string, mode: number, uid = 0): string {
+  const p = join(dir, name);
+  writeFileSync(p, config);
+  chmodSync(p, mode);
+  chownSync(p, uid, uid);
+  return p;
+}
+
+describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', () => {
+  it('refuses a config others can write, or that another user owns, changing nothing', async () => {
+    const before = server.externalIds();
+    for (const [p, why] of [
+      [file('world.yaml', 0o666), /writable by its group and everyone \(mode 666\)/],
+      [file('group.yaml', 0o664), /writable by its group \(mode 664\)/],
+      [file('theirs.yaml', 0o644, NOBODY), /belongs to uid 65534, neither this agent \(uid 0\) nor root/],
+    ] as const) {
+      const r = await agent('apply', '--config', p, '--state-dir', join(dir, 'state-a'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(server.externalIds()).toEqual(before);
+  });
+
+  it('makes a state dir writable by others private again, and says so', async () => {
+    const state = join(dir, 'state-open');
+    mkdirSync(state);
+    chmodSync(state, 0o777);
+    const r = await agent('apply', '--config', file('ok.yaml', 0o600), '--state-dir', state);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/state dir .*state-open was writable by its group and everyone \(mode 777\); it is now 0700/);
+    expect(statSync(state).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses a state dir another user owns (they could plant snapshots), changing nothing', async () => {
+    const state = join(dir, 'state-theirs');
+    mkdirSync(state, { mode: 0o700 });
+    chownSync(state, NOBODY, NOBODY);
+    const before = server.externalIds();
+    const r = await agent('apply', '--config', file('ok2.yaml', 0o600), '--state-dir', state);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/state dir .*state-theirs belongs to uid 65534, not to this agent/);
+    expect(server.externalIds()).toEqual(before);
+  });
+
+  it('does not relay to a socket another user owns posing as the serving agent', async () => {
+    const state = join(dir, 'state-fake-sock');
+    mkdirSync(state, { mode: 0o700 });
+    const sock = join(state, 'agent.sock');
+    let spoken = false;
+    const impostor = net.createServer((s) => {
+      spoken = true;
+      s.destroy();
+    });
+    await new Promise<void>((r) => impostor.listen(sock, r));
+    chownSync(sock, NOBODY, NOBODY);
+    try {
+      const r = await runCli(AGENT_BIN, ['rpc', '--db', server.unix, '--state-dir', state], { input: '{"id":1,"method":"hello","params":{"protocol":1,"client":"t"}}\n' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/the agent socket .*agent\.sock belongs to uid 65534, neither this user \(uid 0\) nor root: it may not be the agent; refusing/);
+      expect(spoken).toBe(false);
+    } finally {
+      impostor.close();
+    }
+  });
+
+  it('never writes through a link planted where it writes its files', () => {
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'root-only content\n');
+    const target = join(dir, 'desired.json');
+    // The names an attacker could guess: the file itself and the old pid-based temporary name.
+    symlinkSync(victim, target);
+    symlinkSync(victim, `${target}.tmp-${process.pid}`);
+    writeFileAtomic(target, '{"new": true}\n');
+    expect(readFileSync(victim, 'utf8')).toBe('root-only content\n');
+    expect(readFileSync(target, 'utf8')).toBe('{"new": true}\n');
+    expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(true);
+  });
+});

@@ -17,7 +17,7 @@ import { Progress } from './progress.js';
 import { failed, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
-import { Journal, type NodeHistory, replay } from './journal.js';
+import { Journal, type NodeHistory, checkJournalHosts, replay } from './journal.js';
 import { formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
@@ -205,11 +205,16 @@ export async function main(argv: string[]): Promise<number> {
       const hosts = selected(fleet, a.limit);
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
       try {
+        if (journal) checkJournalHosts(journal, hosts);
         const history = journal ? replay(journal.records) : new Map<string, NodeHistory>();
         const progress = new Progress('rollback', hosts.length, log);
         const results = await forEachNode<{ restored: Record<string, string | null>; hooks: number; source: string }>(hosts, runOpts(a), progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
           const previous = history.get(host.name)?.previous;
           const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
+          const asked = previous ? Object.keys(previous) : undefined;
+          if (asked && Object.keys(restored).some((k) => !asked.includes(k))) {
+            throw new ControllerError('PROTOCOL', `${host.name}: the agent says it restored keys the journal never asked for (${Object.keys(restored).filter((k) => !asked.includes(k)).join(', ')})`);
+          }
           for (const h of host.hooks.rollback ?? []) await agent.hook(h);
           const now = showSettings(await agent.show());
           const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);

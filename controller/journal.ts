@@ -7,11 +7,37 @@ import type { Host } from './inventory.js';
 
 type Draft = JournalRecord extends infer R ? (R extends { at: string } ? Omit<R, 'at'> : never) : never;
 
-/** What identifies a rollout's inputs: every host's name, chassis config and hooks, in order. */
+/** Where a host is: the address and the transport and backend that reach its OVSDB (not how we log in). */
+function whereOf(host: Host): unknown {
+  const t = host.transport;
+  return [host.address, t.kind, t.kind === 'ssh' ? [t.port, t.user, t.agentSocket ?? null] : (t.stateDir ?? null), host.agent];
+}
+
+/** Which node a host is: its name, its chassis identity and where it is reached. A journal's values belong to that node only. */
+export function hostIdentity(host: Host): string {
+  return createHash('sha256').update(JSON.stringify([host.name, host.chassis.systemId, whereOf(host)])).digest('hex');
+}
+
+/** What identifies a rollout's inputs: every host's name, chassis config, hooks and where it is, in order. */
 export function fleetDigest(hosts: Host[]): string {
   const h = createHash('sha256');
-  for (const x of hosts) h.update(JSON.stringify([x.name, x.chassis, x.hooks])).update('\n');
+  for (const x of hosts) h.update(JSON.stringify([x.name, x.chassis, x.hooks, whereOf(x)])).update('\n');
   return h.digest('hex');
+}
+
+/**
+ * Refuses to use a journal's values for hosts it does not know as the same
+ * nodes (another inventory, or a host that now points elsewhere).
+ */
+export function checkJournalHosts(journal: Journal, hosts: Host[]): void {
+  const start = journal.records.find((r): r is Extract<JournalRecord, { type: 'start' }> => r.type === 'start');
+  if (!start?.identities) {
+    throw new ControllerError('REFUSED', `journal ${journal.path} records no host identities (not a rollout journal, or from an older ovn-chassis); roll back from the agents' own snapshots instead (omit --journal)`);
+  }
+  const strangers = hosts.filter((h) => start.identities?.[h.name] !== hostIdentity(h)).map((h) => h.name);
+  if (strangers.length > 0) {
+    throw new ControllerError('REFUSED', `journal ${journal.path} does not know ${strangers.join(', ')} as the same node${strangers.length > 1 ? 's' : ''} (another inventory, or the host now has another system-id or address); nothing was changed`);
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import type { JournalRecord, Step } from '../schemas/journal.js';
 import { ControllerError } from './errors.js';
 import { type RunOptions, connectAgent, precheck } from './fleet.js';
 import type { Fleet, Host } from './inventory.js';
-import { type Journal, type NodeHistory, fleetDigest, replay } from './journal.js';
+import { type Journal, type NodeHistory, fleetDigest, hostIdentity, replay } from './journal.js';
 import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
 import type { AgentClient } from './transport/client.js';
@@ -43,7 +43,9 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
   const start = journal.records.find((r): r is Extract<JournalRecord, { type: 'start' }> => r.type === 'start');
   if (start) {
     if (start.digest !== digest) {
-      throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit): its hosts and configs do not match ${fleet.source}; refusing to resume`);
+      const moved = hosts.filter((h) => start.identities && start.identities[h.name] !== undefined && start.identities[h.name] !== hostIdentity(h)).map((h) => h.name);
+      const detail = moved.length > 0 ? `: ${moved.join(', ')} now ${moved.length > 1 ? 'point' : 'points'} at another node (address, transport or system-id)` : '';
+      throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit): its hosts, configs or where they are do not match ${fleet.source}${detail}; refusing to resume`);
     }
     batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
     opts.onPlan(start.batches, true);
@@ -53,7 +55,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     const names = batches.map((b) => b.map((h) => h.name));
     opts.onPlan(names, false);
     journal.append({
-      type: 'start', inventory: fleet.source, digest, batches: names,
+      type: 'start', inventory: fleet.source, digest, batches: names, identities: Object.fromEntries(hosts.map((h) => [h.name, hostIdentity(h)])),
       options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null },
     });
   }

@@ -14,6 +14,8 @@ export const journalRecordSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('start'), at, inventory: z.string(), digest: z.string(),
     batches: z.array(z.array(z.string())), options: z.record(z.string(), z.unknown()),
+    /** Each host's identity (name, system-id, where it is reached): the journal's values belong to those nodes only. */
+    identities: z.record(z.string(), z.string()).optional(),
   }),
   z.strictObject({ type: z.literal('resume'), at }),
   z.strictObject({ type: z.literal('batch'), at, index: z.number().int(), phase: z.enum(['begin', 'end']), failed: z.array(z.string()).optional() }),

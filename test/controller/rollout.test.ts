@@ -250,4 +250,18 @@ describe('rollout', () => {
     rmSync(`${journal}.lock`);
     for (const n of sandbox.nodes) expect(n.ovsdb.externalIds()).toEqual({ 'midonet-era': 'keep' });
   });
+
+  it('uses a journal\'s values only for the nodes it knows: a host now pointing at another node is refused, for rollback and resume', async () => {
+    const journal = join(sandbox.dir, 'full.journal');
+    // cmp-3 is now reached at cmp-4's OVSDB: the journal's values for cmp-3 belong to another node.
+    const moved = writeInventory('moved.yaml', (inv) => (inv.hosts['cmp-3'].agent = structuredClone(inv.hosts['cmp-4'].agent)));
+    const before = sandbox.nodes.map((n) => n.ovsdb.externalIds());
+    const rb = await runCli(CONTROLLER_BIN, ['rollback', '-i', moved, '--limit', 'cmp-3', '--journal', journal, '--state-dir', sandbox.dir]);
+    expect(rb.code).toBe(1);
+    expect(rb.stderr).toContain('does not know cmp-3 as the same node');
+    const resume = await runCli(CONTROLLER_BIN, ['rollout', '-i', moved, '--batch', '3', '--journal', journal, '--resume', '--state-dir', sandbox.dir]);
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toContain('cmp-3 now points at another node');
+    expect(sandbox.nodes.map((n) => n.ovsdb.externalIds())).toEqual(before);
+  });
 });

@@ -57,7 +57,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     // An agent killed between its snapshot and its write leaves a snapshot of
     // values the node still holds; restoring it would change nothing, and
     // keeping it would make the next rollback stop short of the real previous state.
-    const snapshotPath = store.save(snapshot, (newest) => holdsExactly(state, newest.keys));
+    const snapshotPath = store.save(snapshot, (newest) => restoreIsNoop(state, newest.keys));
     try {
       await backend.write(state, plan.write);
     } catch (err) {
@@ -104,7 +104,7 @@ export async function rollback(backend: Backend, opts: { stateDir: string; maxAt
       const why = passedOver.length > 0 ? `the node already holds the values of every snapshot left (${passedOver.length} passed over)` : `no snapshot of an apply in ${opts.stateDir}/snapshots`;
       throw new AgentError('NO_SNAPSHOT', `nothing to roll back: ${why}`);
     }
-    if (holdsExactly(state, last.snapshot.keys)) {
+    if (restoreIsNoop(state, last.snapshot.keys)) {
       store.markRestored(last.path);
       passedOver.push(last.path);
       continue;
@@ -150,9 +150,11 @@ export async function restoreKeys(backend: Backend, keys: Snapshot['keys'], maxA
   throw new AgentError('CONFLICT_UNRESOLVED', `restoring met a concurrent write ${maxAttempts} times; nothing was written`);
 }
 
-function holdsExactly(state: NodeState, keys: Snapshot['keys']): boolean {
+/** Whether putting `keys` back would leave the node as it is (judged as the restore itself would act, cms token by token). */
+function restoreIsNoop(state: NodeState, keys: Snapshot['keys']): boolean {
   const now = settingsOf(state);
-  return Object.entries(keys).every(([k, v]) => (now.get(k) ?? null) === v);
+  const w = restoreWrite(state, keys);
+  return Object.entries(w.set).every(([k, v]) => now.get(k) === v) && w.remove.every((k) => !now.has(k));
 }
 
 function snapshotOf(state: NodeState, w: WriteSet, backend: string, cause: Snapshot['cause']): Snapshot {

@@ -58,6 +58,15 @@ describe('the agent\'s state dir gone wrong', () => {
     expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.10');
   });
 
+  it('passes over such a snapshot even when neutron changed its ovn-cms-options tokens since (found by the property test)', async () => {
+    const stateDir = tempDir('state');
+    server.vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
+    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-cms-options': null, 'ovn-chassis-managed-cms': null } });
+    server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=resource_provider_packet_processing_without_direction=9');
+    await expect(rollback(backend, { stateDir })).rejects.toThrow(/nothing to roll back: .*1 passed over/);
+    expect(server.externalIds()['ovn-cms-options']).toBe('resource_provider_packet_processing_without_direction=9');
+  });
+
   it('says "nothing to roll back" rather than "restored" when every snapshot left is one the node already matches', async () => {
     const stateDir = tempDir('state');
     new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': server.externalIds()['ovn-encap-ip'] ?? null } });
@@ -69,6 +78,7 @@ describe('the agent\'s state dir gone wrong', () => {
     const conf = join(stateDir, 'system-id.conf');
     // A directory where the file should be: the rename over it fails, as on a read-only /etc.
     mkdirSync(join(conf, 'blocked'), { recursive: true });
+    await apply(backend, cfg('192.0.2.10', 'faults-1'), { stateDir, allowSystemIdChange: true });
     const res = await apply(backend, cfg('192.0.2.10', 'faults-2'), { stateDir, allowSystemIdChange: true, systemIdConfPath: conf });
     expect(res.applied).toBe(true);
     expect(server.externalIds()['system-id']).toBe('faults-2');

@@ -1,8 +1,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isScalar, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
-import { preview, printable } from '../common/text.js';
+import { nestsDeeperThan, preview, printable } from '../common/text.js';
 import { ConfigError } from './errors.js';
+
+/** No config or inventory nests anywhere near this deep. */
+const MAX_NESTING = 64;
 
 /** Config files are small; a bigger one is a mistake or an attack, refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -55,6 +58,8 @@ export function readConfigText(path: string): string {
  * custom tags.
  */
 export function parseYaml(text: string, source: string): unknown {
+  // The YAML parser recurses per level of [ and {: refuse absurd nesting before it runs out of stack.
+  if (nestsDeeperThan(text, MAX_NESTING)) throw new ConfigError(source, [`the document nests [ or { deeper than ${MAX_NESTING} levels`]);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
   const problems = [...doc.errors, ...doc.warnings].map((e) => `${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
   if (doc.errors.length > 0) throw new ConfigError(source, problems);

@@ -57,12 +57,20 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     // An agent killed between its snapshot and its write leaves a snapshot of
     // values the node still holds; restoring it would change nothing, and
     // keeping it would make the next rollback stop short of the real previous state.
-    const snapshotPath = store.save(snapshot, (newest) => restoreIsNoop(state, newest.keys));
+    let snapshotPath: string;
+    try {
+      snapshotPath = store.save(snapshot, (newest) => restoreIsNoop(state, newest.keys));
+    } catch (err) {
+      if (err instanceof AgentError) throw err;
+      throw new AgentError('STATE_DIR_FAILED', `cannot save the snapshot in ${opts.stateDir} (${(err as Error).message}); nothing was written to the node`, { cause: err });
+    }
     try {
       await backend.write(state, plan.write);
     } catch (err) {
-      store.discard(snapshotPath);
+      // Only a conflict proves nothing was written. After any other failure the write may have landed
+      // (a connection lost before the reply): the snapshot stays, and a rollback passes over it if not.
       if (err instanceof AgentError && err.code === 'CONFLICT') {
+        store.discard(snapshotPath);
         opts.onConflict?.(attempt);
         continue;
       }
@@ -85,6 +93,7 @@ export interface RollbackResult {
   snapshot: string;
   /** Snapshots passed over because the node already holds their values (left by an apply killed before its write). */
   passedOver?: string[];
+  warnings: string[];
 }
 
 /**
@@ -110,8 +119,14 @@ export async function rollback(backend: Backend, opts: { stateDir: string; maxAt
       continue;
     }
     const restored = await restoreKeys(backend, last.snapshot.keys, opts.maxAttempts);
-    for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
-    return { restored, snapshot: last.path, ...(passedOver.length > 0 ? { passedOver } : {}) };
+    // The node is restored: a state dir that cannot record it is said, not made a failure.
+    const warnings = [...store.warnings];
+    try {
+      for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
+    } catch (err) {
+      warnings.push(`restored, but the snapshot could not be marked as used (${(err as Error).message}); the next rollback will pass over it`);
+    }
+    return { restored, snapshot: last.path, warnings, ...(passedOver.length > 0 ? { passedOver } : {}) };
   }
 }
 

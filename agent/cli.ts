@@ -135,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
         const res = await rollback(b, { stateDir: a['state-dir'] });
         const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
         const skipped = res.passedOver ? `passed over ${res.passedOver.length} snapshot(s) the node already matched (an apply killed before its write): ${res.passedOver.join(', ')}\n` : '';
-        out(a, res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}`);
+        out(a, res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
       });
     })
     .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }), async (a) => {

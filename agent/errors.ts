@@ -10,7 +10,9 @@ export type AgentErrorCode =
   | 'NO_SNAPSHOT'
   | 'HOOK_FAILED'
   | 'PROTOCOL'
-  | 'UNSAFE';
+  | 'UNSAFE'
+  | 'OUTCOME_UNKNOWN'
+  | 'STATE_DIR_FAILED';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

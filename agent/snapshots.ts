@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { check } from '../schemas/load.js';
 import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { AgentError } from './errors.js';
@@ -10,6 +10,18 @@ export const KEEP_SNAPSHOTS = 100;
 /** Deleted once this many more have piled up. */
 export const PRUNE_BATCH = 20;
 const REPAIR_SUFFIX = '-repair.json';
+
+const SEQUENCED = /^q(\d{10})-/;
+
+/** One more than the highest sequence number among `paths` (names from before sequence numbers sort first). */
+function nextSequence(paths: string[]): number {
+  let max = 0;
+  for (const p of paths) {
+    const m = SEQUENCED.exec(basename(p));
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max + 1;
+}
 
 /**
  * Snapshots in the state dir, newest last. `rollback` restores the newest an
@@ -38,7 +50,9 @@ export class SnapshotStore {
       rmSync(newest, { force: true });
       paths = paths.slice(0, -1);
     }
-    const name = `${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
+    // Ordered by a sequence number, not by the clock: a clock stepped back must not make a new snapshot sort as an old one.
+    const seq = nextSequence(paths);
+    const name = `q${String(seq).padStart(10, '0')}-${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
     const path = join(this.dir, name);
     writeFileAtomic(path, `${JSON.stringify(s, null, 2)}\n`);
     // A serving agent repairing drift for months would otherwise fill the disk;

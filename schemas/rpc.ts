@@ -102,4 +102,5 @@ export const rollbackResultSchema = z.strictObject({
   restored: z.record(z.string(), z.string().nullable()),
   snapshot: z.string(),
   passedOver: z.array(z.string()).optional(),
+  warnings: z.array(z.string()).default([]),
 });

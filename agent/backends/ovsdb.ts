@@ -6,6 +6,9 @@ import { AgentError } from '../errors.js';
 import { type SslRow, type SslState, decodeSsl } from '../keys.js';
 import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
 
+/** Failures after which a sent transaction may or may not have been committed. */
+const LOST = new Set(['CONNECTION_CLOSED', 'PROBE_TIMEOUT', 'REQUEST_TIMEOUT']);
+
 const SSL_COLUMNS = ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'];
 
 function sslFromRow(r: Row): SslState {
@@ -107,12 +110,13 @@ export class OvsdbBackend implements Backend {
     }
     ops.push(comment('ovn-chassis-agent: apply chassis configuration'));
     try {
-      await this.guard(() => this.client.transact(DB, ops));
+      await this.client.transact(DB, ops);
     } catch (err) {
-      if (err instanceof AgentError && err.cause instanceof OvsdbOperationError && err.cause.isConflict) {
-        throw new AgentError('CONFLICT', 'the node\'s OVSDB changed since it was read', { cause: err.cause });
+      if (err instanceof OvsdbOperationError && err.isConflict) throw new AgentError('CONFLICT', 'the node\'s OVSDB changed since it was read', { cause: err });
+      if (err instanceof OvsdbError && LOST.has(err.code)) {
+        throw new AgentError('OUTCOME_UNKNOWN', `${this.description}: the connection was lost while the change was being written (${err.message}): it may or may not have been made; run diff to see`, { cause: err });
       }
-      throw err;
+      return this.guard(() => Promise.reject(err));
     }
   }
 

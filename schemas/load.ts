@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isScalar, parseDocument, visit } from 'yaml';
+import { isNode, isScalar, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { nestsDeeperThan, preview, printable } from '../common/text.js';
 import { ConfigError } from './errors.js';
@@ -60,14 +60,23 @@ export function readConfigText(path: string): string {
 export function parseYaml(text: string, source: string): unknown {
   // The YAML parser recurses per level of [ and {: refuse absurd nesting before it runs out of stack.
   if (nestsDeeperThan(text, MAX_NESTING)) throw new ConfigError(source, [`the document nests [ or { deeper than ${MAX_NESTING} levels`]);
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
+  } catch (err) {
+    // The YAML parser recurses per level of block nesting too (a line of "a: a: a: …"): its stack can run out.
+    const why = err instanceof RangeError ? 'the document nests too deeply to be read' : `the YAML parser failed: ${(err as Error).message}`;
+    throw new ConfigError(source, [why]);
+  }
   const problems = [...doc.errors, ...doc.warnings].map((e) => `${e.message.split('\n')[0]}${e.linePos ? ` (line ${e.linePos[0].line})` : ''}`);
   if (doc.errors.length > 0) throw new ConfigError(source, problems);
-  // A JavaScript object cannot hold a __proto__ key as data: it would vanish (or worse), so it is refused.
+  // A JavaScript object cannot hold a __proto__ key as data, nor a list or map as a key: refused, not silently changed.
   const bad: string[] = [];
   visit(doc, {
     Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.value === '__proto__') bad.push(`the key __proto__ is not allowed${pair.key.range ? ` (offset ${pair.key.range[0]})` : ''}`);
+      const at = isNode(pair.key) && pair.key.range ? ` (offset ${pair.key.range[0]})` : '';
+      if (isScalar(pair.key) && pair.key.value === '__proto__') bad.push(`the key __proto__ is not allowed${at}`);
+      else if (pair.key !== null && !isScalar(pair.key)) bad.push(`a key must be a plain value, not a list or a map${at}`);
     },
   });
   if (bad.length > 0) throw new ConfigError(source, bad);

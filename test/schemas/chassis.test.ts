@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
@@ -97,6 +97,13 @@ describe('loading config files', () => {
   it('refuses a __proto__ key, which a JavaScript object would not keep as data', () => {
     expect(() => parseYaml('systemId: a\n__proto__: {gateway: true}\n', 'c.yaml')).toThrow(/the key __proto__ is not allowed/);
     expect(() => parseYaml('{"systemId": "a", "encap": {"__proto__": {"ip": "1.2.3.4"}}}', 'c.json')).toThrow(/the key __proto__ is not allowed/);
+  });
+
+  it('refuses what the YAML parser cannot read without running out of stack, and keys that are lists or maps (found by fuzzing)', () => {
+    const deep = readFileSync(new URL('../fixtures/fuzz-yaml-deep-block.yaml', import.meta.url), 'utf8');
+    expect(() => parseYaml(deep, 'c.yaml')).toThrow(/the document nests too deeply to be read/);
+    expect(() => parseYaml(`a: ${'['.repeat(100)}${']'.repeat(100)}`, 'c.yaml')).toThrow(/nests \[ or \{ deeper than 64 levels/);
+    expect(() => parseYaml('? [a, b]\n: c\n', 'c.yaml')).toThrow(/a key must be a plain value, not a list or a map/);
   });
 
   it('holds to the size limit on devices and streams, which claim no size', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { type Spawned, alive, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
+import { converse as converseOn } from '../support/serving.js';
 
 /**
  * Whoever can reach the agent's socket or its stdin may be careless or
@@ -33,23 +34,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Sends `text` on a new socket connection and collects `n` answer lines. */
-function converse(text: string, n: number): Promise<Record<string, unknown>[]> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(socket());
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      const lines = buf.split('\n').filter(Boolean);
-      if (lines.length >= n && buf.endsWith('\n')) {
-        s.end();
-        resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
-      }
-    });
-    s.on('error', reject);
-    s.write(text);
-  });
-}
+const converse = (text: string, n: number) => converseOn(socket(), text, n);
 
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
 

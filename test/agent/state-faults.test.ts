@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, rollback } from '../../agent/apply.js';
@@ -10,6 +9,7 @@ import { SnapshotStore } from '../../agent/snapshots.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { helloThen } from '../support/serving.js';
 
 /**
  * What the agent's own files do to it when they go wrong: a damaged
@@ -37,12 +37,12 @@ describe('the agent\'s state dir gone wrong', () => {
     const stateDir = tempDir('state');
     await apply(backend, cfg('192.0.2.1'), { stateDir });
     const snaps = join(stateDir, 'snapshots');
-    writeFileSync(join(snaps, '99999999-corrupt.json'), '{"version": 1, "keys": ');
+    writeFileSync(join(snaps, 'q9999999999-corrupt.json'), '{"version": 1, "keys": ');
     const res = await apply(backend, cfg('192.0.2.2'), { stateDir });
     expect(res.applied).toBe(true);
-    expect(res.warnings.join('\n')).toMatch(/99999999-corrupt\.json is unreadable.*moved to .*corrupt/);
+    expect(res.warnings.join('\n')).toMatch(/q9999999999-corrupt\.json is unreadable.*moved to .*corrupt/);
     expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.2');
-    expect(readdirSync(join(snaps, 'corrupt'))).toEqual(['99999999-corrupt.json']);
+    expect(readdirSync(join(snaps, 'corrupt'))).toEqual(['q9999999999-corrupt.json']);
     expect((await apply(backend, cfg('192.0.2.3'), { stateDir })).warnings).toEqual([]);
   });
 
@@ -94,20 +94,7 @@ describe('a serving agent that cannot save its desired config', () => {
     try {
       rmSync(join(stateDir, 'desired.json'));
       mkdirSync(join(stateDir, 'desired.json', 'blocked'), { recursive: true });
-      const answers = await new Promise<Record<string, any>[]>((resolve, reject) => {
-        const s = net.connect(daemon.socketPath);
-        let buf = '';
-        s.on('data', (d) => {
-          buf += d.toString();
-          const lines = buf.split('\n').filter(Boolean);
-          if (lines.length === 2 && buf.endsWith('\n')) {
-            s.end();
-            resolve(lines.map((l) => JSON.parse(l) as Record<string, any>));
-          }
-        });
-        s.on('error', reject);
-        s.write(`${JSON.stringify({ id: 1, method: 'hello', params: { protocol: 1, client: 't' } })}\n${JSON.stringify({ id: 2, method: 'apply', params: { config: cfg('192.0.2.21', 'faults-2') } })}\n`);
-      });
+      const answers = await helloThen(daemon.socketPath, { id: 2, method: 'apply', params: { config: cfg('192.0.2.21', 'faults-2') } });
       expect(answers[1]?.result?.applied).toBe(true);
       expect(answers[1]?.result?.warnings.join('\n')).toMatch(/keeps the new config applied, but could not save it/);
       server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.1.1.1');

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
+import { helloThen } from '../support/serving.js';
 
 /**
  * The fault suite: what production does to the tool, done for real and
@@ -221,7 +221,7 @@ describe('fault suite', () => {
         try {
           await waitFor('serving', () => existsSync(join(state3, 'agent.sock')), 20_000);
           fill(state3);
-          const answers = await rpc(join(state3, 'agent.sock'), { id: 2, method: 'apply', params: { config: { systemId: 'fault-1', ovnRemote: NEW['ovn-remote'], encap: { type: NEW['ovn-encap-type'], ip: NEW['ovn-encap-ip'] } } } });
+          const answers = await helloThen(join(state3, 'agent.sock'), { id: 2, method: 'apply', params: { config: { systemId: 'fault-1', ovnRemote: NEW['ovn-remote'], encap: { type: NEW['ovn-encap-type'], ip: NEW['ovn-encap-ip'] } } } });
           cases++;
           const res = answers[1] as { result?: { applied: boolean; warnings: string[] }; error?: { message: string } };
           // With no room even for the snapshot, the apply is refused before the write; with room for it, desired.json fails after.
@@ -336,21 +336,3 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
     }
   });
 });
-
-/** Says hello and sends one request on an agent socket; resolves with both answers. */
-function rpc(socket: string, request: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(socket);
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      const lines = buf.split('\n').filter(Boolean);
-      if (lines.length === 2 && buf.endsWith('\n')) {
-        s.end();
-        resolve(lines.map((l) => JSON.parse(l) as Record<string, unknown>));
-      }
-    });
-    s.on('error', reject);
-    s.write(`${JSON.stringify({ id: 1, method: 'hello', params: { protocol: 1, client: 'fault' } })}\n${JSON.stringify(request)}\n`);
-  });
-}

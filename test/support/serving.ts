@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SandboxNode } from '../../scripts/lib/sandbox.js';
@@ -26,4 +27,30 @@ export async function expectServingAgentAdopts(node: SandboxNode, inventory: str
   } finally {
     await stopPid(daemon.pid);
   }
+}
+
+/**
+ * Sends `text` (JSON lines) on a new connection to an agent socket and
+ * resolves with the first `n` answer lines, parsed.
+ */
+export function converse(socket: string, text: string, n: number): Promise<Record<string, any>[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(socket);
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\n').filter(Boolean);
+      if (lines.length >= n && buf.endsWith('\n')) {
+        s.end();
+        resolve(lines.map((l) => JSON.parse(l) as Record<string, any>));
+      }
+    });
+    s.on('error', reject);
+    s.write(text);
+  });
+}
+
+/** Says hello, then sends `request`; resolves with both answers. */
+export function helloThen(socket: string, request: Record<string, unknown>): Promise<Record<string, any>[]> {
+  return converse(socket, `${JSON.stringify({ id: 1, method: 'hello', params: { protocol: 1, client: 'test' } })}\n${JSON.stringify(request)}\n`, 2);
 }

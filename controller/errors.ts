@@ -11,7 +11,8 @@ export type ControllerErrorCode =
   | 'AGENT_ERROR'
   | 'PROTOCOL'
   | 'REFUSED'
-  | 'NOT_VERIFIED';
+  | 'NOT_VERIFIED'
+  | 'OUTCOME_UNKNOWN';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode | string;

@@ -8,6 +8,9 @@ import {
 import { nestsDeeperThan, printable } from '../../common/text.js';
 import { ControllerError } from '../errors.js';
 
+/** Requests that change a node. */
+const WRITES = new Set(['apply', 'rollback', 'restore', 'hook']);
+
 /** Answers nest a few levels (a plan's changes); deeper is refused before anything recursive reads it. */
 const MAX_ANSWER_DEPTH = 32;
 
@@ -82,7 +85,16 @@ export class AgentClient {
 
   private async call<S extends z.ZodType | undefined>(method: string, params: unknown, schema: S): Promise<S extends z.ZodType ? z.output<S> : unknown> {
     const id = this.nextId++;
-    const line = await this.send({ id, method, ...(params === undefined ? {} : { params }) });
+    let line: string;
+    try {
+      line = await this.send({ id, method, ...(params === undefined ? {} : { params }) });
+    } catch (err) {
+      // A write whose answer never came may have happened: say so, never "failed" as if nothing changed.
+      if (WRITES.has(method) && err instanceof ControllerError && err.code === 'CONNECTION_LOST') {
+        throw new ControllerError('OUTCOME_UNKNOWN', `${err.message}; the connection was lost while the node ran ${method}: it may or may not have been changed (run diff to see)`, { cause: err });
+      }
+      throw err;
+    }
     if (nestsDeeperThan(line, MAX_ANSWER_DEPTH)) throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method} nests deeper than ${MAX_ANSWER_DEPTH} levels`);
     let json: unknown;
     try {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../..
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
+import { Sshd } from '../support/sshd.js';
 
 /**
  * The fault suite: what production does to the tool, done for real and
@@ -288,6 +289,61 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
         await sandbox.stop();
       }
     });
+  });
+
+  it('sshd killed at 4 points (before, during each node\'s write, after) while the controller applies over SSH: every node all old or all new, and the report says which (or that it cannot know)', async () => {
+    const sshd = await Sshd.start();
+    const sandbox = await Sandbox.start({ gateways: 0, computes: 2 });
+    try {
+      const inv = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
+      const knownHosts = join(sshd.dir, 'known_hosts');
+      writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+      inv.defaults.transport = { kind: 'ssh', user: 'root', port: sshd.port, privateKey: sshd.clientKey.key, knownHosts, agentCommand: [process.execPath, AGENT_BIN] };
+      for (const n of sandbox.nodes) Object.assign(inv.hosts[n.name] as object, { address: '127.0.0.1', encap: { ip: n.address }, transport: { stateDir: n.stateDir } });
+      const path = join(sandbox.dir, 'ssh.yaml');
+      writeFileSync(path, stringify(inv));
+      const seen: string[] = [];
+      // Before anything is reached, while the first node's agent is writing (its snapshot just landed), and after it all.
+      const snapshotsOf = (i: number) => join(sandbox.nodes[i]!.stateDir, 'snapshots');
+      const names = (i: number) => (existsSync(snapshotsOf(i)) ? readdirSync(snapshotsOf(i)).filter((f) => f.endsWith('.json')) : []);
+      const writing = (i: number) => async () => {
+        const before = new Set(names(i));
+        await waitFor(`node ${i + 1} writing`, () => names(i).some((f) => !before.has(f)), 20_000);
+      };
+      const points: (() => Promise<void>)[] = [
+        () => sleep(200),
+        writing(0),
+        writing(1),
+        () => sleep(3000),
+      ];
+      for (const [i, point] of points.entries()) {
+        for (const n of sandbox.nodes) n.ovsdb.vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
+        for (const n of sandbox.nodes) n.ovsdb.vsctl('set', 'Open_vSwitch', '.', ...Object.entries(FOREIGN).map(([k, v]) => `external_ids:"${k}"="${v}"`));
+        const running = runCli(CONTROLLER_BIN, ['apply', '-i', path, '--no-verify', '--json', '--state-dir', sandbox.dir]);
+        await point();
+        await sshd.crash();
+        const r = await running;
+        await sshd.restart();
+        cases++;
+        const report = JSON.parse(r.stdout || '[]') as { host: string; ok: boolean; error?: { code: string; message: string } }[];
+        seen.push(`exit ${r.code} [${report.map((x) => (x.ok ? 'ok' : x.error?.code)).join(', ')}]`);
+        for (const n of sandbox.nodes) {
+          nodesChecked++;
+          const ids = n.ovsdb.externalIds();
+          for (const [k, v] of Object.entries(FOREIGN)) expect(ids[k], `${n.name}: foreign key ${k}`).toBe(v);
+          const applied = ids['ovn-encap-ip'] === n.address && ids['system-id'] !== undefined;
+          const untouched = ids['ovn-encap-ip'] === undefined && ids['system-id'] === undefined;
+          expect(applied || untouched, `${n.name} after kill ${i}: ${JSON.stringify(ids)}`).toBe(true);
+          const said = report.find((x) => x.host === n.name);
+          if (said?.ok) expect(applied, `${n.name} reported applied`).toBe(true);
+          else if (said && said.error?.code !== 'OUTCOME_UNKNOWN') expect(untouched, `${n.name} reported failed (${said.error?.code}) yet changed`).toBe(true);
+        }
+      }
+      console.log(`sshd killed during apply: ${seen.join('; ')}`);
+    } finally {
+      await sandbox.stop();
+      await sshd.stop();
+    }
   });
 
   it('the Southbound down while the controller verifies: verified once it is back; reported not verified (with the node applied) when it stays down', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { run, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
@@ -12,6 +12,29 @@ export function keygen(dir: string, name: string): Keypair {
   const key = join(dir, name);
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
   return { key, pub: readFileSync(`${key}.pub`, 'utf8').trim() };
+}
+
+/** Every process below `pid`, read from /proc. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${e}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
+    } catch {
+      /* gone */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
 async function freePort(): Promise<number> {
@@ -50,16 +73,20 @@ export class Sshd {
       'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password', 'LogLevel ERROR',
     ].join('\n'));
+    await d.launch();
+    return d;
+  }
+
+  private async launch(): Promise<void> {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-    const proc = spawnServer('/usr/sbin/sshd', ['-D', '-e', '-f', config]);
-    d.pid = proc.pid;
-    await waitFor(`sshd on port ${d.port}\n${proc.output()}`, () =>
+    const proc = spawnServer('/usr/sbin/sshd', ['-D', '-e', '-f', join(this.dir, 'sshd_config')]);
+    this.pid = proc.pid;
+    await waitFor(`sshd on port ${this.port}\n${proc.output()}`, () =>
       new Promise<boolean | undefined>((resolve) => {
-        const s = net.connect(d.port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+        const s = net.connect(this.port, '127.0.0.1', () => (s.destroy(), resolve(true)));
         s.on('error', () => resolve(undefined));
       }),
     );
-    return d;
   }
 
   /** A known_hosts line for this server, as ssh-keyscan would write it. */
@@ -68,8 +95,27 @@ export class Sshd {
     return `[127.0.0.1]:${this.port} ${type} ${b64}`;
   }
 
-  async stop(): Promise<void> {
-    if (this.pid) await stopPid(this.pid);
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.pid) await stopPid(this.pid, signal);
     this.pid = 0;
+  }
+
+  /** Kills the daemon and every session it forked (each session is an sshd process of its own), as a crash of the host's sshd would. */
+  async crash(): Promise<void> {
+    const sessions = descendants(this.pid);
+    await this.stop('SIGKILL');
+    for (const pid of sessions) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Starts it again on the same port, keys and configuration (after a crash). */
+  async restart(): Promise<void> {
+    await this.stop('SIGKILL');
+    await this.launch();
   }
 }

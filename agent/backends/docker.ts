@@ -13,7 +13,15 @@ export async function dockerExec(docker: Docker, container: string, cmd: string[
     const why = status === 404 ? 'no such container' : status === 409 ? 'the container is not running' : (err as Error).message;
     throw new AgentError('UNREACHABLE', `cannot exec in container ${container}: ${why}`, { cause: err });
   }
-  const stream = await exec.start({ hijack: true, stdin: false });
+  // From here the command may have run: a failure no longer means nothing happened.
+  try {
+    return await finish(docker, exec, await exec.start({ hijack: true, stdin: false }));
+  } catch (err) {
+    throw new AgentError('OUTCOME_UNKNOWN', `lost dockerd while ${cmd[0]} ran in container ${container} (${(err as Error).message}): it may or may not have been made`, { cause: err });
+  }
+}
+
+async function finish(docker: Docker, exec: Docker.Exec, stream: NodeJS.ReadWriteStream): Promise<RunResult> {
   const out = new PassThrough();
   const errOut = new PassThrough();
   const chunks: Buffer[] = [];
@@ -27,7 +35,8 @@ export async function dockerExec(docker: Docker, container: string, cmd: string[
     stream.on('error', reject);
   });
   const info = await exec.inspect();
-  return { code: info.ExitCode ?? 1, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
+  if (typeof info.ExitCode !== 'number') throw new Error('its exit code is unknown');
+  return { code: info.ExitCode, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
 }
 
 /** ovs-vsctl inside the Open vSwitch container, as Kolla runs it. */

@@ -135,7 +135,11 @@ export class VsctlBackend implements Backend {
   async close(): Promise<void> {}
 
   private async checked(args: string[]): Promise<RunResult> {
-    const res = await this.run(args);
+    // A read that lost its runner changed nothing: it is unreachable, not of unknown outcome.
+    const res = await this.run(args).catch((err: unknown) => {
+      if (err instanceof AgentError && err.code === 'OUTCOME_UNKNOWN') throw new AgentError('UNREACHABLE', `${this.description}: ${err.message}`, { cause: err });
+      throw err;
+    });
     if (res.code !== 0) throw this.failure(res);
     return res;
   }

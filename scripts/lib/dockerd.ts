@@ -1,4 +1,4 @@
-import { cpSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
@@ -9,7 +9,9 @@ const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 /**
  * A real dockerd of our own: its own data and exec roots and API socket, no
- * iptables and no bridge (nothing on this machine is touched), vfs storage.
+ * iptables and no bridge (nothing on this machine is touched), vfs storage,
+ * and live-restore as production hosts run it, so containers outlive a
+ * dockerd restart.
  */
 export class Dockerd {
   readonly dir: string;
@@ -25,17 +27,34 @@ export class Dockerd {
 
   static async start(): Promise<Dockerd> {
     const d = new Dockerd(tempDir('dockerd'));
-    const proc = spawnServer('dockerd', [
-      '--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
-      `--data-root=${join(d.dir, 'data')}`, `--exec-root=${join(d.dir, 'exec')}`,
-      `--pidfile=${join(d.dir, 'dockerd.pid')}`, '-H', `unix://${d.socketPath}`,
-    ]);
-    d.pid = proc.pid;
-    await waitFor(`dockerd API\n${proc.output()}`, async () => {
-      if (!existsSync(d.socketPath)) return undefined;
-      return d.api.ping().then(() => true, () => undefined);
-    }, 60_000);
+    await d.launch();
     return d;
+  }
+
+  private async launch(): Promise<void> {
+    const proc = spawnServer('dockerd', [
+      '--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none', '--live-restore',
+      `--data-root=${join(this.dir, 'data')}`, `--exec-root=${join(this.dir, 'exec')}`,
+      `--pidfile=${join(this.dir, 'dockerd.pid')}`, '-H', `unix://${this.socketPath}`,
+    ]);
+    this.pid = proc.pid;
+    await waitFor(`dockerd API\n${proc.output()}`, async () => {
+      if (!existsSync(this.socketPath)) return undefined;
+      return this.api.ping().then(() => true, () => undefined);
+    }, 60_000);
+  }
+
+  /**
+   * Kills dockerd as a crash would and starts it again on the same roots. Its
+   * containerd dies with it; the containers' shims go on, and the new
+   * containerd takes them back (live-restore). (Here nothing reaps the dead containerd, and
+   * dockerd takes the zombie's pid file for a live containerd: the file goes.)
+   */
+  async restart(): Promise<void> {
+    await stopPid(this.pid, 'SIGKILL');
+    rmSync(this.socketPath, { force: true });
+    rmSync(join(this.dir, 'exec', 'containerd', 'containerd.pid'), { force: true });
+    await this.launch();
   }
 
   /**
@@ -61,14 +80,15 @@ export class Dockerd {
     return OVS_IMAGE;
   }
 
-  /** A container running ovsdb-server with its run dir (db.sock) shared with the host, as Kolla does. */
+  /** A container running ovsdb-server with its run dir (db.sock) shared with the host, as Kolla runs it. */
   async startOvsContainer(name: string, runDir: string): Promise<Docker.Container> {
     mkdirSync(runDir, { recursive: true });
     const c = await this.api.createContainer({
       name,
       Image: OVS_IMAGE,
       Cmd: ['/usr/sbin/ovsdb-server', '/etc/openvswitch/conf.db', '--remote=punix:/var/run/openvswitch/db.sock'],
-      HostConfig: { NetworkMode: 'none', Binds: [`${runDir}:/var/run/openvswitch`] },
+      // Kolla's restart policy: a dockerd that comes back (it stops running containers) starts it again.
+      HostConfig: { NetworkMode: 'none', Binds: [`${runDir}:/var/run/openvswitch`], RestartPolicy: { Name: 'unless-stopped' } },
     });
     await c.start();
     await waitFor(`ovsdb-server in ${name}`, () => existsSync(join(runDir, 'db.sock')));
@@ -81,8 +101,10 @@ export class Dockerd {
     for (const c of containers) await this.api.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     await stopPid(this.pid, 'SIGTERM', 15_000);
     this.pid = 0;
-    // containerd and its shims run from our exec root; none may outlive the daemon.
+    // containerd and its shims run from our exec root; none may outlive the daemon, nor its mounts.
     for (const pid of processesMentioning(this.dir)) await stopPid(pid, 'SIGTERM', 3000);
+    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(this.dir));
+    for (const m of mounts.sort().reverse()) run('umount', ['-l', m]);
   }
 }
 

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
@@ -343,6 +344,50 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
     } finally {
       await sandbox.stop();
       await sshd.stop();
+    }
+  });
+
+  it('dockerd restarted (killed, then started again) at 3 points of a docker-backend apply: all old or all new, and the exit code says which', async () => {
+    const dockerd = await Dockerd.start();
+    try {
+      await dockerd.buildOvsImage();
+      const runDir = join(dockerd.dir, 'ovs-run');
+      await dockerd.startOvsContainer('openvswitch_vswitchd', runDir);
+      const db = `unix:${runDir}/db.sock`;
+      const vsctl = (...a: string[]) => run('ovs-vsctl', [`--db=${db}`, '--no-wait', ...a]);
+      const ids = () => Object.fromEntries((JSON.parse(vsctl('--format=json', '--data=json', '--columns=external_ids', 'list', 'Open_vSwitch')) as { data: [[string, [string, string][]]][] }).data[0]?.[0]?.[1] ?? []);
+      vsctl('init');
+      const backend = ['--docker', 'openvswitch_vswitchd', '--docker-socket', dockerd.socketPath];
+      const seen: string[] = [];
+      for (const [i, point] of ['at once', 'during the write', 'after'].entries()) {
+        const stateDir = tempDir('fault-dockerd');
+        vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
+        vsctl('set', 'Open_vSwitch', '.', ...Object.entries(FOREIGN).map(([k, v]) => `external_ids:"${k}"="${v}"`));
+        writeFileSync(join(stateDir, 'old.yaml'), config(OLD));
+        writeFileSync(join(stateDir, 'new.yaml'), config(NEW));
+        expect((await runCli(AGENT_BIN, ['apply', '--config', join(stateDir, 'old.yaml'), ...backend, '--state-dir', stateDir])).code).toBe(0);
+        const snaps = () => readdirSync(join(stateDir, 'snapshots')).filter((f) => f.endsWith('.json')).length;
+        const before = snaps();
+        const running = runCli(AGENT_BIN, ['apply', '--config', join(stateDir, 'new.yaml'), ...backend, '--state-dir', stateDir]);
+        if (point === 'during the write') await waitFor('the snapshot before the write', () => snaps() > before, 20_000);
+        if (point === 'after') await running;
+        await dockerd.restart();
+        const r = await running;
+        await waitFor('the Open vSwitch container back', () => {
+          try {
+            return ids()['operator-note'] !== undefined;
+          } catch {
+            return undefined;
+          }
+        }, 30_000);
+        cases++;
+        seen.push(`${point}: exit ${r.code}`);
+        expectConsistent(ids(), r, `dockerd restart ${i} (${point})`);
+        expect((await dockerd.api.getContainer('openvswitch_vswitchd').inspect()).State.Running).toBe(true);
+      }
+      console.log(`dockerd restarted during a docker-backend apply: ${seen.join('; ')}`);
+    } finally {
+      await dockerd.stop();
     }
   });
 

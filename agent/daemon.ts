@@ -1,13 +1,13 @@
 import { chmodSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ChassisConfig } from '../schemas/chassis.js';
 import type { AgentBackend } from '../schemas/backend.js';
 import { apply, planFor } from './apply.js';
 import { hasChanges } from './diff.js';
 import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
-import { secureStateDir, writeFileAtomic } from './files.js';
+import { checkPrivateDir, secureStateDir, writeFileAtomic } from './files.js';
 import type { Logger } from './log.js';
 import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
@@ -62,6 +62,8 @@ export class Daemon {
 
   async start(): Promise<void> {
     for (const w of secureStateDir(this.opts.stateDir)) this.log.warn({ event: 'warning' }, w);
+    // Checked before anything is applied: a refusal must leave the node as it was.
+    checkPrivateDir(dirname(this.socketPath), 'the agent socket\'s directory');
     const other = await connectServing(this.socketPath);
     if (other) {
       other.destroy();

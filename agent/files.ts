@@ -75,6 +75,14 @@ export function checkPrivateFile(path: string, what: string): void {
   }
 }
 
+/** A directory where the agent puts something others must not replace (its socket): nobody else may write it. */
+export function checkPrivateDir(dir: string, what: string): void {
+  const st = statSync(dir);
+  if (st.mode & 0o022 || (st.uid !== uid() && st.uid !== 0)) {
+    throw new AgentError('UNSAFE', `${what} ${dir} can be written by others (mode ${(st.mode & 0o7777).toString(8)}, uid ${st.uid}): anyone there could replace the socket and pose as the agent; use a directory only root can write`);
+  }
+}
+
 /** A serving agent's socket is trusted only if root or we own it (anyone else could be impersonating the agent). */
 export function checkSocketOwner(path: string): void {
   const st = lstatSync(path);

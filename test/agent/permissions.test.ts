@@ -93,6 +93,17 @@ describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', ()
     }
   });
 
+  it('refuses to serve its socket in a directory others can write (they could replace it)', async () => {
+    const open = join(dir, 'open-sock-dir');
+    mkdirSync(open);
+    chmodSync(open, 0o1777);
+    const before = server.externalIds();
+    const r = await agent('serve', '--config', file('serve.yaml', 0o600), '--state-dir', join(dir, 'state-serve'), '--socket', join(open, 'agent.sock'));
+    expect(r.code).toBe(1);
+    expect(server.externalIds()).toEqual(before);
+    expect(r.stderr).toMatch(/the agent socket's directory .*open-sock-dir can be written by others \(mode 1777/);
+  });
+
   it('never writes through a link planted where it writes its files', () => {
     const victim = join(dir, 'victim');
     writeFileSync(victim, 'root-only content\n');

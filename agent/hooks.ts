@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import Docker from 'dockerode';
 import type { Hook } from '../schemas/hooks.js';
 import { AgentError } from './errors.js';
 
@@ -16,6 +15,8 @@ function describe(h: Hook): string {
 const alreadyThere = (err: unknown) => (err as { statusCode?: number }).statusCode === 304;
 
 async function docker(h: Exclude<Hook, { action: 'command' }>, deadline: number): Promise<string> {
+  // Loaded only when a hook needs it: the Docker client is most of the agent's start-up time.
+  const { default: Docker } = await import('dockerode');
   const c = new Docker({ socketPath: h.dockerSocket }).getContainer(h.container);
   const t = Math.max(1, Math.floor(h.timeoutS / 2));
   try {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The node agent. Runs the compiled code in dist/, which `npm run setup` builds.
+// The node agent: its bundle (or compiled code) in dist/, which `npm run setup` builds.
 import { start } from './start.js';
 
-await start('../dist/agent/cli.js');
+await start('../dist/agent/cli.js', 'ovn-chassis-agent');

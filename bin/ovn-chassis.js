@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The controller. Runs the compiled code in dist/, which `npm run setup` builds.
+// The controller: its bundle (or compiled code) in dist/, which `npm run setup` builds.
 import { start } from './start.js';
 
-await start('../dist/controller/cli.js');
+await start('../dist/controller/cli.js', 'ovn-chassis');

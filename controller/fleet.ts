@@ -7,7 +7,6 @@ import type { Host } from './inventory.js';
 import { Progress } from './progress.js';
 import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
-import { connectSsh } from './transport/ssh.js';
 import { appliedSummary } from './report.js';
 import { strandedChassis } from './stranded.js';
 import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, whyNotVerified } from './verify.js';
@@ -24,8 +23,9 @@ export type NodeResult<T> =
   | { host: string; ok: true; value: T; ms: number }
   | { host: string; ok: false; error: { code: string; message: string }; ms: number };
 
-export function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot' | 'log'>): Promise<AgentClient> {
-  return host.transport.kind === 'ssh' ? connectSsh(host, opts.log) : connectLocal(host, opts.stateRoot);
+export async function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot' | 'log'>): Promise<AgentClient> {
+  // ssh2 is loaded only when a host is reached over SSH: most of the controller's start-up time otherwise.
+  return host.transport.kind === 'ssh' ? (await import('./transport/ssh.js')).connectSsh(host, opts.log) : connectLocal(host, opts.stateRoot);
 }
 
 /**

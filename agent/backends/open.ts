@@ -1,7 +1,6 @@
 import type { AgentBackend } from '../../schemas/backend.js';
 import { AgentError } from '../errors.js';
 import type { Backend } from '../state.js';
-import { dockerVsctl } from './docker.js';
 import { OvsdbBackend } from './ovsdb.js';
 import { localVsctl } from './vsctl.js';
 
@@ -19,7 +18,8 @@ export async function openBackend(spec: AgentBackend, opts: { reconnect?: boolea
       });
     }
     case 'docker':
-      return dockerVsctl(spec.container, spec.dockerSocket);
+      // Loaded only for nodes that use it: the Docker client is most of the agent's start-up time.
+      return (await import('./docker.js')).dockerVsctl(spec.container, spec.dockerSocket);
     case 'vsctl':
       return localVsctl(spec.path);
   }

@@ -1,0 +1,98 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExecutables } from '../../scripts/package.js';
+import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { spawn, spawnSync } from 'node:child_process';
+
+/**
+ * What puts the agent on a node: the single executables (npm run package),
+ * run with no `node` anywhere on PATH against a real ovsdb-server, and the
+ * hardened systemd unit that runs one of them.
+ */
+let dir: string;
+let server: OvsdbServer;
+let agent: string;
+let controller: string;
+
+beforeAll(async () => {
+  dir = tempDir('pkg');
+  [controller, agent] = (await buildExecutables(dir)) as [string, string];
+  server = await OvsdbServer.start();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Runs an executable with no node anywhere on PATH. */
+function runBare(exe: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(exe, args, { env: { PATH: '/nonexistent', HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe('single executables (no Node.js on the machine)', () => {
+  it('the agent applies to a real ovsdb-server, then diff finds nothing to do', async () => {
+    const cfg = join(dir, 'chassis.yaml');
+    writeFileSync(cfg, 'systemId: sea-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.71}\ngateway: true\nbridgeMappings: {physnet1: br-ex}\n', { mode: 0o600 });
+    const state = join(dir, 'state');
+    const diff1 = await runBare(agent, ['diff', '--config', cfg, '--db', server.unix]);
+    expect(diff1.code, diff1.stderr).toBe(2);
+    const apply = await runBare(agent, ['apply', '--config', cfg, '--db', server.unix, '--state-dir', state]);
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(server.externalIds()).toMatchObject({ 'system-id': 'sea-1', 'ovn-encap-ip': '192.0.2.71', 'ovn-cms-options': 'enable-chassis-as-gw' });
+    const diff2 = await runBare(agent, ['diff', '--config', cfg, '--db', server.unix]);
+    expect(diff2.code, diff2.stdout).toBe(0);
+    expect(diff2.stdout).toBe('no changes\n');
+  });
+
+  it('the controller validates an inventory', async () => {
+    const inv = join(dir, 'inventory.yaml');
+    writeFileSync(inv, 'ovn: {southbound: [tcp:192.0.2.1:6642]}\nhosts:\n  cmp-1: {address: 192.0.2.11}\n  cmp-2: {address: 192.0.2.11}\n');
+    const r = await runBare(controller, ['validate', '-i', inv]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('encap IP 192.0.2.11 is used by cmp-1, cmp-2');
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/systemd-analyze'))('the systemd unit (packaging/systemd/ovn-chassis-agent.service)', () => {
+  const unit = readFileSync('packaging/systemd/ovn-chassis-agent.service', 'utf8');
+  /** The unit as installed on a node whose paths are this test's. */
+  const installed = (paths: Record<string, string>) => Object.entries(paths).reduce((u, [from, to]) => u.split(from).join(to), unit);
+
+  it('passes systemd-analyze verify, with nothing to say', () => {
+    const path = join(dir, 'ovn-chassis-agent.service');
+    writeFileSync(path, installed({ '/usr/local/bin/ovn-chassis-agent': agent }));
+    const r = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.trim()).toBe('');
+    expect(unit).toMatch(/^ProtectSystem=strict$/m);
+    expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
+  });
+
+  it('its command line runs: the serving agent applies the config and answers on its socket', async () => {
+    // No running systemd here to start the unit: its ExecStart is run as systemd would run it.
+    const state = join(dir, 'unit-state');
+    const cfg = join(dir, 'unit-chassis.yaml');
+    writeFileSync(cfg, 'systemId: sea-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.72}\n', { mode: 0o600 });
+    const u = installed({ '/usr/local/bin/ovn-chassis-agent': agent, '/etc/ovn-chassis/chassis.yaml': cfg, 'unix:/run/openvswitch/db.sock': server.unix, '/var/lib/ovn-chassis': state });
+    const argv = (/^ExecStart=(.*)$/m.exec(u)?.[1] ?? '').split(' ');
+    expect(argv[0]).toBe(agent);
+    const daemon = spawn(argv[0] as string, argv.slice(1), { env: { PATH: '/nonexistent' }, stdio: 'ignore' });
+    try {
+      await waitFor('the unit\'s agent serving', () => existsSync(join(state, 'agent.sock')) && server.externalIds()['ovn-encap-ip'] === '192.0.2.72', 20_000);
+      expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.72');
+    } finally {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon.once('close', r));
+    }
+    expect(existsSync(join(state, 'agent.sock'))).toBe(false);
+  });
+});

@@ -21,8 +21,9 @@ import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chas
 import { Dockerd } from './lib/dockerd.js';
 import { OvsdbCluster } from './lib/ovsdb-cluster.js';
 import { OvsdbServer, SB_SCHEMA } from './lib/ovsdb-server.js';
-import { run, tempDir } from './lib/procs.js';
-import { writeFileSync } from 'node:fs';
+import { run, spawnServer, stopPid, tempDir } from './lib/procs.js';
+import { buildExecutables } from './package.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyFleet } from '../controller/fleet.js';
 import { resolveFleet } from '../controller/inventory.js';
@@ -50,6 +51,7 @@ const argv = yargs(hideBin(process.argv))
   .option('runs', { type: 'number', default: 1000, describe: 'samples per in-process case' })
   .option('fleet-runs', { type: 'number', default: 3, describe: 'samples per fleet case' })
   .option('nodes', { type: 'number', default: 50, describe: 'sandbox nodes for the fleet case' })
+  .option('startup', { type: 'boolean', default: true, describe: 'cold start and resident memory of the single executables (--no-startup to skip)' })
   .option('sb-chassis', { type: 'number', default: 1000, describe: 'chassis in the Southbound for the reconnect + resync case' })
   .option('resync-runs', { type: 'number', default: 20, describe: 'reconnects measured per resync case' })
   .strict()
@@ -280,10 +282,46 @@ async function resyncCases(chassis: number, runs: number): Promise<void> {
   }
 }
 
+let startupMemory: Record<string, number> | undefined;
+
+/**
+ * What a node pays to run our commands, beside Node's own start-up: cold
+ * start of the bundled CLI and of the single executables (npm run package),
+ * and the serving agent's resident memory at rest beside an idle Node.
+ */
+async function startupCases(server: OvsdbServer): Promise<void> {
+  if (!argv.json) process.stderr.write('cold start and resident memory, beside Node\'s own\n');
+  const dir = tempDir('bench-pkg');
+  const [controllerExe, agentExe] = (await buildExecutables(dir)) as [string, string];
+  const cfg = join(dir, 'chassis.yaml');
+  writeFileSync(cfg, 'systemId: bench-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.9}\n', { mode: 0o600 });
+  const runs = Math.min(argv.runs, 20);
+  const time = (cmd: string, args: string[]) => timeRuns(runs, 2, () => execFileP(cmd, args).catch(() => undefined));
+  const node = record('cold start', 'node -e 0', 1, await time(process.execPath, ['-e', '0']));
+  const help = record('cold start: ovn-chassis --help', 'single executable', 1, await time(controllerExe, ['--help']));
+  record('cold start: ovn-chassis --help', 'bundle on node', 1, await time(process.execPath, [join(dir, 'ovn-chassis.cjs'), '--help']));
+  const diff = record('cold start: ovn-chassis-agent diff (real ovsdb-server)', 'single executable', 1, await time(agentExe, ['diff', '--config', cfg, '--db', server.unix]));
+  ratio('node -e 0 / ovn-chassis --help (single executable), cold start', node, help);
+  ratio('node -e 0 / ovn-chassis-agent diff (single executable), cold start', node, diff);
+  const rssAtRest = async (cmd: string, args: string[]): Promise<number> => {
+    const p = spawnServer(cmd, args);
+    await new Promise((r) => setTimeout(r, 4000));
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1]);
+    await stopPid(p.pid);
+    return round(kb / 1024, 1);
+  };
+  startupMemory = {
+    node_idle_rss_mb: await rssAtRest(process.execPath, ['-e', 'setInterval(() => {}, 1000)']),
+    agent_serve_rss_mb: await rssAtRest(agentExe, ['serve', '--config', cfg, '--db', server.unix, '--state-dir', join(dir, 'state')]),
+  };
+  if (!argv.json) process.stderr.write(`  resident memory at rest: ovn-chassis-agent serve ${startupMemory.agent_serve_rss_mb} MB, idle node ${startupMemory.node_idle_rss_mb} MB\n`);
+}
+
 async function main(): Promise<void> {
   const server = await OvsdbServer.start();
   let dockerd: Dockerd | undefined;
   try {
+    if (argv.startup) await startupCases(server);
     if (!argv.json) process.stderr.write('ovsdb client vs raw socket vs ovs-vsctl, one ovsdb-server on a unix socket\n');
     await transactCases(server);
     if (!argv.json) process.stderr.write('one node, full diff + apply: native vs ovs-vsctl vs docker exec (a real dockerd)\n');
@@ -298,7 +336,7 @@ async function main(): Promise<void> {
   }
   if (argv.nodes > 0) await fleetCases(argv.nodes);
   if (argv['sb-chassis'] > 0) await resyncCases(argv['sb-chassis'], argv['resync-runs']);
-  const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}) };
+  const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}), ...(startupMemory ? { startup: startupMemory } : {}) };
   if (argv.json) {
     process.stdout.write(`${JSON.stringify({ cases, ratios, memory }, null, 2)}\n`);
     return;
@@ -308,6 +346,9 @@ async function main(): Promise<void> {
   process.stdout.write('\n');
   printTable(['ratio (peer time / ours; above 1: we are faster)', 'value'], ratios.map((r) => [r.name, `${r.value}x`]));
   process.stdout.write(`\npeak RSS of the benchmark process: ${memory.peak_rss_mb} MB\n`);
+  if (startupMemory) {
+    process.stdout.write(`resident memory at rest: ovn-chassis-agent serve (single executable) ${startupMemory.agent_serve_rss_mb} MB; an idle node process ${startupMemory.node_idle_rss_mb} MB\n`);
+  }
   if (controllerCost) {
     process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
   }

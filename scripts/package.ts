@@ -21,12 +21,12 @@ export async function buildExecutables(outDir = OUT): Promise<string[]> {
     const blob = join(outDir, `${name}.blob`);
     const config = join(outDir, `${name}.sea.json`);
     writeFileSync(config, JSON.stringify({ main: join(outDir, `${name}.cjs`), output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
-    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'pipe' });
     const exe = join(outDir, name);
     rmSync(exe, { force: true });
     copyFileSync(process.execPath, exe);
     chmodSync(exe, 0o755);
-    execFileSync('node_modules/.bin/postject', [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('node_modules/.bin/postject', [exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], { stdio: 'pipe' });
     rmSync(blob);
     rmSync(config);
     made.push(exe);

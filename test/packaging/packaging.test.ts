@@ -1,10 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 
 /**
  * What puts the agent on a node: the single executables (npm run package),
@@ -60,6 +60,26 @@ describe('single executables (no Node.js on the machine)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('encap IP 192.0.2.11 is used by cmp-1, cmp-2');
   });
+});
+
+describe('the npm package', () => {
+  it('npm pack, installed in an empty directory, gives working ovn-chassis and ovn-chassis-agent', async () => {
+    const out = tempDir('npm-pack');
+    const tgz = execFileSync('npm', ['pack', '--pack-destination', out, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop() as string;
+    const app = join(out, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), '{"name": "site", "private": true}\n');
+    execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error', join(out, tgz)], { cwd: app, stdio: 'pipe' });
+    const bin = (name: string) => join(app, 'node_modules', '.bin', name);
+    const help = spawnSync(bin('ovn-chassis'), ['--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('ovn-chassis rollout');
+    const cfg = join(out, 'chassis.yaml');
+    writeFileSync(cfg, 'systemId: sea-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.99}\n', { mode: 0o600 });
+    const diff = spawnSync(bin('ovn-chassis-agent'), ['diff', '--config', cfg, '--db', server.unix], { encoding: 'utf8' });
+    expect(diff.status, diff.stderr).toBe(2);
+    expect(diff.stdout).toContain('~ ovn-encap-ip');
+  }, 180_000);
 });
 
 describe.skipIf(!existsSync('/usr/bin/systemd-analyze'))('the systemd unit (packaging/systemd/ovn-chassis-agent.service)', () => {

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import yargs, { type Argv } from 'yargs';
 import { DEFAULT_DOCKER_SOCKET, agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
@@ -10,7 +11,9 @@ import { Daemon } from './daemon.js';
 import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
 import { createLogger } from './log.js';
+import { LineSplitter } from './lines.js';
 import { RpcSession, serveLines } from './rpc.js';
+import { PROTOCOL_VERSION } from '../schemas/rpc.js';
 import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
@@ -69,6 +72,33 @@ async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise
   } finally {
     await backend.close();
   }
+}
+
+/** Sends one request on a connected socket and resolves with the first answer, parsed; 5 s at most. */
+function askOnce(sock: net.Socket, request: object): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const splitter = new LineSplitter(1 << 20);
+    const timer = setTimeout(() => reject(new AgentError('UNREACHABLE', 'the serving agent did not answer within 5 s')), 5000);
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      fn();
+    };
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      const [line] = splitter.push(chunk).lines;
+      if (line === undefined) return;
+      done(() => {
+        try {
+          resolve(JSON.parse(line));
+        } catch {
+          reject(new AgentError('PROTOCOL', 'the serving agent answered with something that is not JSON'));
+        }
+      });
+    });
+    sock.once('error', (err) => done(() => reject(new AgentError('UNREACHABLE', `the serving agent: ${err.message}`))));
+    sock.once('close', () => done(() => reject(new AgentError('UNREACHABLE', 'the serving agent closed the connection'))));
+    sock.write(`${JSON.stringify(request)}\n`);
+  });
 }
 
 /** A config this agent will write to the node: it must be private (stdin is the caller's own). */
@@ -154,6 +184,17 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+    })
+    .command('health', 'exit 0 when a serving agent answers on its socket (a container or unit healthcheck)', (y) => withBackend(y), async (a) => {
+      const sock = await connectServing(socketOf(a));
+      if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
+      try {
+        const answer = (await askOnce(sock, { id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION, client: 'health' } })) as { result?: unknown } | null;
+        if (!answer || typeof answer !== 'object' || !('result' in answer)) throw new AgentError('PROTOCOL', `the agent on ${socketOf(a)} did not answer hello`);
+        out(a, answer.result, `serving: ${JSON.stringify(answer.result)}`);
+      } finally {
+        sock.destroy();
+      }
     })
     .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => withBackend(y), async (a) => {
       const serving = await connectServing(socketOf(a));

@@ -4,6 +4,7 @@ import { ConfigError } from '../schemas/errors.js';
 import { formatIssue } from '../schemas/load.js';
 import type { ChassisConfig } from '../schemas/chassis.js';
 import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema } from '../schemas/rpc.js';
+import { VERSION } from '../schemas/version.js';
 import { apply, planFor, restoreKeys, rollback } from './apply.js';
 import { runHook } from './hooks.js';
 import { LineSplitter } from './lines.js';
@@ -13,7 +14,7 @@ import type { Logger } from './log.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = VERSION;
 /** A request line longer than this is refused; configs are small. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** Requests nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads it. */

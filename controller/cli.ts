@@ -14,7 +14,9 @@ import { tunnelZoneSchema } from '../schemas/inventory.js';
 import { type Fleet, type Host, loadFleet } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
-import { failed, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
+import { failed, formatAgents, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
+import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
+import { VERSION } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal, type NodeHistory, checkJournalHosts, replay } from './journal.js';
@@ -83,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('ovn-chassis')
     .strict()
-    .demandCommand(1, 'name a command: validate, render, diff, apply, status, rollout, rollback or import')
+    .demandCommand(1, 'name a command: validate, render, diff, apply, status, rollout, rollback, import or agent')
     .command('validate', 'check the inventory and the fleet as a whole', (y) => common(y), (a) => {
       const fleet = loadFleet(a.inventory);
       const findings = validateFleet(fleet);
@@ -227,6 +229,17 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         journal?.close();
       }
+    })
+    .command('agent <action>', 'the node agents: status lists each node\'s agent version and protocol, and flags skew', (y) =>
+      fleetOpts(y).positional('action', { choices: ['status'] as const, describe: 'status' }),
+    async (a) => {
+      const fleet = loadFleet(a.inventory);
+      const hosts = selected(fleet, a.limit);
+      const progress = new Progress('agent status', hosts.length, log);
+      const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, async (_host, agent) => agent.info as HelloResult);
+      const skewed = results.filter((r) => r.ok && r.value.agent !== VERSION).map((r) => r.host);
+      print(a, { controller: VERSION, protocol: PROTOCOL_VERSION, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
+      code = fleetExit(results, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
     })
     .command('import', 'read the nodes\' current chassis config into an inventory file', (y) =>
       fleetOpts(y)

@@ -12,7 +12,8 @@ export type ControllerErrorCode =
   | 'PROTOCOL'
   | 'REFUSED'
   | 'NOT_VERIFIED'
-  | 'OUTCOME_UNKNOWN';
+  | 'OUTCOME_UNKNOWN'
+  | 'PROTOCOL_MISMATCH';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode | string;

@@ -1,4 +1,6 @@
 import { formatPlan } from '../agent/view.js';
+import { printable } from '../common/text.js';
+import type { HelloResult } from '../schemas/rpc.js';
 import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';
 import type { Finding } from './validate.js';
 
@@ -64,4 +66,17 @@ export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
   if (stale.length > 0) out.push('', `stale chassis in the Southbound DB that no inventory host claims: ${stale.join(', ')}`);
   return out.join('\n');
+}
+
+/** The agents as a table: version, protocol, backend, and which differ from this controller. */
+export function formatAgents(results: NodeResult<HelloResult>[], controller: string): string {
+  const rows = results.map((r) =>
+    r.ok
+      ? [r.host, r.value.agent, String(r.value.protocol), printable(r.value.backend), r.value.agent === controller ? '' : `skew: the controller is ${controller}`]
+      : [r.host, '-', '-', '-', failed(r)],
+  );
+  const head = ['host', 'agent', 'protocol', 'backend', ''];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -11,6 +11,10 @@ import { hookSchema } from './hooks.js';
 export const PROTOCOL_VERSION = 1;
 
 const id = z.number().int().nonnegative();
+
+/** What an agent says of itself in answer to hello: the controller refuses a protocol it does not speak. */
+export const helloResultSchema = z.strictObject({ protocol: z.number().int(), agent: z.string().max(64), backend: z.string().max(4096) });
+export type HelloResult = z.output<typeof helloResultSchema>;
 const changeParams = z.strictObject({ config: chassisConfigSchema, allowSystemIdChange: z.boolean().optional() });
 const none = z.strictObject({}).optional();
 

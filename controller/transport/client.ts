@@ -2,10 +2,11 @@ import type { z } from 'zod';
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import { type Hook, hookResultSchema } from '../../schemas/hooks.js';
 import {
-  PROTOCOL_VERSION, applyResultSchema, restoreResultSchema, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
+  PROTOCOL_VERSION, applyResultSchema, helloResultSchema, restoreResultSchema, type HelloResult, factsSchema, planViewSchema, rollbackResultSchema, rpcResponseSchema, showResultSchema,
   type ApplyResultView, type Facts, type PlanView, type ShowResult,
 } from '../../schemas/rpc.js';
 import { nestsDeeperThan, printable } from '../../common/text.js';
+import { VERSION } from '../../schemas/version.js';
 import { ControllerError } from '../errors.js';
 
 /** Requests that change a node. */
@@ -46,8 +47,23 @@ export class AgentClient {
     return client;
   }
 
+  /** What the agent said of itself: its version, protocol and backend. */
+  info: HelloResult | undefined;
+
   private async hello(): Promise<void> {
-    await this.call('hello', { protocol: PROTOCOL_VERSION, client: 'ovn-chassis' }, undefined);
+    const mismatch = (theirs: string) =>
+      new ControllerError('PROTOCOL_MISMATCH', `${this.host}: the agent speaks ${theirs}; this controller (ovn-chassis ${VERSION}) speaks protocol ${PROTOCOL_VERSION}: upgrade the agent or the controller so they match`);
+    let info: HelloResult;
+    try {
+      info = await this.call('hello', { protocol: PROTOCOL_VERSION, client: 'ovn-chassis' }, helloResultSchema);
+    } catch (err) {
+      // An agent that refuses our protocol says which one it speaks.
+      const theirs = err instanceof ControllerError && err.code === 'PROTOCOL' ? /this agent speaks (\d+)/.exec(err.message)?.[1] : undefined;
+      if (theirs) throw mismatch(`protocol ${theirs}`);
+      throw err;
+    }
+    if (info.protocol !== PROTOCOL_VERSION) throw mismatch(`protocol ${info.protocol} (agent ${printable(info.agent)})`);
+    this.info = info;
   }
 
   facts(): Promise<Facts> {

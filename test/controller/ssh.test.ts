@@ -7,6 +7,7 @@ import { fingerprint } from '../../controller/transport/known-hosts.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
 import { run } from '../../scripts/lib/procs.js';
+import { VERSION } from '../../schemas/version.js';
 
 const HOSTILE_AGENT = fileURLToPath(new URL('../support/hostile-agent.mjs', import.meta.url));
 import { expectServingAgentAdopts } from '../support/serving.js';
@@ -129,6 +130,30 @@ describe('ssh transport against a real sshd', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(sbChassis()).toEqual(before);
     expect(r.stderr).toMatch(new RegExp(`reported ${victim} as the system-id it replaced, but it is the system-id of inventory host cmp-2`));
+  });
+
+  it('agent status lists each node\'s agent version and protocol, and flags a node whose agent differs from the controller', async () => {
+    const base = { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) };
+    const same = await ctl(['agent', 'status', '-i', inventoryWith('agents.yaml', base)]);
+    expect(same.code, same.stderr).toBe(0);
+    const all = same.json as unknown as { controller: string; nodes: { host: string; agent: string; protocol: number }[]; skew: string[] };
+    expect(all.nodes.map((n) => [n.host, n.agent, n.protocol])).toEqual([['cmp-1', VERSION, 1], ['cmp-2', VERSION, 1]]);
+    expect(all.skew).toEqual([]);
+    const old = inventoryWith('agents-old.yaml', base, { 'cmp-2': { transport: { agentCommand: [process.execPath, HOSTILE_AGENT, 'version=0.0.9'], stateDir: sandbox.nodes[1]!.stateDir } } });
+    const skewed = await runCli(CONTROLLER_BIN, ['agent', 'status', '-i', old, '--state-dir', sandbox.dir]);
+    expect(skewed.code).toBe(2);
+    expect(skewed.stdout).toMatch(new RegExp(`cmp-2 +0\\.0\\.9 +1 .*skew: the controller is ${VERSION.replace(/\./g, '\\.')}`));
+  });
+
+  it('refuses, naming both versions, an agent whose protocol the controller does not speak — whichever side says so', async () => {
+    const base = { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) };
+    for (const mode of ['protocol=2', 'refuse=2']) {
+      const inv = inventoryWith(`mismatch-${mode}.yaml`, base, { 'cmp-1': { transport: { agentCommand: [process.execPath, HOSTILE_AGENT, mode], stateDir: sandbox.nodes[0]!.stateDir } } });
+      const r = await ctl(['diff', '-i', inv, '--limit', 'cmp-1']);
+      expect(r.code).toBe(1);
+      expect(r.json[0]?.error?.code).toBe('PROTOCOL_MISMATCH');
+      expect(r.json[0]?.error?.message).toMatch(new RegExp(`cmp-1: the agent speaks protocol 2.*this controller \\(ovn-chassis ${VERSION.replace(/\./g, '\\.')}\\) speaks protocol 1`));
+    }
   });
 });
 

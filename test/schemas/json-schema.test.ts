@@ -13,3 +13,11 @@ describe('JSON Schema files for editors', () => {
     });
   }
 });
+
+describe('one version', () => {
+  it('schemas/version.ts is package.json\'s version (what agents report in hello)', async () => {
+    const { VERSION } = await import('../../schemas/version.js');
+    const { readFileSync } = await import('node:fs');
+    expect(VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+});

@@ -1,0 +1,2 @@
+/** This release of ovn-chassis (the controller and the agent ship together); a test keeps it equal to package.json's. */
+export const VERSION = '0.1.0';

@@ -7,7 +7,9 @@ import { DEFAULT_STATE_DIR } from '../agent/serving.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
-import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachNode, statusFleet } from './fleet.js';
+import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, statusFleet } from './fleet.js';
+import { type AgentInstallResult, installAgent, removeAgent } from './agents.js';
+import { batchSize } from './plan.js';
 import { fieldsFromMidonet, fieldsFromNode, importedInventory } from './import.js';
 import { loadConfigFile } from '../schemas/load.js';
 import { tunnelZoneSchema } from '../schemas/inventory.js';
@@ -16,7 +18,7 @@ import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
 import { failed, formatAgents, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
-import { VERSION } from '../schemas/version.js';
+import { AGENT_IMAGE, VERSION } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal, type NodeHistory, checkJournalHosts, replay } from './journal.js';
@@ -230,16 +232,41 @@ export async function main(argv: string[]): Promise<number> {
         journal?.close();
       }
     })
-    .command('agent <action>', 'the node agents: status lists each node\'s agent version and protocol, and flags skew', (y) =>
-      fleetOpts(y).positional('action', { choices: ['status'] as const, describe: 'status' }),
+    .command('agent <action>', 'the node agents: install, upgrade (in batches), status (versions, skew), remove', (y) =>
+      fleetOpts(y)
+        .positional('action', { choices: ['install', 'upgrade', 'status', 'remove'] as const, describe: 'what to do' })
+        .option('image', { type: 'string', describe: `the agent image to install (default ${AGENT_IMAGE}; taken from DOCKER_HOST when a node lacks it)` })
+        .option('batch', { type: 'string', default: '1', describe: 'upgrade: nodes per batch, N or P%; a batch with a failed node stops the upgrade' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
-      const progress = new Progress('agent status', hosts.length, log);
-      const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, async (_host, agent) => agent.info as HelloResult);
-      const skewed = results.filter((r) => r.ok && r.value.agent !== VERSION).map((r) => r.host);
-      print(a, { controller: VERSION, protocol: PROTOCOL_VERSION, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
-      code = fleetExit(results, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
+      if (a.action === 'status') {
+        const progress = new Progress('agent status', hosts.length, log);
+        const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, async (_host, agent) => agent.info as HelloResult);
+        const skewed = results.filter((r) => r.ok && r.value.agent !== VERSION).map((r) => r.host);
+        print(a, { controller: VERSION, protocol: PROTOCOL_VERSION, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
+        code = fleetExit(results, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
+        return;
+      }
+      const { default: Docker } = await import('dockerode');
+      const local = new Docker();
+      const image = a.image ?? AGENT_IMAGE;
+      const results: NodeResult<unknown>[] = [];
+      const size = a.action === 'upgrade' ? batchSize(a.batch, hosts.length) : hosts.length;
+      for (let i = 0; i < hosts.length; i += size) {
+        const batch = hosts.slice(i, i + size);
+        const progress = new Progress(`agent ${a.action}`, batch.length, log);
+        const done: NodeResult<unknown>[] = a.action === 'remove'
+          ? await forEachHost<{ removed: boolean }>(batch, runOpts(a), progress, (v) => (v.removed ? 'removed' : 'no agent container'), (h) => removeAgent(h))
+          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, (v) => `${v.image} healthy${v.replaced ? ` (was ${v.replaced})` : ''}`, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade' }));
+        results.push(...done);
+        if (a.action === 'upgrade' && done.some((r) => !r.ok)) {
+          log.warn({ op: 'agent upgrade' }, `stopping after batch ${i / size + 1}: a node's new agent failed; later batches untouched`);
+          break;
+        }
+      }
+      print(a, view(results), results.map((r) => (r.ok ? `${r.host}: ${JSON.stringify(r.value)}` : `${r.host}: ${failed(r)}`)).join('\n'));
+      code = results.length < hosts.length ? EXIT.PARTIAL : fleetExit(results, EXIT.OK);
     })
     .command('import', 'read the nodes\' current chassis config into an inventory file', (y) =>
       fleetOpts(y)

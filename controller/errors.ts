@@ -13,7 +13,8 @@ export type ControllerErrorCode =
   | 'REFUSED'
   | 'NOT_VERIFIED'
   | 'OUTCOME_UNKNOWN'
-  | 'PROTOCOL_MISMATCH';
+  | 'PROTOCOL_MISMATCH'
+  | 'AGENT_UNHEALTHY';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode | string;

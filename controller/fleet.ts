@@ -40,6 +40,27 @@ export async function forEachNode<T>(
   describe: (value: T) => string,
   fn: (host: Host, agent: AgentClient) => Promise<T>,
 ): Promise<NodeResult<T>[]> {
+  return forEachHost(hosts, opts, progress, describe, async (host) => {
+    const agent = await connectAgent(host, opts);
+    try {
+      return await fn(host, agent);
+    } finally {
+      await agent.close().catch(() => undefined);
+    }
+  });
+}
+
+/**
+ * Runs `fn` on every host, at most `concurrency` at a time, each under its own
+ * deadline; a failure is that host's result, never the others'.
+ */
+export async function forEachHost<T>(
+  hosts: Host[],
+  opts: RunOptions,
+  progress: Progress,
+  describe: (value: T) => string,
+  fn: (host: Host) => Promise<T>,
+): Promise<NodeResult<T>[]> {
   const results: NodeResult<T>[] = new Array(hosts.length);
   let next = 0;
   const worker = async () => {
@@ -49,15 +70,8 @@ export async function forEachNode<T>(
       const t0 = Date.now();
       let timer: NodeJS.Timeout | undefined;
       try {
-        // The connection is closed when the work ends, even if that is after the deadline gave up on it.
-        const work = (async () => {
-          const agent = await connectAgent(host, opts);
-          try {
-            return await fn(host, agent);
-          } finally {
-            await agent.close().catch(() => undefined);
-          }
-        })();
+        // The work is left to finish (and close what it opened) even when the deadline gives up on it.
+        const work = fn(host);
         work.catch(() => undefined);
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new ControllerError('TIMEOUT', `${host.name}: no answer within ${opts.nodeTimeoutMs / 1000} s`)), opts.nodeTimeoutMs);

@@ -10,6 +10,13 @@ const containerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'is not a
 /** A path or command name handed to the agent as an argument: never one that reads as a flag, never a control character. */
 const argValue = z.string().min(1).refine((s) => !s.startsWith('-'), 'must not start with "-"').refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'holds a control character');
 
+/**
+ * How `ovn-chassis agent install` puts the agent on the node: the container
+ * `ovn_chassis_agent` through the node's Docker API, or the single executable
+ * and a systemd unit. Default: container when the backend is docker, else systemd.
+ */
+const install = z.enum(['container', 'systemd']).optional();
+
 /** Which backend a node's agent uses (agent CLI flags, inventory `agent:`). */
 export const agentBackendSchema = z.discriminatedUnion('backend', [
   z.strictObject({
@@ -18,14 +25,22 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
     sslKey: argValue.optional(),
     sslCert: argValue.optional(),
     sslCa: argValue.optional(),
+    install,
+    /** The node's Docker API, for install: container. */
+    dockerSocket: argValue.optional(),
   }),
   z.strictObject({
     backend: z.literal('docker'),
     container: containerName.default(DEFAULT_OVS_CONTAINER),
     dockerSocket: argValue.default(DEFAULT_DOCKER_SOCKET),
+    install,
   }),
-  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl') }),
+  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl'), install }),
 ]);
+
+export function installKind(b: AgentBackend): 'container' | 'systemd' {
+  return b.install ?? (b.backend === 'docker' ? 'container' : 'systemd');
+}
 
 export type AgentBackend = z.output<typeof agentBackendSchema>;
 

@@ -5,17 +5,12 @@
  * (default /var/run/docker.sock).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
+import { AGENT_IMAGE } from '../schemas/version.js';
 import { buildExecutables } from './package.js';
 
-export const IMAGE_NAME = 'ovn-chassis-agent';
-
-export function imageTag(): string {
-  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
-  return `${IMAGE_NAME}:${version}`;
-}
 
 /** The libraries an executable links, as ldd resolves them here. */
 function linkedLibraries(exe: string): string[] {
@@ -38,7 +33,7 @@ export async function buildImage(docker = new Docker(), context = 'dist/image'):
   for (const d of ['tmp', 'etc/ovn-chassis', 'run/openvswitch', 'var/lib/ovn-chassis']) mkdirSync(join(rootfs, d), { recursive: true, mode: 0o700 });
   rmSync(join(context, 'pkg'), { recursive: true });
   copyFileSync('packaging/Dockerfile', join(context, 'Dockerfile'));
-  const tag = imageTag();
+  const tag = AGENT_IMAGE;
   const stream = await docker.buildImage({ context, src: ['Dockerfile', 'rootfs'] }, { t: tag });
   await new Promise((resolve, reject) =>
     docker.modem.followProgress(stream, (err, out) => {

@@ -31,14 +31,13 @@ export function agentSocketOf(t: SshTransport): string {
 }
 
 /**
- * One SSH connection per node, reused for all its requests: key auth (a key
- * file or ssh-agent), the host key checked before anything is sent, then JSON
- * lines to the node's agent — the serving one when there is one, so the
- * config it keeps applied follows ours.
+ * An SSH connection to a node: key auth (a key file or ssh-agent), the host
+ * key checked against known_hosts or pinned fingerprints before anything is
+ * sent — an unknown or changed key is an error, never a prompt.
  */
-export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient> {
+export async function openSsh(host: Host): Promise<{ conn: Client; where: string; t: SshTransport }> {
   const t = host.transport;
-  if (t.kind !== 'ssh') throw new Error('connectSsh needs an ssh transport');
+  if (t.kind !== 'ssh') throw new ControllerError('INVALID_INVENTORY', `${host.name}: this needs an ssh transport`);
   const where = `${host.name} (${host.address}:${t.port})`;
   let refusal: ControllerError | undefined;
   const knownHosts = t.knownHosts ?? (t.fingerprints ? undefined : '~/.ssh/known_hosts');
@@ -90,7 +89,16 @@ export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient>
     });
     conn.connect(config);
   });
+  return { conn, where, t };
+}
 
+/**
+ * One SSH connection per node, reused for all its requests: JSON lines to the
+ * node's agent — the serving one when there is one, so the config it keeps
+ * applied follows ours.
+ */
+export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient> {
+  const { conn, where, t } = await openSsh(host);
   const channel = await openAgentChannel(conn, host, t, where, log);
 
   const lines = new LineDemux(where);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { buildImage, imageTag } from '../../scripts/image.js';
+import { buildImage } from '../../scripts/image.js';
+import { AGENT_IMAGE } from '../../schemas/version.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
 
 /**
@@ -29,7 +30,7 @@ afterAll(async () => {
 describe('the agent image', () => {
   it('is built FROM scratch, runs serve healthy, and applies the node\'s config through the mounted socket', async () => {
     const tag = await buildImage(dockerd.api, join(tempDir('image'), 'context'));
-    expect(tag).toBe(imageTag());
+    expect(tag).toBe(AGENT_IMAGE);
     const img = await dockerd.api.getImage(tag).inspect();
     expect(img.Config.Healthcheck?.Test?.slice(0, 3)).toEqual(['CMD', '/usr/bin/ovn-chassis-agent', 'health']);
 

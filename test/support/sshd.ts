@@ -71,7 +71,7 @@ export class Sshd {
       `Port ${d.port}`, 'ListenAddress 127.0.0.1', `HostKey ${d.hostKey.key}`,
       `AuthorizedKeysFile ${join(d.dir, 'authorized_keys')}`, `PidFile ${join(d.dir, 'sshd.pid')}`,
       'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
-      'PermitRootLogin prohibit-password', 'LogLevel ERROR',
+      'PermitRootLogin prohibit-password', 'LogLevel ERROR', 'Subsystem sftp internal-sftp',
     ].join('\n'));
     await d.launch();
     return d;

@@ -1,0 +1,181 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { dirname, join } from 'node:path';
+import type Docker from 'dockerode';
+import type { Client } from 'ssh2';
+import { DEFAULT_STATE_DIR } from '../agent/serving.js';
+import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind } from '../schemas/backend.js';
+import { parseEndpointText } from '../schemas/endpoint.js';
+import { AGENT_IMAGE } from '../schemas/version.js';
+import { ControllerError } from './errors.js';
+import type { Host } from './inventory.js';
+import { openSsh } from './transport/ssh.js';
+
+/** The agent's container on a node, as Kolla names its containers. */
+export const AGENT_CONTAINER = 'ovn_chassis_agent';
+const HEALTHY_WITHIN_MS = 60_000;
+
+/**
+ * An HTTP agent whose every connection is an SSH forward to a unix socket on
+ * the node: dockerode speaks to the node's Docker API through it, and nothing
+ * on the node listens on the network for it.
+ */
+class ForwardAgent extends http.Agent {
+  private readonly conn: Client;
+  private readonly path: string;
+
+  constructor(conn: Client, path: string) {
+    super({ keepAlive: false });
+    this.conn = conn;
+    this.path = path;
+  }
+
+  override createConnection(_options: unknown, callback: (err: Error | null, socket: Duplex) => void): undefined {
+    this.conn.openssh_forwardOutStreamLocal(this.path, (err, channel) => callback(err ?? null, channel));
+    return undefined;
+  }
+}
+
+export interface AgentInstallResult {
+  image: string;
+  replaced?: string;
+  loaded: boolean;
+}
+
+/** The node's Docker API socket (the docker backend's, or the one named for install). */
+function nodeDockerSocket(host: Host): string {
+  return ('dockerSocket' in host.agent ? host.agent.dockerSocket : undefined) ?? DEFAULT_DOCKER_SOCKET;
+}
+
+/** The node's Docker API, reached through SSH forwards of its socket. */
+async function nodeDocker(conn: Client, host: Host, where: string): Promise<Docker> {
+  const { default: Docker } = await import('dockerode');
+  const socket = nodeDockerSocket(host);
+  const docker = new Docker({ socketPath: socket, agent: new ForwardAgent(conn, socket) } as Docker.DockerOptions);
+  await docker.ping().catch((err: unknown) => {
+    throw new ControllerError('UNREACHABLE', `${where}: cannot reach the node's Docker API at ${socket} over SSH: ${(err as Error).message}`);
+  });
+  return docker;
+}
+
+/** What the container needs mounted at the same paths inside: the state dir, and the OVSDB socket's directory or the Docker socket. */
+export function containerSpec(host: Host, image: string): Docker.ContainerCreateOptions {
+  const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
+  const a = host.agent;
+  let reach: string;
+  if (a.backend === 'ovsdb') {
+    const ep = parseEndpointText(a.db);
+    if (typeof ep === 'string') throw new ControllerError('INVALID_INVENTORY', `${host.name}: agent.db ${a.db}: ${ep}`);
+    reach = ep.kind === 'unix' ? dirname(ep.path) : '';
+  } else if (a.backend === 'docker') reach = a.dockerSocket;
+  else throw new ControllerError('INVALID_INVENTORY', `${host.name}: a vsctl-backend agent needs ovs-vsctl beside it; install it with agent.install: systemd`);
+  const binds = [`${stateDir}:${stateDir}`, ...(reach ? [`${reach}:${reach}`] : [])];
+  return {
+    name: AGENT_CONTAINER,
+    Image: image,
+    Cmd: ['serve', '--config', join(stateDir, 'chassis.json'), ...backendArgs(a), '--state-dir', stateDir],
+    Healthcheck: { Test: ['CMD', '/usr/bin/ovn-chassis-agent', 'health', '--state-dir', stateDir], Interval: 2e9, Timeout: 5e9, Retries: 5, StartPeriod: 2e9 },
+    HostConfig: { NetworkMode: 'host', Binds: binds, RestartPolicy: { Name: 'unless-stopped' } },
+    Labels: { 'org.ovn-chassis.agent': image },
+  };
+}
+
+/**
+ * The agent, as a container, on the nodes the inventory says install so
+ * (container kind): over SSH, through the node's own Docker API, the image
+ * loaded from the controller's Docker (DOCKER_HOST) when the node lacks it,
+ * the node's desired config written to its state dir, the container created
+ * (or replaced) and waited healthy. `keep` (upgrade): a node whose new agent
+ * does not come up healthy gets its previous one back.
+ */
+export async function installAgent(host: Host, opts: { image?: string; local: Docker; upgrade?: boolean }): Promise<AgentInstallResult> {
+  if (installKind(host.agent) !== 'container') {
+    throw new ControllerError('REFUSED', `${host.name}: agent.install is systemd; this release installs the container kind only (set agent.install: container)`);
+  }
+  const image = opts.image ?? AGENT_IMAGE;
+  const { conn, where } = await openSsh(host);
+  try {
+    const docker = await nodeDocker(conn, host, where);
+    const loaded = await ensureImage(docker, opts.local, image, where);
+    const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
+    await writeConfig(conn, stateDir, `${JSON.stringify(host.chassis, null, 2)}\n`, where);
+    const old = await docker.getContainer(AGENT_CONTAINER).inspect().catch(() => undefined);
+    if (old) await docker.getContainer(AGENT_CONTAINER).remove({ force: true });
+    /** Undefined once the agent from `img` is healthy; otherwise why not. */
+    const start = async (img: string): Promise<string | undefined> => {
+      try {
+        const c = await docker.createContainer(containerSpec(host, img));
+        await c.start();
+        return await waitHealthy(c);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    const why = await start(image);
+    if (why) {
+      const back = old?.Config.Image;
+      await docker.getContainer(AGENT_CONTAINER).remove({ force: true }).catch(() => undefined);
+      if (opts.upgrade && back) {
+        const again = await start(back);
+        throw new ControllerError('AGENT_UNHEALTHY', `${where}: the agent from ${image} did not come up healthy (${why}); ${again ? `and the previous one (${back}) did not either: ${again}` : `the previous one (${back}) runs again`}`);
+      }
+      throw new ControllerError('AGENT_UNHEALTHY', `${where}: the agent from ${image} did not come up healthy: ${why}`);
+    }
+    return { image, loaded, ...(old ? { replaced: old.Config.Image } : {}) };
+  } finally {
+    conn.end();
+  }
+}
+
+/** Removes the agent's container; the node's Open vSwitch and the state dir (snapshots) stay as they are. */
+export async function removeAgent(host: Host): Promise<{ removed: boolean }> {
+  const { conn, where } = await openSsh(host);
+  try {
+    const c = (await nodeDocker(conn, host, where)).getContainer(AGENT_CONTAINER);
+    const there = await c.inspect().then(() => true, () => false);
+    if (there) await c.remove({ force: true });
+    return { removed: there };
+  } finally {
+    conn.end();
+  }
+}
+
+async function ensureImage(docker: Docker, local: Docker, image: string, where: string): Promise<boolean> {
+  const present = await docker.getImage(image).inspect().then(() => true, () => false);
+  if (present) return false;
+  const exported = await local.getImage(image).get().catch((err: unknown) => {
+    throw new ControllerError('UNREACHABLE', `${where}: the node has no image ${image}, and the controller's Docker (DOCKER_HOST) cannot give it: ${(err as Error).message}; build it with npm run image`);
+  });
+  const stream = await docker.loadImage(exported);
+  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))));
+  return true;
+}
+
+/** The desired config the serving agent starts from, in its state dir (0700), readable by root only. */
+function writeConfig(conn: Client, stateDir: string, text: string, where: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.sftp((err, sftp) => {
+      if (err) return reject(new ControllerError('UNREACHABLE', `${where}: no SFTP: ${err.message}`));
+      sftp.mkdir(stateDir, { mode: 0o700 }, () => {
+        sftp.writeFile(join(stateDir, 'chassis.json'), text, { mode: 0o600 }, (werr) => {
+          sftp.end();
+          if (werr) reject(new ControllerError('UNREACHABLE', `${where}: cannot write ${join(stateDir, 'chassis.json')}: ${werr.message}`));
+          else resolve();
+        });
+      });
+    });
+  });
+}
+
+/** Undefined once healthy; otherwise why not, after at most a minute. */
+async function waitHealthy(c: Docker.Container): Promise<string | undefined> {
+  const deadline = Date.now() + HEALTHY_WITHIN_MS;
+  for (;;) {
+    const s = (await c.inspect()).State;
+    if (s.Health?.Status === 'healthy') return undefined;
+    if (!s.Running && s.Status !== 'created') return `it ${s.Status} (exit ${s.ExitCode})${s.Error ? `: ${s.Error}` : ''}`;
+    if (Date.now() > deadline) return `still ${s.Health?.Status ?? s.Status} after ${HEALTHY_WITHIN_MS / 1000} s`;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+

@@ -1,0 +1,101 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_CONTAINER } from '../../controller/agents.js';
+import { buildImage } from '../../scripts/image.js';
+import { Dockerd } from '../../scripts/lib/dockerd.js';
+import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { AGENT_IMAGE, VERSION } from '../../schemas/version.js';
+import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { Sshd } from '../support/sshd.js';
+
+/**
+ * ovn-chassis agent install / upgrade / status / remove on a node reached
+ * over a real sshd, whose Docker API is a real dockerd (reached only through
+ * SSH forwards of its socket). The controller's own Docker (DOCKER_HOST) holds
+ * the image; the node does not until install loads it.
+ */
+let sshd: Sshd;
+let controllerDocker: Dockerd;
+let nodeDocker: Dockerd;
+let sandbox: Sandbox;
+let inv: string;
+
+beforeAll(async () => {
+  [sshd, controllerDocker, nodeDocker, sandbox] = await Promise.all([Sshd.start(), Dockerd.start(), Dockerd.start(), Sandbox.start({ gateways: 0, computes: 1 })]);
+  await buildImage(controllerDocker.api, join(tempDir('image'), 'context'));
+  const node = sandbox.nodes[0]!;
+  const inventory = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
+  const knownHosts = join(sshd.dir, 'known_hosts');
+  writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+  inventory.defaults.transport = { kind: 'ssh', user: 'root', port: sshd.port, privateKey: sshd.clientKey.key, knownHosts };
+  inventory.hosts['cmp-1'] = {
+    ...inventory.hosts['cmp-1'],
+    address: '127.0.0.1',
+    encap: { ip: node.address },
+    transport: { stateDir: node.stateDir },
+    agent: { backend: 'ovsdb', db: node.ovsdb.unix, install: 'container', dockerSocket: nodeDocker.socketPath },
+  };
+  inv = join(sandbox.dir, 'agents.yaml');
+  writeFileSync(inv, stringify(inventory));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([sandbox?.stop(), sshd?.stop(), controllerDocker?.stop(), nodeDocker?.stop()]);
+});
+
+const ctl = (...args: string[]) => runCli(CONTROLLER_BIN, [...args, '-i', inv, '--state-dir', sandbox.dir], { env: { DOCKER_HOST: `unix://${controllerDocker.socketPath}` } });
+const agentContainer = () => nodeDocker.api.getContainer(AGENT_CONTAINER).inspect();
+
+describe('agent install, upgrade, status, remove (container kind)', () => {
+  it('install loads the image onto the node, runs the agent healthy, and a controller apply through it verifies', async () => {
+    await expect(nodeDocker.api.getImage(AGENT_IMAGE).inspect()).rejects.toThrow();
+    const r = await ctl('agent', 'install', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, image: AGENT_IMAGE, loaded: true });
+    const c = await agentContainer();
+    expect(c.State.Health?.Status).toBe('healthy');
+    const apply = await ctl('apply', '--json');
+    expect(apply.code, apply.stderr).toBe(0);
+    expect(JSON.parse(apply.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, verdict: { state: 'verified' } });
+    const status = await ctl('agent', 'status', '--json');
+    expect(JSON.parse(status.stdout).nodes[0]).toMatchObject({ host: 'cmp-1', agent: VERSION, protocol: 1 });
+  });
+
+  it('upgrade replaces the agent and keeps the node\'s state dir and desired config; one that does not come up healthy is rolled back', async () => {
+    const node = sandbox.nodes[0]!;
+    await controllerDocker.api.getImage(AGENT_IMAGE).tag({ repo: 'ovn-chassis-agent', tag: 'next' });
+    const desired = run('cat', [join(node.stateDir, 'desired.json')]);
+    const up = await ctl('agent', 'upgrade', '--image', 'ovn-chassis-agent:next', '--json');
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)[0]).toMatchObject({ ok: true, image: 'ovn-chassis-agent:next', replaced: AGENT_IMAGE });
+    expect((await agentContainer()).Config.Image).toBe('ovn-chassis-agent:next');
+    expect(run('cat', [join(node.stateDir, 'desired.json')])).toBe(desired);
+    // The upgraded agent keeps the config applied: drift is repaired.
+    node.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.9.9.9');
+    await waitFor('drift repaired by the upgraded agent', () => node.ovsdb.externalIds()['ovn-encap-ip'] === node.address, 20_000);
+
+    // An image with no agent in it: the new container cannot come up, and the previous agent runs again.
+    const empty = join(tempDir('empty-image'), 'empty.tar');
+    run('tar', ['-cf', empty, '-T', '/dev/null']);
+    const imported = await controllerDocker.api.importImage(empty, { repo: 'ovn-chassis-agent', tag: 'broken' });
+    await new Promise((resolve, reject) => controllerDocker.api.modem.followProgress(imported, (err) => (err ? reject(err) : resolve(undefined))));
+    const bad = await ctl('agent', 'upgrade', '--image', 'ovn-chassis-agent:broken', '--json');
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)[0]).toMatchObject({ ok: false, error: { code: 'AGENT_UNHEALTHY', message: expect.stringMatching(/did not come up healthy.*the previous one \(ovn-chassis-agent:next\) runs again/) } });
+    const back = await agentContainer();
+    expect(back.Config.Image).toBe('ovn-chassis-agent:next');
+    expect(back.State.Health?.Status).toBe('healthy');
+  });
+
+  it('remove takes the agent away and leaves the node\'s Open vSwitch as it was', async () => {
+    const before = sandbox.nodes[0]!.ovsdb.externalIds();
+    const r = await ctl('agent', 'remove', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, removed: true });
+    await expect(agentContainer()).rejects.toThrow();
+    expect(sandbox.nodes[0]!.ovsdb.externalIds()).toEqual(before);
+  });
+});

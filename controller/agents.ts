@@ -1,15 +1,18 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { DEFAULT_STATE_DIR } from '../agent/serving.js';
+import { AGENT_EXECUTABLE, DEFAULT_WRITABLE, UNIT_NAME, agentUnit } from '../agent/unit.js';
+import { printable } from '../common/text.js';
 import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind } from '../schemas/backend.js';
 import { parseEndpointText } from '../schemas/endpoint.js';
 import { AGENT_IMAGE } from '../schemas/version.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
-import { openSsh } from './transport/ssh.js';
+import { openSsh, shellQuote } from './transport/ssh.js';
 
 /** The agent's container on a node, as Kolla names its containers. */
 export const AGENT_CONTAINER = 'ovn_chassis_agent';
@@ -88,10 +91,8 @@ export function containerSpec(host: Host, image: string): Docker.ContainerCreate
  * (or replaced) and waited healthy. `keep` (upgrade): a node whose new agent
  * does not come up healthy gets its previous one back.
  */
-export async function installAgent(host: Host, opts: { image?: string; local: Docker; upgrade?: boolean }): Promise<AgentInstallResult> {
-  if (installKind(host.agent) !== 'container') {
-    throw new ControllerError('REFUSED', `${host.name}: agent.install is systemd; this release installs the container kind only (set agent.install: container)`);
-  }
+export async function installAgent(host: Host, opts: { image?: string; local: Docker; upgrade?: boolean; executable: string }): Promise<AgentInstallResult> {
+  if (installKind(host.agent) === 'systemd') return installUnit(host, opts.executable);
   const image = opts.image ?? AGENT_IMAGE;
   const { conn, where } = await openSsh(host);
   try {
@@ -125,6 +126,90 @@ export async function installAgent(host: Host, opts: { image?: string; local: Do
   } finally {
     conn.end();
   }
+}
+
+/**
+ * The systemd kind: the single executable, the unit (with this node's own
+ * paths) and the desired config copied over SFTP with their modes, then
+ * `systemctl daemon-reload` and `enable --now`, and the agent's health checked.
+ * Paths land under `agent.installRoot` (default /): image-based hosts, and tests.
+ */
+async function installUnit(host: Host, executable: string): Promise<AgentInstallResult> {
+  const root = host.agent.installRoot ?? '/';
+  const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
+  const exe = join(root, AGENT_EXECUTABLE);
+  const unitPath = join(root, 'etc/systemd/system', UNIT_NAME);
+  const config = join(stateDir, 'chassis.json');
+  const a = host.agent;
+  const reach = a.backend === 'ovsdb' ? parseEndpointText(a.db) : undefined;
+  const writable = [...DEFAULT_WRITABLE, stateDir, ...(reach && typeof reach !== 'string' && reach.kind === 'unix' ? [dirname(reach.path)] : [])];
+  const unit = agentUnit([exe, 'serve', '--config', config, ...backendArgs(a), '--state-dir', stateDir], [...new Set(writable)]);
+  const { conn, where } = await openSsh(host);
+  try {
+    await sftpPut(conn, where, [
+      { path: exe, data: readFileSync(executable), mode: 0o755 },
+      { path: unitPath, data: Buffer.from(unit), mode: 0o644 },
+      { path: config, data: Buffer.from(`${JSON.stringify(host.chassis, null, 2)}\n`), mode: 0o600, dirMode: 0o700 },
+    ]);
+    for (const argv of [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', UNIT_NAME]]) {
+      const r = await execOn(conn, argv);
+      if (r.code !== 0) {
+        throw new ControllerError('AGENT_NOT_STARTED', `${where}: the agent is installed (${exe}, ${unitPath}), but ${argv.join(' ')} failed: ${printable(r.stderr.trim()).slice(0, 500)}; start it with systemctl enable --now ${UNIT_NAME}`);
+      }
+    }
+    const deadline = Date.now() + HEALTHY_WITHIN_MS;
+    for (;;) {
+      const health = await execOn(conn, [exe, 'health', '--state-dir', stateDir]);
+      if (health.code === 0) break;
+      if (Date.now() > deadline) throw new ControllerError('AGENT_UNHEALTHY', `${where}: the unit started, but its agent does not answer: ${printable(health.stderr.trim()).slice(0, 500)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return { image: exe, loaded: true };
+  } finally {
+    conn.end();
+  }
+}
+
+/** Writes files over SFTP, creating their directories, each with its mode. */
+function sftpPut(conn: Client, where: string, files: { path: string; data: Buffer; mode: number; dirMode?: number }[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    conn.sftp(async (err, sftp) => {
+      if (err) return reject(new ControllerError('UNREACHABLE', `${where}: no SFTP: ${err.message}`));
+      const call = <T>(fn: (cb: (e: Error | null | undefined, v?: T) => void) => void) => new Promise<T | undefined>((res, rej) => fn((e, v) => (e ? rej(e) : res(v))));
+      try {
+        for (const f of files) {
+          let dir = '';
+          for (const part of dirname(f.path).split('/').filter(Boolean)) {
+            dir += `/${part}`;
+            // Already there is fine: only the file's own write is checked.
+            const made = dir;
+            await new Promise((r) => sftp.mkdir(made, { mode: f.dirMode ?? 0o755 }, () => r(undefined)));
+          }
+          await call((cb) => sftp.writeFile(f.path, f.data, { mode: f.mode }, (e) => cb(e)));
+          await call((cb) => sftp.chmod(f.path, f.mode, (e) => cb(e)));
+        }
+        resolve();
+      } catch (e) {
+        reject(new ControllerError('UNREACHABLE', `${where}: cannot copy the agent's files: ${(e as Error).message}`));
+      } finally {
+        sftp.end();
+      }
+    });
+  });
+}
+
+/** Runs an argument vector on the node (quoted for its login shell); its exit code and output. */
+function execOn(conn: Client, argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    conn.exec(shellQuote(argv), (err, ch) => {
+      if (err) return reject(err);
+      let stdout = '';
+      let stderr = '';
+      ch.on('data', (d: Buffer) => (stdout += d.toString()));
+      ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      ch.on('close', (code: number | null) => resolve({ code: code ?? 1, stdout, stderr }));
+    });
+  });
 }
 
 /** Removes the agent's container; the node's Open vSwitch and the state dir (snapshots) stay as they are. */

@@ -236,7 +236,8 @@ export async function main(argv: string[]): Promise<number> {
       fleetOpts(y)
         .positional('action', { choices: ['install', 'upgrade', 'status', 'remove'] as const, describe: 'what to do' })
         .option('image', { type: 'string', describe: `the agent image to install (default ${AGENT_IMAGE}; taken from DOCKER_HOST when a node lacks it)` })
-        .option('batch', { type: 'string', default: '1', describe: 'upgrade: nodes per batch, N or P%; a batch with a failed node stops the upgrade' }),
+        .option('batch', { type: 'string', default: '1', describe: 'upgrade: nodes per batch, N or P%; a batch with a failed node stops the upgrade' })
+        .option('agent-executable', { type: 'string', default: 'dist/pkg/ovn-chassis-agent', describe: 'install: systemd: the single executable to copy (npm run package makes it)' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
@@ -258,7 +259,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = new Progress(`agent ${a.action}`, batch.length, log);
         const done: NodeResult<unknown>[] = a.action === 'remove'
           ? await forEachHost<{ removed: boolean }>(batch, runOpts(a), progress, (v) => (v.removed ? 'removed' : 'no agent container'), (h) => removeAgent(h))
-          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, (v) => `${v.image} healthy${v.replaced ? ` (was ${v.replaced})` : ''}`, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade' }));
+          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, (v) => `${v.image} healthy${v.replaced ? ` (was ${v.replaced})` : ''}`, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade', executable: a['agent-executable'] }));
         results.push(...done);
         if (a.action === 'upgrade' && done.some((r) => !r.ok)) {
           log.warn({ op: 'agent upgrade' }, `stopping after batch ${i / size + 1}: a node's new agent failed; later batches untouched`);

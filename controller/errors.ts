@@ -14,7 +14,8 @@ export type ControllerErrorCode =
   | 'NOT_VERIFIED'
   | 'OUTCOME_UNKNOWN'
   | 'PROTOCOL_MISMATCH'
-  | 'AGENT_UNHEALTHY';
+  | 'AGENT_UNHEALTHY'
+  | 'AGENT_NOT_STARTED';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode | string;

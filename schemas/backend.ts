@@ -16,6 +16,8 @@ const argValue = z.string().min(1).refine((s) => !s.startsWith('-'), 'must not s
  * and a systemd unit. Default: container when the backend is docker, else systemd.
  */
 const install = z.enum(['container', 'systemd']).optional();
+/** Where on the node the systemd kind's files go (default /): image-based hosts with a writable root elsewhere. */
+const installRoot = z.string().startsWith('/', 'must be an absolute path').optional();
 
 /** Which backend a node's agent uses (agent CLI flags, inventory `agent:`). */
 export const agentBackendSchema = z.discriminatedUnion('backend', [
@@ -26,6 +28,7 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
     sslCert: argValue.optional(),
     sslCa: argValue.optional(),
     install,
+    installRoot,
     /** The node's Docker API, for install: container. */
     dockerSocket: argValue.optional(),
   }),
@@ -34,8 +37,9 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
     container: containerName.default(DEFAULT_OVS_CONTAINER),
     dockerSocket: argValue.default(DEFAULT_DOCKER_SOCKET),
     install,
+    installRoot,
   }),
-  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl'), install }),
+  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl'), install, installRoot }),
 ]);
 
 export function installKind(b: AgentBackend): 'container' | 'systemd' {

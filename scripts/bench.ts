@@ -289,8 +289,18 @@ let startupMemory: Record<string, number> | undefined;
  * start of the bundled CLI and of the single executables (npm run package),
  * and the serving agent's resident memory at rest beside an idle Node.
  */
-async function startupCases(server: OvsdbServer): Promise<void> {
+async function startupCases(): Promise<void> {
   if (!argv.json) process.stderr.write('cold start and resident memory, beside Node\'s own\n');
+  // A server of its own: the serving agent measured here applies its config to it.
+  const server = await OvsdbServer.start();
+  try {
+    await startupOn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function startupOn(server: OvsdbServer): Promise<void> {
   const dir = tempDir('bench-pkg');
   const [controllerExe, agentExe] = (await buildExecutables(dir)) as [string, string];
   const cfg = join(dir, 'chassis.yaml');
@@ -321,7 +331,7 @@ async function main(): Promise<void> {
   const server = await OvsdbServer.start();
   let dockerd: Dockerd | undefined;
   try {
-    if (argv.startup) await startupCases(server);
+    if (argv.startup) await startupCases();
     if (!argv.json) process.stderr.write('ovsdb client vs raw socket vs ovs-vsctl, one ovsdb-server on a unix socket\n');
     await transactCases(server);
     if (!argv.json) process.stderr.write('one node, full diff + apply: native vs ovs-vsctl vs docker exec (a real dockerd)\n');

@@ -21,3 +21,11 @@ describe('one version', () => {
     expect(VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
   });
 });
+
+describe('the packaged systemd unit', () => {
+  it('packaging/systemd/ovn-chassis-agent.service is generated from agent/unit.ts and up to date (npm run schemas)', async () => {
+    const { agentUnit, UNIT_NAME } = await import('../../agent/unit.js');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(`packaging/systemd/${UNIT_NAME}`, 'utf8')).toBe(agentUnit());
+  });
+});

@@ -110,3 +110,45 @@ describe('ovn-cms-options, token by token', () => {
     expect(w.remove).toEqual(['ovn-chassis-managed-cms']);
   });
 });
+
+describe('every refusal and warning of the plan (no server)', () => {
+  const withBridges = (ids: Record<string, string>, bridges: [string, string[]][]): NodeState => ({ externalIds: new Map(Object.entries(ids)), ssl: undefined, bridges: new Map(bridges) });
+
+  it('refuses a system-id change without the flag, and warns with it', () => {
+    const state = node({ 'system-id': 'old-id' });
+    const refused = diff(state, render(cfg({ systemId: 'new-id' })));
+    expect(refused.refusals).toEqual([expect.stringMatching(/system-id would change from old-id to new-id: .*refused without --allow-system-id-change/)]);
+    const allowed = diff(state, render(cfg({ systemId: 'new-id' })), { allowSystemIdChange: true });
+    expect(allowed.refusals).toEqual([]);
+    expect(allowed.warnings).toEqual([expect.stringMatching(/system-id would change from old-id to new-id: .*\(allowed by --allow-system-id-change\)/)]);
+  });
+
+  it('refuses an uplink port that is already on another bridge, and adds one that is on no bridge', () => {
+    const config = cfg({ bridgeMappings: { physnet1: 'br-ex' }, bridges: [{ name: 'br-ex', uplink: 'eth1' }] });
+    const taken = diff(withBridges({}, [['br-ex', []], ['br-other', ['eth1']]]), render(config));
+    expect(taken.refusals).toEqual(['uplink port eth1 for bridge br-ex is already on bridge br-other']);
+    expect(taken.ports).toEqual([]);
+    const free = diff(withBridges({}, [['br-ex', []]]), render(config));
+    expect(free.refusals).toEqual([]);
+    expect(free.ports).toEqual([{ bridge: 'br-ex', port: 'eth1' }]);
+  });
+
+  it('warns when a <key>-<system-id> key shadows a desired value', () => {
+    const plan = diff(node({ 'ovn-encap-ip-c1': '10.0.0.9' }), render(cfg()));
+    expect(plan.warnings).toContain('external_ids:ovn-encap-ip-c1="10.0.0.9" overrides ovn-encap-ip on this chassis, so the desired value will not take effect');
+  });
+
+  it('warns of keys current OVN ignores or never reads, and writes them anyway', () => {
+    const plan = diff(node({}), render(cfg({ openflowProbeIntervalS: 30, ovnNb: 'tcp:192.0.2.1:6641' })));
+    expect(plan.warnings).toEqual(expect.arrayContaining([
+      'ovn-openflow-probe-interval is ignored by ovn-controller since OVN 24.03; it is written anyway',
+      'ovn-nb is never read by ovn-controller; it is written anyway',
+    ]));
+    expect(plan.write.set['ovn-openflow-probe-interval']).toBe('30');
+  });
+
+  it('warns when ovn-cms-options holds an availability-zone token of someone else beside ours', () => {
+    const plan = diff(node({ 'ovn-cms-options': 'availability-zones=nova' }), render(cfg({ availabilityZones: ['az1'] })));
+    expect(plan.warnings).toContain('ovn-cms-options also holds availability-zones=nova, not managed by ovn-chassis; neutron will see two availability-zone tokens');
+  });
+});

@@ -15,6 +15,7 @@ const pairs = (v: string | undefined) =>
 export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   const x = show.externalIds;
   const cms = splitList(x['ovn-cms-options']);
+  const owned = new Set(show.managedCmsTokens);
   const az = cms.find((t) => t.startsWith('availability-zones='));
   const f: Record<string, unknown> = {
     systemId: x['system-id'],
@@ -29,7 +30,9 @@ export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
     bridgeMappings: pairs(x['ovn-bridge-mappings']),
     gateway: cms.includes('enable-chassis-as-gw'),
     availabilityZones: az ? az.slice('availability-zones='.length).split(':') : [],
-    cmsOptions: cms.filter((t) => t !== 'enable-chassis-as-gw' && t !== az && !NEUTRON_TOKEN.test(t)),
+    // Tokens the node's ownership record says are ours stay ours, even neutron-style ones a config named;
+    // a neutron-style token nobody recorded is neutron's, and is left to it.
+    cmsOptions: cms.filter((t) => t !== 'enable-chassis-as-gw' && t !== az && (owned.has(t) || !NEUTRON_TOKEN.test(t))),
   };
   if (x['ovn-remote-probe-interval']) f.remoteProbeIntervalMs = Number(x['ovn-remote-probe-interval']);
   if (x['ovn-openflow-probe-interval']) f.openflowProbeIntervalS = Number(x['ovn-openflow-probe-interval']);

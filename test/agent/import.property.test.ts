@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { diff } from '../../agent/diff.js';
+import { MANAGED_CMS, MANAGED_KEYS } from '../../agent/keys.js';
+import { render } from '../../agent/render.js';
+import type { NodeState } from '../../agent/state.js';
+import { showView } from '../../agent/view.js';
+import { fieldsFromNode } from '../../controller/import.js';
+import { chassisConfigSchema } from '../../schemas/chassis.js';
+
+/**
+ * import(render(config)) gives back the config: a node that holds what a
+ * config renders imports to a config that renders the same, so `import` then
+ * `diff` is 0 — for any valid config, not only the examples (fast-check).
+ */
+const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+const ip = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 })).map((p) => p.join('.'));
+const mac = fc.array(fc.nat(255), { minLength: 6, maxLength: 6 }).map((b) => b.map((x) => x.toString(16).padStart(2, '0')).join(':'));
+const one = <T>(a: fc.Arbitrary<T>) => fc.oneof(a, fc.array(a, { minLength: 1, maxLength: 3 }));
+
+const configArb = fc
+  .record(
+    {
+      systemId: name,
+      hostname: name,
+      ovnRemote: one(ip.map((x) => `tcp:${x}:6642`)),
+      ovnNb: one(ip.map((x) => `tcp:${x}:6641`)),
+      encap: fc.record({ type: fc.constantFrom('geneve', 'vxlan', ['geneve', 'vxlan']), ip: one(ip), csum: fc.boolean() }, { requiredKeys: ['ip'] }),
+      bridgeMappings: fc.dictionary(name, name.map((n) => `br-${n}`.slice(0, 15)), { maxKeys: 3 }),
+      gateway: fc.boolean(),
+      availabilityZones: fc.array(name, { maxLength: 3 }),
+      // Neutron-style tokens too: a config may own them (neutron's docs make them operator configuration).
+      cmsOptions: fc.uniqueArray(fc.oneof(name.map((n) => `opt-${n}`), name.map((n) => `resource_provider_bandwidths=br-${n}:1000:1000`)), { maxLength: 3 }),
+      remoteProbeIntervalMs: fc.nat(100_000),
+      monitorAll: fc.boolean(),
+      chassisMacMappings: fc.dictionary(name, mac, { maxKeys: 2 }),
+      transportZones: fc.uniqueArray(name, { maxLength: 3 }),
+      extraExternalIds: fc.dictionary(name.map((n) => `x-${n}`), name, { maxKeys: 2 }),
+    },
+    { requiredKeys: ['systemId', 'ovnRemote', 'encap'] },
+  )
+  .map((c) => chassisConfigSchema.safeParse(c))
+  .filter((r) => r.success)
+  .map((r) => r.data!);
+
+/** The node after an apply of `c`: its keys, our tokens and the ownership record. */
+function nodeHolding(c: ReturnType<typeof chassisConfigSchema.parse>): NodeState {
+  const d = render(c);
+  const ids = new Map(Object.entries(d.keys));
+  if (d.cmsTokens.length > 0) ids.set('ovn-cms-options', d.cmsTokens.join(','));
+  ids.set(MANAGED_KEYS, Object.keys(d.keys).sort().join(','));
+  if (d.cmsTokens.length > 0) ids.set(MANAGED_CMS, [...d.cmsTokens].sort().join(','));
+  return { externalIds: ids, ssl: undefined, bridges: new Map(d.bridges.map((b) => [b.name, []])) };
+}
+
+describe('import round trip (property)', () => {
+  it('a node holding what any config renders imports to a config with no diff against it', () => {
+    fc.assert(
+      fc.property(configArb, (c) => {
+        const state = nodeHolding(c);
+        const imported = chassisConfigSchema.parse(fieldsFromNode(showView(state, 'test')));
+        const plan = diff(state, render(imported));
+        expect(plan.changes).toEqual([]);
+        expect(plan.write.set).toEqual({});
+        expect(plan.write.remove).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -14,11 +14,10 @@ import type { Logger } from './log.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
 
-export const AGENT_VERSION = VERSION;
 /** A request line longer than this is refused; configs are small. */
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** Requests nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads it. */
-export const MAX_RPC_DEPTH = 32;
+const MAX_RPC_DEPTH = 32;
 
 export interface AgentContext {
   backend: Backend;
@@ -76,7 +75,7 @@ export class RpcSession {
         throw new AgentError('PROTOCOL', `protocol ${req.params.protocol} is not supported; this agent speaks ${PROTOCOL_VERSION}`);
       }
       this.greeted = true;
-      return { protocol: PROTOCOL_VERSION, agent: AGENT_VERSION, backend: this.ctx.backend.description };
+      return { protocol: PROTOCOL_VERSION, agent: VERSION, backend: this.ctx.backend.description };
     }
     if (!this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
     const { backend, stateDir } = this.ctx;

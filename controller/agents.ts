@@ -39,10 +39,13 @@ class ForwardAgent extends http.Agent {
   }
 }
 
-export interface AgentInstallResult {
-  image: string;
-  replaced?: string;
-  loaded: boolean;
+/** What install did on a node: which image runs (and whether it had to be loaded), or where the unit's files went. */
+export type AgentInstallResult =
+  | { kind: 'container'; image: string; loaded: boolean; replaced?: string }
+  | { kind: 'systemd'; executable: string; unit: string };
+
+export function describeInstall(r: AgentInstallResult): string {
+  return r.kind === 'container' ? `${r.image} healthy${r.replaced ? ` (was ${r.replaced})` : ''}` : `${r.unit} started, ${r.executable} healthy`;
 }
 
 /** The node's Docker API socket (the docker backend's, or the one named for install). */
@@ -88,7 +91,7 @@ export function containerSpec(host: Host, image: string): Docker.ContainerCreate
  * (container kind): over SSH, through the node's own Docker API, the image
  * loaded from the controller's Docker (DOCKER_HOST) when the node lacks it,
  * the node's desired config written to its state dir, the container created
- * (or replaced) and waited healthy. `keep` (upgrade): a node whose new agent
+ * (or replaced) and waited healthy. With `upgrade`, a node whose new agent
  * does not come up healthy gets its previous one back.
  */
 export async function installAgent(host: Host, opts: { image?: string; local: Docker; upgrade?: boolean; executable: string }): Promise<AgentInstallResult> {
@@ -122,7 +125,7 @@ export async function installAgent(host: Host, opts: { image?: string; local: Do
       }
       throw new ControllerError('AGENT_UNHEALTHY', `${where}: the agent from ${image} did not come up healthy: ${why}`);
     }
-    return { image, loaded, ...(old ? { replaced: old.Config.Image } : {}) };
+    return { kind: 'container', image, loaded, ...(old ? { replaced: old.Config.Image } : {}) };
   } finally {
     conn.end();
   }
@@ -164,7 +167,7 @@ async function installUnit(host: Host, executable: string): Promise<AgentInstall
       if (Date.now() > deadline) throw new ControllerError('AGENT_UNHEALTHY', `${where}: the unit started, but its agent does not answer: ${printable(health.stderr.trim()).slice(0, 500)}`);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    return { image: exe, loaded: true };
+    return { kind: 'systemd', executable: exe, unit: unitPath };
   } finally {
     conn.end();
   }

@@ -8,7 +8,7 @@ import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
 import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, statusFleet } from './fleet.js';
-import { type AgentInstallResult, installAgent, removeAgent } from './agents.js';
+import { type AgentInstallResult, describeInstall, installAgent, removeAgent } from './agents.js';
 import { batchSize } from './plan.js';
 import { fieldsFromMidonet, fieldsFromNode, importedInventory } from './import.js';
 import { loadConfigFile } from '../schemas/load.js';
@@ -259,7 +259,7 @@ export async function main(argv: string[]): Promise<number> {
         const progress = new Progress(`agent ${a.action}`, batch.length, log);
         const done: NodeResult<unknown>[] = a.action === 'remove'
           ? await forEachHost<{ removed: boolean }>(batch, runOpts(a), progress, (v) => (v.removed ? 'removed' : 'no agent container'), (h) => removeAgent(h))
-          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, (v) => `${v.image} healthy${v.replaced ? ` (was ${v.replaced})` : ''}`, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade', executable: a['agent-executable'] }));
+          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, describeInstall, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade', executable: a['agent-executable'] }));
         results.push(...done);
         if (a.action === 'upgrade' && done.some((r) => !r.ok)) {
           log.warn({ op: 'agent upgrade' }, `stopping after batch ${i / size + 1}: a node's new agent failed; later batches untouched`);

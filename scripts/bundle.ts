@@ -5,6 +5,7 @@
  * Native addons are left out: ssh2 runs without its optional ones.
  */
 import { build } from 'esbuild';
+import { runIfMain } from './lib/main.js';
 
 export const ENTRIES = {
   'ovn-chassis': 'packaging/controller-main.ts',
@@ -32,12 +33,4 @@ export async function bundle(outDir = 'dist/bundle'): Promise<string[]> {
   return out;
 }
 
-if (process.argv[1]?.endsWith('bundle.js')) {
-  bundle(process.argv[2]).then(
-    (files) => process.stderr.write(`bundled ${files.join(', ')}\n`),
-    (err: unknown) => {
-      process.stderr.write(`bundle failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain('bundle.js', 'bundle', async () => `bundled ${(await bundle(process.argv[2])).join(', ')}\n`);

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { AGENT_IMAGE } from '../schemas/version.js';
 import { buildExecutables } from './package.js';
+import { runIfMain } from './lib/main.js';
 
 
 /** The libraries an executable links, as ldd resolves them here. */
@@ -45,12 +46,4 @@ export async function buildImage(docker = new Docker(), context = 'dist/image'):
   return tag;
 }
 
-if (process.argv[1]?.endsWith('image.js')) {
-  buildImage().then(
-    (tag) => process.stdout.write(`${tag}\n`),
-    (err: unknown) => {
-      process.stderr.write(`image failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain('image.js', 'image', async () => `${await buildImage()}\n`);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENTRIES, bundle } from './bundle.js';
+import { runIfMain } from './lib/main.js';
 
 const OUT = 'dist/pkg';
 /** The fuse postject flips so the binary runs its embedded script (Node's documented sentinel). */
@@ -34,12 +35,4 @@ export async function buildExecutables(outDir = OUT): Promise<string[]> {
   return made;
 }
 
-if (process.argv[1]?.endsWith('package.js')) {
-  buildExecutables().then(
-    (files) => process.stdout.write(`${files.join('\n')}\n`),
-    (err: unknown) => {
-      process.stderr.write(`package failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain('package.js', 'package', async () => `${(await buildExecutables()).join('\n')}\n`);

@@ -56,7 +56,7 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     await expect(nodeDocker.api.getImage(AGENT_IMAGE).inspect()).rejects.toThrow();
     const r = await ctl('agent', 'install', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, image: AGENT_IMAGE, loaded: true });
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, kind: 'container', image: AGENT_IMAGE, loaded: true });
     const c = await agentContainer();
     expect(c.State.Health?.Status).toBe('healthy');
     const apply = await ctl('apply', '--json');
@@ -72,7 +72,7 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     const desired = run('cat', [join(node.stateDir, 'desired.json')]);
     const up = await ctl('agent', 'upgrade', '--image', 'ovn-chassis-agent:next', '--json');
     expect(up.code, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout)[0]).toMatchObject({ ok: true, image: 'ovn-chassis-agent:next', replaced: AGENT_IMAGE });
+    expect(JSON.parse(up.stdout)[0]).toMatchObject({ ok: true, kind: 'container', image: 'ovn-chassis-agent:next', replaced: AGENT_IMAGE });
     expect((await agentContainer()).Config.Image).toBe('ovn-chassis-agent:next');
     expect(run('cat', [join(node.stateDir, 'desired.json')])).toBe(desired);
     // The upgraded agent keeps the config applied: drift is repaired.

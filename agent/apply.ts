@@ -1,17 +1,18 @@
-import { existsSync } from 'node:fs';
 import type { ChassisConfig } from '../schemas/chassis.js';
 import type { Snapshot } from '../schemas/snapshot.js';
 import { type Plan, diff } from './diff.js';
 import { AgentError } from './errors.js';
-import { writeFileAtomic } from './files.js';
 import { restoreCms } from './cms.js';
 import { CMS_OPTIONS, MANAGED_CMS, SYSTEM_ID, splitList } from './keys.js';
 import { render } from './render.js';
+import { type NodeFiles, localNode } from './node.js';
 import { SnapshotStore } from './snapshots.js';
 import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
 
 export interface ApplyOptions {
   stateDir: string;
+  /** The node's files, where the state dir and system-id.conf are (default: this machine's). */
+  files?: NodeFiles;
   allowSystemIdChange?: boolean;
   /** Rewritten with the new id on an allowed system-id change, where the host has it. */
   systemIdConfPath?: string;
@@ -47,7 +48,8 @@ export async function planFor(backend: Backend, config: ChassisConfig, opts: { a
  * the whole cycle runs again on fresh data, a bounded number of times.
  */
 export async function apply(backend: Backend, config: ChassisConfig, opts: ApplyOptions): Promise<ApplyResult> {
-  const store = new SnapshotStore(opts.stateDir);
+  const files = opts.files ?? localNode.files;
+  const store = await SnapshotStore.open(opts.stateDir, files);
   const max = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
   for (let attempt = 1; attempt <= max; attempt++) {
     const { state, plan } = await planFor(backend, config, opts);
@@ -59,7 +61,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     // keeping it would make the next rollback stop short of the real previous state.
     let snapshotPath: string;
     try {
-      snapshotPath = store.save(snapshot, (newest) => restoreIsNoop(state, newest.keys));
+      snapshotPath = await store.save(snapshot, (newest) => restoreIsNoop(state, newest.keys));
     } catch (err) {
       if (err instanceof AgentError) throw err;
       throw new AgentError('STATE_DIR_FAILED', `cannot save the snapshot in ${opts.stateDir} (${(err as Error).message}); nothing was written to the node`, { cause: err });
@@ -70,7 +72,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
       // Only a conflict proves nothing was written. After any other failure the write may have landed
       // (a connection lost before the reply): the snapshot stays, and a rollback passes over it if not.
       if (err instanceof AgentError && err.code === 'CONFLICT') {
-        store.discard(snapshotPath);
+        await store.discard(snapshotPath);
         opts.onConflict?.(attempt);
         continue;
       }
@@ -79,7 +81,7 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
     // The node is changed: from here on a failure is reported beside the result, never instead of it.
     const warnings = [...store.warnings];
     try {
-      updateSystemIdConf(state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
+      await updateSystemIdConf(files, state, config.systemId, opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF);
     } catch (err) {
       warnings.push(`the node's OVSDB now has system-id ${config.systemId}, but ${opts.systemIdConfPath ?? DEFAULT_SYSTEM_ID_CONF} could not be updated (${(err as Error).message}): fix it by hand, or the old id returns when Open vSwitch restarts`);
     }
@@ -103,18 +105,18 @@ export interface RollbackResult {
  * wrote (killed between snapshot and write), and "restoring" it would change
  * nothing while saying it did.
  */
-export async function rollback(backend: Backend, opts: { stateDir: string; maxAttempts?: number }): Promise<RollbackResult> {
-  const store = new SnapshotStore(opts.stateDir);
+export async function rollback(backend: Backend, opts: { stateDir: string; files?: NodeFiles; maxAttempts?: number }): Promise<RollbackResult> {
+  const store = await SnapshotStore.open(opts.stateDir, opts.files);
   const state = await backend.read();
   const passedOver: string[] = [];
   for (;;) {
-    const last = store.lastApply();
+    const last = await store.lastApply();
     if (!last) {
       const why = passedOver.length > 0 ? `the node already holds the values of every snapshot left (${passedOver.length} passed over)` : `no snapshot of an apply in ${opts.stateDir}/snapshots`;
       throw new AgentError('NO_SNAPSHOT', `nothing to roll back: ${why}`);
     }
     if (restoreIsNoop(state, last.snapshot.keys)) {
-      store.markRestored(last.path);
+      await store.markRestored(last.path);
       passedOver.push(last.path);
       continue;
     }
@@ -122,7 +124,7 @@ export async function rollback(backend: Backend, opts: { stateDir: string; maxAt
     // The node is restored: a state dir that cannot record it is said, not made a failure.
     const warnings = [...store.warnings];
     try {
-      for (const p of [...last.repairsSince, last.path]) store.markRestored(p);
+      for (const p of [...last.repairsSince, last.path]) await store.markRestored(p);
     } catch (err) {
       warnings.push(`restored, but the snapshot could not be marked as used (${(err as Error).message}); the next rollback will pass over it`);
     }
@@ -181,7 +183,7 @@ function snapshotOf(state: NodeState, w: WriteSet, backend: string, cause: Snaps
 }
 
 /** ovs-ctl puts system-id.conf back into the database at start: keep it in step, or the old id returns. */
-function updateSystemIdConf(state: NodeState, newId: string, path: string): void {
+async function updateSystemIdConf(files: NodeFiles, state: NodeState, newId: string, path: string): Promise<void> {
   const oldId = state.externalIds.get(SYSTEM_ID);
-  if (oldId !== undefined && oldId !== newId && existsSync(path)) writeFileAtomic(path, `${newId}\n`, 0o644);
+  if (oldId !== undefined && oldId !== newId && (await files.lstat(path))) await files.writeAtomic(path, `${newId}\n`, 0o644);
 }

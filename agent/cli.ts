@@ -10,8 +10,9 @@ import { openBackend } from './backends/open.js';
 import { Daemon } from './daemon.js';
 import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
-import { createLogger } from './log.js';
-import { LineSplitter } from './lines.js';
+import { createLogger } from '../common/log.js';
+import { localNode } from './node.js';
+import { LineSplitter } from '../common/lines.js';
 import { RpcSession, serveLines } from './rpc.js';
 import { PROTOCOL_VERSION } from '../schemas/rpc.js';
 import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('show', 'show the node\'s chassis configuration', (y) => withBackend(y).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' }), async (a) => {
       await withOpened(a, async (b) => {
         const show = showView(await b.read(), b.description);
-        const facts = a.facts ? await gatherFacts(b, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
+        const facts = a.facts ? await gatherFacts(b, localNode, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
         const factText = facts ? `\nfacts:\n${Object.entries(facts).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n')}` : '';
         out(a, facts ? { ...show, facts } : show, formatShow(show) + factText);
       });

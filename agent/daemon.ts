@@ -8,7 +8,8 @@ import { hasChanges } from './diff.js';
 import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
 import { checkPrivateDir, secureStateDir, writeFileAtomic } from './files.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
+import { localNode } from './node.js';
 import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
 import { agentSocketIn, connectServing } from './serving.js';
@@ -61,7 +62,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    for (const w of secureStateDir(this.opts.stateDir)) this.log.warn({ event: 'warning' }, w);
+    for (const w of await secureStateDir(localNode.files, this.opts.stateDir)) this.log.warn({ event: 'warning' }, w);
     // Checked before anything is applied: a refusal must leave the node as it was.
     checkPrivateDir(dirname(this.socketPath), 'the agent socket\'s directory');
     const other = await connectServing(this.socketPath);

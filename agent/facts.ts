@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { hostname, networkInterfaces } from 'node:os';
 import type { Facts } from '../schemas/rpc.js';
+import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
 
 /** Where MidoNet keeps a host's identity: the current file first, then the legacy one. */
@@ -9,24 +7,32 @@ export const MIDONET_HOST_ID_FILES = ['/etc/midonet_host_id.properties', '/etc/m
 
 /** A host's name and its OVN version do not change within a fleet run: ask once a minute, not per node. */
 const CACHE_MS = 60_000;
-const cache = new Map<string, { at: number; value: Promise<string | undefined> }>();
+const caches = new WeakMap<NodeAccess, Map<string, { at: number; value: Promise<string | undefined> }>>();
 
-function firstLine(cmd: string, args: string[]): Promise<string | undefined> {
-  const key = [cmd, ...args].join(' ');
+function firstLine(node: NodeAccess, argv: string[]): Promise<string | undefined> {
+  const cache = caches.get(node) ?? new Map<string, { at: number; value: Promise<string | undefined> }>();
+  caches.set(node, cache);
+  const key = argv.join(' ');
   const hit = cache.get(key);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
-  const value = new Promise<string | undefined>((resolve) => {
-    execFile(cmd, args, { timeout: 5000 }, (err, stdout) => resolve(err ? undefined : stdout.split('\n')[0]?.trim() || undefined));
-  });
+  const value = node.run(argv, 5000).then(
+    (r) => (r.code === 0 ? r.stdout.split('\n')[0]?.trim() || undefined : undefined),
+    () => undefined,
+  );
   cache.set(key, { at: Date.now(), value });
   return value;
 }
 
-export function readMidonetHostId(files: string[]): string | undefined {
+/** A MidoNet properties file is tiny; a larger one is not what we look for. */
+const MAX_PROPERTIES_BYTES = 64 * 1024;
+
+async function readMidonetHostId(node: NodeAccess, files: string[]): Promise<string | undefined> {
   for (const f of files) {
     let text: string;
     try {
-      text = readFileSync(f, 'utf8');
+      const st = await node.files.lstat(f);
+      if (st?.kind !== 'file' || st.size > MAX_PROPERTIES_BYTES) continue;
+      text = await node.files.read(f);
     } catch {
       continue;
     }
@@ -37,21 +43,20 @@ export function readMidonetHostId(files: string[]): string | undefined {
 }
 
 /** What the controller checks before it writes: who this node is and which addresses it has. */
-export async function gatherFacts(backend: Backend, midonetFiles = MIDONET_HOST_ID_FILES): Promise<Facts> {
-  const addresses = Object.values(networkInterfaces())
-    .flatMap((list) => list ?? [])
-    .map((a) => a.address);
-  const [fqdn, ovsVersion, ovn] = await Promise.all([
-    firstLine('hostname', ['--fqdn']),
+export async function gatherFacts(backend: Backend, node: NodeAccess = localNode, midonetFiles = MIDONET_HOST_ID_FILES): Promise<Facts> {
+  const [name, addresses, fqdn, ovsVersion, ovn, midonetHostId] = await Promise.all([
+    node.hostname(),
+    node.addresses(),
+    firstLine(node, ['hostname', '--fqdn']),
     backend.ovsVersion().catch(() => undefined),
-    firstLine('ovn-controller', ['--version']),
+    firstLine(node, ['ovn-controller', '--version']),
+    readMidonetHostId(node, midonetFiles),
   ]);
-  const midonetHostId = readMidonetHostId(midonetFiles);
   const ovnVersion = ovn ? /(\d+\.\d+\.\d+)/.exec(ovn)?.[1] : undefined;
   return {
-    hostname: hostname(),
-    fqdn: fqdn ?? hostname(),
-    addresses: [...new Set(addresses)],
+    hostname: name,
+    fqdn: fqdn ?? name,
+    addresses,
     ...(ovsVersion ? { ovsVersion } : {}),
     ...(ovnVersion ? { ovnVersion } : {}),
     ...(midonetHostId ? { midonetHostId } : {}),

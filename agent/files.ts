@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AgentError } from './errors.js';
+import type { NodeFiles } from './node.js';
 
 /**
  * Writes a file so that a crash leaves either the old content or the new,
@@ -44,17 +45,18 @@ const who = (mode: number) => [mode & 0o020 ? 'its group' : '', mode & 0o002 ? '
  * their choosing, or stand in for the agent. It must be a real directory of
  * ours; one writable by others is made private again, and that is said.
  */
-export function secureStateDir(dir: string): string[] {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) {
-    throw new AgentError('UNSAFE', `state dir ${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
+export async function secureStateDir(files: NodeFiles, dir: string): Promise<string[]> {
+  await files.mkdir(dir, 0o700);
+  const st = await files.lstat(dir);
+  if (st?.kind !== 'dir') {
+    throw new AgentError('UNSAFE', `state dir ${dir} is ${st?.kind === 'link' ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
   }
-  if (st.uid !== uid()) {
-    throw new AgentError('UNSAFE', `state dir ${dir} belongs to uid ${st.uid}, not to this agent (uid ${uid()}): its owner could plant snapshots or stand in for the agent; refusing`);
+  const ours = await files.uid();
+  if (st.uid !== ours) {
+    throw new AgentError('UNSAFE', `state dir ${dir} belongs to uid ${st.uid}, not to this agent (uid ${ours}): its owner could plant snapshots or stand in for the agent; refusing`);
   }
   if (st.mode & 0o022) {
-    chmodSync(dir, 0o700);
+    await files.chmod(dir, 0o700);
     return [`state dir ${dir} was writable by ${who(st.mode)} (mode ${(st.mode & 0o777).toString(8)}); it is now 0700`];
   }
   return [];

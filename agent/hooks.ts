@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import type { Hook } from '../schemas/hooks.js';
 import { AgentError } from './errors.js';
+import { type NodeAccess, localNode } from './node.js';
 
 export interface HookResult {
   ms: number;
@@ -14,10 +14,8 @@ function describe(h: Hook): string {
 /** Docker answers 304 when a container already is as asked: that is success, so hooks can be re-run. */
 const alreadyThere = (err: unknown) => (err as { statusCode?: number }).statusCode === 304;
 
-async function docker(h: Exclude<Hook, { action: 'command' }>, deadline: number): Promise<string> {
-  // Loaded only when a hook needs it: the Docker client is most of the agent's start-up time.
-  const { default: Docker } = await import('dockerode');
-  const c = new Docker({ socketPath: h.dockerSocket }).getContainer(h.container);
+async function docker(node: NodeAccess, h: Exclude<Hook, { action: 'command' }>, deadline: number): Promise<string> {
+  const c = (await node.docker(h.dockerSocket)).getContainer(h.container);
   const t = Math.max(1, Math.floor(h.timeoutS / 2));
   try {
     if (h.action === 'stop') await c.stop({ t }).catch((e: unknown) => (alreadyThere(e) ? undefined : Promise.reject(e)));
@@ -42,20 +40,15 @@ async function docker(h: Exclude<Hook, { action: 'command' }>, deadline: number)
   return `${h.container} is ${info.State.Status}`;
 }
 
-function command(h: Extract<Hook, { action: 'command' }>): Promise<string> {
-  const [cmd, ...args] = h.argv as [string, ...string[]];
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: h.timeoutS * 1000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout.trim().slice(-2000));
-      const e = err as Error & { code?: number | string; killed?: boolean };
-      const why = e.killed ? `timed out after ${h.timeoutS} s` : typeof e.code === 'number' ? `exit ${e.code}` : e.message;
-      reject(new AgentError('HOOK_FAILED', `${describe(h)} failed (${why})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`));
-    });
-  });
+async function command(node: NodeAccess, h: Extract<Hook, { action: 'command' }>): Promise<string> {
+  const r = await node.run(h.argv, h.timeoutS * 1000);
+  if (r.code === 0) return r.stdout.trim().slice(-2000);
+  const why = r.timedOut ? `timed out after ${h.timeoutS} s` : r.code !== null ? `exit ${r.code}` : 'it did not run to an exit';
+  throw new AgentError('HOOK_FAILED', `${describe(h)} failed (${why})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
 }
 
 /** Runs one hook with its timeout; throws AgentError HOOK_FAILED saying which and why. */
-export async function runHook(h: Hook): Promise<HookResult> {
+export async function runHook(h: Hook, node: NodeAccess = localNode): Promise<HookResult> {
   const t0 = Date.now();
   const deadline = t0 + h.timeoutS * 1000;
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +56,7 @@ export async function runHook(h: Hook): Promise<HookResult> {
     timer = setTimeout(() => reject(new AgentError('HOOK_FAILED', `${describe(h)} did not finish within ${h.timeoutS} s`)), h.timeoutS * 1000 + 500);
   });
   try {
-    const output = await Promise.race([h.action === 'command' ? command(h) : docker(h, deadline), timeout]);
+    const output = await Promise.race([h.action === 'command' ? command(node, h) : docker(node, h, deadline), timeout]);
     return { ms: Date.now() - t0, output };
   } finally {
     clearTimeout(timer);

@@ -7,10 +7,11 @@ import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema }
 import { VERSION } from '../schemas/version.js';
 import { apply, planFor, restoreKeys, rollback } from './apply.js';
 import { runHook } from './hooks.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter } from '../common/lines.js';
 import { AgentError } from './errors.js';
 import { gatherFacts } from './facts.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../common/log.js';
+import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
 
@@ -21,7 +22,10 @@ const MAX_RPC_DEPTH = 32;
 
 export interface AgentContext {
   backend: Backend;
+  /** On the node `node` reaches. */
   stateDir: string;
+  /** The node the agent's logic acts on (default: this machine; over SSH in direct mode). */
+  node?: NodeAccess;
   systemIdConfPath?: string;
   midonetFiles?: string[];
   log?: Logger;
@@ -79,10 +83,11 @@ export class RpcSession {
     }
     if (!this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
     const { backend, stateDir } = this.ctx;
+    const node = this.ctx.node ?? localNode;
     const exclusive = this.ctx.exclusive ?? ((write) => write());
     switch (req.method) {
       case 'facts':
-        return gatherFacts(backend, this.ctx.midonetFiles);
+        return gatherFacts(backend, node, this.ctx.midonetFiles);
       case 'show':
         return showView(await backend.read(), backend.description);
       case 'diff':
@@ -92,6 +97,7 @@ export class RpcSession {
         const res = await exclusive(async () => {
           const r = await apply(backend, config, {
             stateDir,
+            files: node.files,
             allowSystemIdChange: allowSystemIdChange ?? false,
             ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
           });
@@ -104,12 +110,12 @@ export class RpcSession {
       }
       case 'rollback':
         return exclusive(async () => {
-          const r = await rollback(backend, { stateDir });
+          const r = await rollback(backend, { stateDir, files: node.files });
           this.ctx.onRestored?.();
           return r;
         });
       case 'hook':
-        return runHook(req.params.hook);
+        return runHook(req.params.hook, node);
       case 'restore':
         return {
           restored: await exclusive(async () => {

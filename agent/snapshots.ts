@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { check } from '../schemas/load.js';
 import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { AgentError } from './errors.js';
-import { secureStateDir, writeFileAtomic } from './files.js';
+import { secureStateDir } from './files.js';
+import { type NodeFiles, localNode } from './node.js';
 
 /** How many snapshots of applies, and apart from them of drift repairs, a node keeps at least; older ones are deleted. */
 export const KEEP_SNAPSHOTS = 100;
@@ -12,6 +12,8 @@ export const PRUNE_BATCH = 20;
 const REPAIR_SUFFIX = '-repair.json';
 
 const SEQUENCED = /^q(\d{10})-/;
+/** A snapshot holds a few keys; anything much larger is not one of ours. */
+const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 
 /** One more than the highest sequence number among `paths` (names from before sequence numbers sort first). */
 function nextSequence(paths: string[]): number {
@@ -30,89 +32,96 @@ function nextSequence(paths: string[]): number {
  */
 export class SnapshotStore {
   private readonly dir: string;
+  private readonly files: NodeFiles;
   /** What the store had to do about damaged files, for the caller to report. */
   readonly warnings: string[] = [];
 
-  constructor(stateDir: string) {
+  private constructor(stateDir: string, files: NodeFiles) {
     this.dir = join(stateDir, 'snapshots');
-    this.warnings.push(...secureStateDir(stateDir));
+    this.files = files;
+  }
+
+  /** The store in a state dir on the node `files` reach; the dir is made private, or refused if it is not ours. */
+  static async open(stateDir: string, files: NodeFiles = localNode.files): Promise<SnapshotStore> {
+    const store = new SnapshotStore(stateDir, files);
+    store.warnings.push(...(await secureStateDir(files, stateDir)));
+    return store;
   }
 
   /** Saves `s`, first dropping the newest snapshot when `supersedes` says `s` makes it pointless. */
-  save(s: Snapshot, supersedes?: (newest: Snapshot) => boolean): string {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    let paths = this.paths();
+  async save(s: Snapshot, supersedes?: (newest: Snapshot) => boolean): Promise<string> {
+    await this.files.mkdir(this.dir, 0o700);
+    let paths = await this.paths();
     const newest = paths.at(-1);
     // A damaged newest snapshot must not stop every later apply (and the daemon's repairs): it is set aside, and said.
-    const previous = newest ? this.readOrQuarantine(newest) : undefined;
+    const previous = newest ? await this.readOrQuarantine(newest) : undefined;
     if (newest && !previous) paths = paths.slice(0, -1);
     if (newest && previous && supersedes?.(previous)) {
-      rmSync(newest, { force: true });
+      await this.files.remove(newest);
       paths = paths.slice(0, -1);
     }
     // Ordered by a sequence number, not by the clock: a clock stepped back must not make a new snapshot sort as an old one.
     const seq = nextSequence(paths);
     const name = `q${String(seq).padStart(10, '0')}-${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
     const path = join(this.dir, name);
-    writeFileAtomic(path, `${JSON.stringify(s, null, 2)}\n`);
+    await this.files.writeAtomic(path, `${JSON.stringify(s, null, 2)}\n`, 0o600);
     // A serving agent repairing drift for months would otherwise fill the disk;
     // repairs are counted apart, so they never push the last apply out. Pruned
     // in batches, so an apply does not pay for a delete each time.
     const sameCause = [...paths, path].filter((p) => p.endsWith(REPAIR_SUFFIX) === (s.cause === 'repair'));
-    if (sameCause.length > KEEP_SNAPSHOTS + PRUNE_BATCH) for (const old of sameCause.slice(0, -KEEP_SNAPSHOTS)) rmSync(old, { force: true });
+    if (sameCause.length > KEEP_SNAPSHOTS + PRUNE_BATCH) for (const old of sameCause.slice(0, -KEEP_SNAPSHOTS)) await this.files.remove(old);
     return path;
   }
 
   /** Drops a snapshot whose write did not happen (a conflict), so history holds only real applies. */
-  discard(path: string): void {
-    rmSync(path, { force: true });
+  discard(path: string): Promise<void> {
+    return this.files.remove(path);
   }
 
   /** The newest snapshot an apply took, and the drift repairs taken since (newest first). */
-  lastApply(): { path: string; snapshot: Snapshot; repairsSince: string[] } | undefined {
-    const paths = this.paths();
+  async lastApply(): Promise<{ path: string; snapshot: Snapshot; repairsSince: string[] } | undefined> {
+    const paths = await this.paths();
     let i = paths.length - 1;
     while (i >= 0 && paths[i]?.endsWith(REPAIR_SUFFIX)) i--;
     const path = paths[i];
     if (!path) return undefined;
-    const snapshot = this.readOrQuarantine(path);
+    const snapshot = await this.readOrQuarantine(path);
     if (!snapshot) throw new AgentError('NO_SNAPSHOT', `${this.warnings.at(-1)}: the values it held cannot be restored; run rollback again to restore the level before it`);
     return { path, snapshot, repairsSince: paths.slice(i + 1).reverse() };
   }
 
-  private paths(): string[] {
-    try {
-      return readdirSync(this.dir).filter((f) => f.endsWith('.json')).sort().map((f) => join(this.dir, f));
-    } catch {
-      return [];
-    }
+  private async paths(): Promise<string[]> {
+    return (await this.files.list(this.dir)).filter((f) => f.endsWith('.json')).sort().map((f) => join(this.dir, f));
   }
 
-  private readOrQuarantine(path: string): Snapshot | undefined {
+  private async readOrQuarantine(path: string): Promise<Snapshot | undefined> {
     try {
-      return this.read(path);
+      return await this.read(path);
     } catch (err) {
       const corrupt = join(this.dir, 'corrupt');
-      mkdirSync(corrupt, { recursive: true, mode: 0o700 });
-      renameSync(path, join(corrupt, path.slice(this.dir.length + 1)));
+      await this.files.mkdir(corrupt, 0o700);
+      await this.files.rename(path, join(corrupt, path.slice(this.dir.length + 1)));
       this.warnings.push(`${(err as Error).message}; it was moved to ${corrupt}, and rolling back past it is no longer possible from this node's snapshots`);
       return undefined;
     }
   }
 
-  private read(path: string): Snapshot {
+  private async read(path: string): Promise<Snapshot> {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(path, 'utf8'));
+      const st = await this.files.lstat(path);
+      if (st?.kind !== 'file') throw new Error(`it is ${st ? `a ${st.kind}` : 'gone'}, not a file`);
+      if (st.size > MAX_SNAPSHOT_BYTES) throw new Error(`it is ${st.size} bytes, more than any snapshot`);
+      json = JSON.parse(await this.files.read(path));
     } catch (err) {
       throw new AgentError('NO_SNAPSHOT', `snapshot ${path} is unreadable: ${(err as Error).message}`);
     }
     return check(snapshotSchema, json, path);
   }
 
-  markRestored(path: string): void {
+  async markRestored(path: string): Promise<void> {
     const restored = join(this.dir, 'restored');
-    mkdirSync(restored, { recursive: true, mode: 0o700 });
-    renameSync(path, join(restored, path.slice(this.dir.length + 1)));
+    await this.files.mkdir(restored, 0o700);
+    await this.files.rename(path, join(restored, path.slice(this.dir.length + 1)));
   }
 }

@@ -1,11 +1,8 @@
-import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
-import { DEFAULT_STATE_DIR } from '../agent/serving.js';
-import { AGENT_EXECUTABLE, DEFAULT_WRITABLE, UNIT_NAME, agentUnit } from '../agent/unit.js';
+import { AGENT_EXECUTABLE, agentUnit, DEFAULT_STATE_DIR, DEFAULT_WRITABLE, UNIT_NAME } from '../agent/index.js';
 import { printable } from '../common/text.js';
 import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind } from '../schemas/backend.js';
 import { parseEndpointText } from '../schemas/endpoint.js';
@@ -13,31 +10,11 @@ import { AGENT_IMAGE } from '../schemas/version.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
 import { openSsh, shellQuote } from './transport/ssh.js';
+import { forwardedDocker } from './transport/ssh-node.js';
 
 /** The agent's container on a node, as Kolla names its containers. */
 export const AGENT_CONTAINER = 'ovn_chassis_agent';
 const HEALTHY_WITHIN_MS = 60_000;
-
-/**
- * An HTTP agent whose every connection is an SSH forward to a unix socket on
- * the node: dockerode speaks to the node's Docker API through it, and nothing
- * on the node listens on the network for it.
- */
-class ForwardAgent extends http.Agent {
-  private readonly conn: Client;
-  private readonly path: string;
-
-  constructor(conn: Client, path: string) {
-    super({ keepAlive: false });
-    this.conn = conn;
-    this.path = path;
-  }
-
-  override createConnection(_options: unknown, callback: (err: Error | null, socket: Duplex) => void): undefined {
-    this.conn.openssh_forwardOutStreamLocal(this.path, (err, channel) => callback(err ?? null, channel));
-    return undefined;
-  }
-}
 
 /** What install did on a node: which image runs (and whether it had to be loaded), or where the unit's files went. */
 export type AgentInstallResult =
@@ -55,9 +32,8 @@ function nodeDockerSocket(host: Host): string {
 
 /** The node's Docker API, reached through SSH forwards of its socket. */
 async function nodeDocker(conn: Client, host: Host, where: string): Promise<Docker> {
-  const { default: Docker } = await import('dockerode');
   const socket = nodeDockerSocket(host);
-  const docker = new Docker({ socketPath: socket, agent: new ForwardAgent(conn, socket) } as Docker.DockerOptions);
+  const docker = await forwardedDocker(conn, socket);
   await docker.ping().catch((err: unknown) => {
     throw new ControllerError('UNREACHABLE', `${where}: cannot reach the node's Docker API at ${socket} over SSH: ${(err as Error).message}`);
   });
@@ -95,6 +71,9 @@ export function containerSpec(host: Host, image: string): Docker.ContainerCreate
  * does not come up healthy gets its previous one back.
  */
 export async function installAgent(host: Host, opts: { image?: string; local: Docker; upgrade?: boolean; executable: string }): Promise<AgentInstallResult> {
+  if (host.transport.kind === 'ssh' && host.transport.via === 'direct') {
+    throw new ControllerError('INVALID_INVENTORY', `${host.name}: transport.via is direct, which keeps nothing of ours on the node; set via: agent to install an agent there`);
+  }
   if (installKind(host.agent) === 'systemd') return installUnit(host, opts.executable);
   const image = opts.image ?? AGENT_IMAGE;
   const { conn, where } = await openSsh(host);

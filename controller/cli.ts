@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
-import { createLogger } from '../agent/log.js';
-import { showSettings } from '../agent/view.js';
-import { DEFAULT_STATE_DIR } from '../agent/serving.js';
+import { createLogger } from '../common/log.js';
+import { DEFAULT_STATE_DIR, showSettings } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';

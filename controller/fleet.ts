@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Logger } from '../agent/log.js';
+import type { Logger } from '../common/log.js';
 import { asList } from '../schemas/chassis.js';
 import type { Facts, PlanView } from '../schemas/rpc.js';
 import { ControllerError } from './errors.js';
@@ -25,7 +25,9 @@ export type NodeResult<T> =
 
 export async function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot' | 'log'>): Promise<AgentClient> {
   // ssh2 is loaded only when a host is reached over SSH: most of the controller's start-up time otherwise.
-  return host.transport.kind === 'ssh' ? (await import('./transport/ssh.js')).connectSsh(host, opts.log) : connectLocal(host, opts.stateRoot);
+  if (host.transport.kind === 'local') return connectLocal(host, opts.stateRoot);
+  if (host.transport.via === 'direct') return (await import('./transport/direct.js')).connectDirect(host);
+  return (await import('./transport/ssh.js')).connectSsh(host, opts.log);
 }
 
 /**

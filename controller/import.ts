@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { splitList } from '../agent/keys.js';
+import { splitList } from '../agent/index.js';
 import type { ShowResult } from '../schemas/rpc.js';
 import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
 import type { Fleet, Host } from './inventory.js';

@@ -84,6 +84,10 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     at('agent', ag);
     const addr = address ?? (chassis.success ? asList(chassis.data.encap.ip)[0] : undefined);
     if (!addr) issues.push(`hosts.${name}: needs an address (or encap.ip)`);
+    // Direct mode reaches the node's OVSDB or Docker socket; ovs-vsctl would have to run beside an agent.
+    if (tr.success && tr.data.kind === 'ssh' && tr.data.via === 'direct' && ag.success && ag.data.backend === 'vsctl') {
+      issues.push(`hosts.${name}.transport.via: "direct" needs agent.backend ovsdb (the node's OVSDB socket) or docker, not "vsctl"`);
+    }
     if (chassis.success && tr.success && ag.success && addr) {
       hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks: hooks ?? {} });
     }

@@ -1,4 +1,4 @@
-import type { Logger } from '../agent/log.js';
+import type { Logger } from '../common/log.js';
 
 /** Shows a fleet operation as it goes: a line per node on a terminal, log events otherwise. */
 export class Progress {

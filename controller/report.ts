@@ -1,4 +1,4 @@
-import { formatPlan } from '../agent/view.js';
+import { formatPlan } from '../agent/index.js';
 import { printable } from '../common/text.js';
 import type { HelloResult } from '../schemas/rpc.js';
 import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '../agent/log.js';
+import type { Logger } from '../common/log.js';
 import type { Hook } from '../schemas/hooks.js';
 import type { JournalRecord, Step } from '../schemas/journal.js';
 import { ControllerError } from './errors.js';

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { type Monitor, OvsdbClient, type Row, type TlsFiles, cond, remove } from '../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import type { Inventory } from '../schemas/inventory.js';
-import type { Logger } from '../agent/log.js';
+import type { Logger } from '../common/log.js';
 
 /** What the Southbound DB must show for a node to count as done. */
 export interface Expectation {

@@ -9,12 +9,14 @@ import { type Condition, type Operation, checkOperations, cond } from './operati
 import { OVS_RECONNECT, type ReconnectAction, ReconnectFsm } from './reconnect.js';
 import { type OperationResult, checkResults } from './results.js';
 import { type DatabaseSchema, type Row, decodeRow, parseSchema, tableSchema } from './schema.js';
-import { type TlsFiles, openStream } from './transport.js';
+import { type Dial, type TlsFiles, openStream } from './transport.js';
 
 export interface ClientOptions extends RpcOptions {
   /** One remote or a comma-separated list (cluster members or relays), tried in turn. */
   endpoint: string;
   tls?: TlsFiles;
+  /** Reach the remotes some other way than this machine's network (a tunnel). */
+  dial?: Dial;
   /** How long one connection attempt may take. */
   connectTimeoutMs?: number;
   /** Idle time before an echo probe; no answer within another interval leaves the server. Default: 5 s for tcp/ssl, none for unix, as OVS. */
@@ -281,6 +283,7 @@ export class OvsdbClient extends EventEmitter {
     try {
       const socket = await openStream(ep, {
         ...(this.opts.tls ? { tls: this.opts.tls } : {}),
+        ...(this.opts.dial ? { dial: this.opts.dial } : {}),
         timeoutMs: this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       });
       if (this.closedByUser) {

@@ -24,9 +24,15 @@ export const sshTransportSchema = z.strictObject({
   connectTimeoutS: z.number().positive().default(10),
   /** The agent command on the node, as an argument vector (default ["ovn-chassis-agent"]). */
   agentCommand: z.array(z.string().min(1)).min(1).optional(),
-  stateDir: z.string().optional(),
+  stateDir: z.string().startsWith('/', 'must be an absolute path').optional(),
   /** The node's `ovn-chassis-agent serve` socket (default STATE_DIR/agent.sock); used when an agent serves there. */
   agentSocket: z.string().startsWith('/', 'must be an absolute path').optional(),
+  /**
+   * `agent`: the node's ovn-chassis-agent does the work. `direct`: nothing of
+   * ours on the node; the controller runs the agent's logic over SSH forwards
+   * of the node's OVSDB or Docker socket, and keeps the snapshots on the node.
+   */
+  via: z.enum(['agent', 'direct']).default('agent'),
 });
 
 export const localTransportSchema = z.strictObject({

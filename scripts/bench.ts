@@ -16,6 +16,7 @@ import { apply } from '../agent/apply.js';
 import { OvsdbBackend } from '../agent/backends/ovsdb.js';
 import { dockerExec, dockerVsctl } from '../agent/backends/docker.js';
 import { localVsctl } from '../agent/backends/vsctl.js';
+import { localNode } from '../agent/node.js';
 import type { Backend } from '../agent/state.js';
 import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
 import { Dockerd } from './lib/dockerd.js';
@@ -30,7 +31,7 @@ import { resolveFleet } from '../controller/inventory.js';
 import { watchSouthbound } from '../controller/verify.js';
 import { inventorySchema } from '../schemas/inventory.js';
 import { Sandbox } from './lib/sandbox.js';
-import { createLogger } from '../agent/log.js';
+import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 
 const execFileP = promisify(execFile);
@@ -141,7 +142,7 @@ async function nodeApplyCases(server: OvsdbServer, dockerd: Dockerd): Promise<vo
   };
   const native = await ours('ovn-chassis (native OVSDB)', await OvsdbBackend.connect(server.unix));
   await ours('ovn-chassis (local ovs-vsctl backend)', localVsctl('ovs-vsctl', { ...process.env, OVS_RUNDIR: server.dir }));
-  const viaDocker = await ours('ovn-chassis (docker backend)', dockerVsctl('openvswitch_vswitchd', dockerd.socketPath));
+  const viaDocker = await ours('ovn-chassis (docker backend)', dockerVsctl('openvswitch_vswitchd', await localNode.docker(dockerd.socketPath), dockerd.socketPath));
   const vsctl = record('one node: diff + apply a full chassis config', 'ovs-vsctl set (Ansible line)', 1,
     await timeRuns(runs, 3, (i) => execFileP('ovs-vsctl', [`--db=${server.unix}`, ...vsctlSetArgs(configs[i % 2] as ChassisConfig)])));
   const dockerExec = record('one node: diff + apply a full chassis config', 'docker exec ovs-vsctl set', 1,

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { AgentError } from '../errors.js';
 import { type RunResult, VsctlBackend, type VsctlRunner } from './vsctl.js';
 
@@ -39,9 +39,8 @@ async function finish(docker: Docker, exec: Docker.Exec, stream: NodeJS.ReadWrit
   return { code: info.ExitCode, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
 }
 
-/** ovs-vsctl inside the Open vSwitch container, as Kolla runs it. */
-export function dockerVsctl(container: string, socketPath: string): VsctlBackend {
-  const docker = new Docker({ socketPath });
+/** ovs-vsctl inside the Open vSwitch container, as Kolla runs it, through the Docker API at `socketPath`. */
+export function dockerVsctl(container: string, docker: Docker, socketPath: string): VsctlBackend {
   const run: VsctlRunner = async (args) => {
     try {
       return await dockerExec(docker, container, ['ovs-vsctl', ...args]);

@@ -47,6 +47,11 @@ export class AgentClient {
     return client;
   }
 
+  /** The agent's logic in this process (local and direct transports): the same protocol, the same checks on every answer. */
+  static inProcess(host: string, session: { handle(line: string): Promise<unknown> }, close: () => Promise<void>): Promise<AgentClient> {
+    return AgentClient.open(host, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), close);
+  }
+
   /** What the agent said of itself: its version, protocol and backend. */
   info: HelloResult | undefined;
 

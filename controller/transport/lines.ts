@@ -1,4 +1,4 @@
-import { LineSplitter } from '../../agent/lines.js';
+import { LineSplitter } from '../../common/lines.js';
 import { ControllerError } from '../errors.js';
 import type { LineCall } from './client.js';
 

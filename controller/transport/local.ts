@@ -1,8 +1,6 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { openBackend } from '../../agent/backends/open.js';
-import { RpcSession } from '../../agent/rpc.js';
-import { DEFAULT_STATE_DIR, agentSocketIn, connectServing } from '../../agent/serving.js';
+import { agentSocketIn, connectServing, DEFAULT_STATE_DIR, openBackend, RpcSession } from '../../agent/index.js';
 import type { Host } from '../inventory.js';
 import { ControllerError } from '../errors.js';
 import { AgentClient } from './client.js';
@@ -32,7 +30,7 @@ export async function connectLocal(host: Host, stateRoot = DEFAULT_STATE_DIR): P
     stateDir,
     ...(t.midonetHostIdFiles ? { midonetFiles: t.midonetHostIdFiles } : {}),
   });
-  return AgentClient.open(host.name, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), () => backend.close());
+  return AgentClient.inProcess(host.name, session, () => backend.close());
 }
 
 async function viaSocket(host: Host, sock: Socket): Promise<AgentClient> {

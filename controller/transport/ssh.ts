@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import type { Logger } from '../../agent/log.js';
-import { DEFAULT_STATE_DIR, agentSocketIn } from '../../agent/serving.js';
+import type { Logger } from '../../common/log.js';
+import { agentSocketIn, DEFAULT_STATE_DIR } from '../../agent/index.js';
 import { backendArgs } from '../../schemas/backend.js';
 import type { SshTransport } from '../../schemas/inventory.js';
 import { ControllerError } from '../errors.js';

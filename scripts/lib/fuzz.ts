@@ -285,7 +285,7 @@ export function fileTargets(): FuzzTarget[] {
         const state = join(dir, `s${n++}`);
         mkdirSync(join(state, 'snapshots'), { recursive: true, mode: 0o700 });
         writeFileSync(join(state, 'snapshots', '2026-01-01T000000Z-1-a.json'), t);
-        new SnapshotStore(state).lastApply();
+        await (await SnapshotStore.open(state)).lastApply();
       },
       expected: (e) => e instanceof AgentError || e instanceof ConfigError,
     },

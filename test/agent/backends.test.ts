@@ -5,6 +5,7 @@ import { apply, planFor, rollback } from '../../agent/apply.js';
 import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
 import { dockerVsctl } from '../../agent/backends/docker.js';
 import { localVsctl } from '../../agent/backends/vsctl.js';
+import { localNode } from '../../agent/node.js';
 import { AgentError } from '../../agent/errors.js';
 import { SnapshotStore } from '../../agent/snapshots.js';
 import type { Backend, NodeState } from '../../agent/state.js';
@@ -57,7 +58,7 @@ async function makeNode(kind: Kind): Promise<Node> {
     const vsctl = (...args: string[]) => run('ovs-vsctl', [`--db=${db}`, '--no-wait', ...args]).trim();
     vsctl('init');
     return {
-      backend: dockerVsctl('openvswitch_vswitchd', dockerd.socketPath),
+      backend: dockerVsctl('openvswitch_vswitchd', await localNode.docker(dockerd.socketPath), dockerd.socketPath),
       ids: () => idsOf(vsctl),
       vsctl,
       stop: async () => {},
@@ -166,11 +167,11 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
     });
 
     it('an apply killed between its snapshot and its write leaves no rollback level that changes nothing', async () => {
-      const store = new SnapshotStore(stateDir);
+      const store = await SnapshotStore.open(stateDir);
       const before = node.ids();
       const count = () => readdirSync(join(stateDir, 'snapshots')).filter((f) => f.endsWith('.json')).length;
       // What a SIGKILL after the snapshot and before the commit leaves behind.
-      store.save({ version: 1, takenAt: new Date().toISOString(), backend: node.backend.description, cause: 'apply', keys: { 'ovn-encap-ip': before['ovn-encap-ip'] ?? null } });
+      await store.save({ version: 1, takenAt: new Date().toISOString(), backend: node.backend.description, cause: 'apply', keys: { 'ovn-encap-ip': before['ovn-encap-ip'] ?? null } });
       const n = count();
       await apply(node.backend, cfg({ encap: { ip: '192.0.2.52' } }), opts());
       expect(count()).toBe(n);

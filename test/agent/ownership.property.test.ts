@@ -158,7 +158,7 @@ describe('ownership, as a property of random histories', () => {
             // An apply killed after its snapshot, before its write: the snapshot of the current values is all it leaves.
             const { state, plan } = await planFor(backend, a.config);
             const keys = Object.fromEntries([...Object.keys(plan.write.set), ...plan.write.remove].map((k) => [k, state.externalIds.get(k) ?? null]));
-            if (Object.keys(keys).length > 0) new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys });
+            if (Object.keys(keys).length > 0) await (await SnapshotStore.open(stateDir)).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys });
           }
           const now = nodeView();
           expect(now.foreign, `others' keys after ${a.kind}`).toEqual(foreign);

@@ -13,28 +13,28 @@ const snapshot = (n: number, cause: 'apply' | 'repair' = 'apply') => ({
 });
 
 describe('snapshot store', () => {
-  it(`keeps the newest ${KEEP_SNAPSHOTS} or more snapshots of applies and of repairs, so repairs never push the last apply out`, () => {
+  it(`keeps the newest ${KEEP_SNAPSHOTS} or more snapshots of applies and of repairs, so repairs never push the last apply out`, async () => {
     const dir = tempDir('snapshots');
-    const store = new SnapshotStore(dir);
+    const store = await SnapshotStore.open(dir);
     const applies = KEEP_SNAPSHOTS + PRUNE_BATCH + 1;
     const repairs = (KEEP_SNAPSHOTS + PRUNE_BATCH + 1) * 2;
-    for (let n = 0; n < applies; n++) store.save(snapshot(n));
-    for (let n = 1000; n < 1000 + repairs; n++) store.save(snapshot(n, 'repair'));
+    for (let n = 0; n < applies; n++) await store.save(snapshot(n));
+    for (let n = 1000; n < 1000 + repairs; n++) await store.save(snapshot(n, 'repair'));
     const files = readdirSync(join(dir, 'snapshots')).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(KEEP_SNAPSHOTS * 2);
     expect(files.length).toBeLessThanOrEqual((KEEP_SNAPSHOTS + PRUNE_BATCH) * 2);
-    const last = store.lastApply();
+    const last = await store.lastApply();
     expect(last?.snapshot.takenAt).toBe(snapshot(applies - 1).takenAt);
     expect(last?.repairsSince.length).toBeGreaterThanOrEqual(KEEP_SNAPSHOTS);
     expect(JSON.parse(readFileSync(last!.repairsSince[0]!, 'utf8'))).toMatchObject({ takenAt: snapshot(1000 + repairs - 1).takenAt, cause: 'repair' });
   });
 
-  it('finds the last apply behind the drift repairs taken since', () => {
-    const store = new SnapshotStore(tempDir('snapshots'));
-    store.save(snapshot(1));
-    const apply = store.save(snapshot(2));
-    const repairs = [store.save(snapshot(3, 'repair')), store.save(snapshot(4, 'repair'))];
-    const last = store.lastApply();
+  it('finds the last apply behind the drift repairs taken since', async () => {
+    const store = await SnapshotStore.open(tempDir('snapshots'));
+    await store.save(snapshot(1));
+    const apply = await store.save(snapshot(2));
+    const repairs = [await store.save(snapshot(3, 'repair')), await store.save(snapshot(4, 'repair'))];
+    const last = await store.lastApply();
     expect(last?.path).toBe(apply);
     expect(last?.repairsSince).toEqual(repairs.reverse());
   });

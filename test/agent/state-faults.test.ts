@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, rollback } from '../../agent/apply.js';
 import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
 import { Daemon } from '../../agent/daemon.js';
-import { createLogger } from '../../agent/log.js';
+import { createLogger } from '../../common/log.js';
 import { SnapshotStore } from '../../agent/snapshots.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
@@ -51,7 +51,7 @@ describe('the agent\'s state dir gone wrong', () => {
     await apply(backend, cfg('192.0.2.10'), { stateDir });
     await apply(backend, cfg('192.0.2.11'), { stateDir });
     // What a SIGKILL after the snapshot of a third apply, before its write, leaves behind.
-    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date(Date.now() + 1000).toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': '192.0.2.11' } });
+    await (await SnapshotStore.open(stateDir)).save({ version: 1, takenAt: new Date(Date.now() + 1000).toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': '192.0.2.11' } });
     const res = await rollback(backend, { stateDir });
     expect(res.passedOver).toHaveLength(1);
     expect(res.restored).toMatchObject({ 'ovn-encap-ip': '192.0.2.10' });
@@ -61,7 +61,7 @@ describe('the agent\'s state dir gone wrong', () => {
   it('passes over such a snapshot even when neutron changed its ovn-cms-options tokens since (found by the property test)', async () => {
     const stateDir = tempDir('state');
     server.vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
-    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-cms-options': null, 'ovn-chassis-managed-cms': null } });
+    await (await SnapshotStore.open(stateDir)).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-cms-options': null, 'ovn-chassis-managed-cms': null } });
     server.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=resource_provider_packet_processing_without_direction=9');
     await expect(rollback(backend, { stateDir })).rejects.toThrow(/nothing to roll back: .*1 passed over/);
     expect(server.externalIds()['ovn-cms-options']).toBe('resource_provider_packet_processing_without_direction=9');
@@ -69,7 +69,7 @@ describe('the agent\'s state dir gone wrong', () => {
 
   it('says "nothing to roll back" rather than "restored" when every snapshot left is one the node already matches', async () => {
     const stateDir = tempDir('state');
-    new SnapshotStore(stateDir).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': server.externalIds()['ovn-encap-ip'] ?? null } });
+    await (await SnapshotStore.open(stateDir)).save({ version: 1, takenAt: new Date().toISOString(), backend: backend.description, cause: 'apply', keys: { 'ovn-encap-ip': server.externalIds()['ovn-encap-ip'] ?? null } });
     await expect(rollback(backend, { stateDir })).rejects.toThrow(/nothing to roll back: the node already holds the values of every snapshot left \(1 passed over\)/);
   });
 

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LineSplitter } from '../../agent/lines.js';
+import { LineSplitter } from '../../common/lines.js';
 import { RpcSession, serveLines } from '../../agent/rpc.js';
 import type { Backend } from '../../agent/state.js';
 

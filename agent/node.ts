@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { chmod, lstat, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { hostname, networkInterfaces } from 'node:os';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Endpoint } from '../schemas/endpoint.js';
+import { writeFileAtomic } from './files.js';
+
+export interface FileInfo {
+  kind: 'file' | 'dir' | 'link' | 'socket' | 'other';
+  /** Permission bits (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  size: number;
+}
+
+/**
+ * The node's files as the agent's logic uses them: its state dir,
+ * system-id.conf, MidoNet's host id. Local when the agent runs on the node;
+ * SFTP in direct mode, so snapshots live on the node whichever way a change
+ * was made.
+ */
+export interface NodeFiles {
+  /** Where these files are, for messages ("this machine", "cmp-1 over SFTP"). */
+  readonly where: string;
+  /** The uid whose files are ours: the agent's, or the SSH user's on the node. */
+  uid(): Promise<number>;
+  /** Undefined when nothing is there. */
+  lstat(path: string): Promise<FileInfo | undefined>;
+  /** Names in a directory; none when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  read(path: string): Promise<string>;
+  /** A crash leaves the old content or the new, never a torn file; the temporary name is unguessable and created exclusively. */
+  writeAtomic(path: string, data: string, mode: number): Promise<void>;
+  /** Replaces `to` if it exists. */
+  rename(from: string, to: string): Promise<void>;
+  /** Nothing there is not an error. */
+  remove(path: string): Promise<void>;
+  /** With its parents. */
+  mkdir(dir: string, mode: number): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+}
+
+export interface RunResult {
+  /** null when the program did not exit by itself (it was killed, or it timed out). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/**
+ * Everything the agent's logic needs of the node besides its Open vSwitch:
+ * files, programs (argument vectors, no shell), its Docker API and its
+ * identity. `dial` reaches the node's OVSDB when the agent is not on the node.
+ */
+export interface NodeAccess {
+  files: NodeFiles;
+  run(argv: string[], timeoutMs: number): Promise<RunResult>;
+  docker(socketPath: string): Promise<Docker>;
+  hostname(): Promise<string>;
+  addresses(): Promise<string[]>;
+  dial?: (ep: Endpoint) => Promise<Duplex>;
+}
+
+export function fileKind(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isSocket(): boolean }): FileInfo['kind'] {
+  return s.isSymbolicLink() ? 'link' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : s.isSocket() ? 'socket' : 'other';
+}
+
+const missing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+const localFiles: NodeFiles = {
+  where: 'this machine',
+  uid: async () => process.getuid?.() ?? 0,
+  lstat: async (path) => {
+    try {
+      const s = await lstat(path);
+      return { kind: fileKind(s), mode: s.mode & 0o7777, uid: s.uid, size: s.size };
+    } catch (err) {
+      if (missing(err)) return undefined;
+      throw err;
+    }
+  },
+  list: async (dir) => readdir(dir).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err))),
+  read: (path) => readFile(path, 'utf8'),
+  writeAtomic: async (path, data, mode) => writeFileAtomic(path, data, mode),
+  rename: (from, to) => rename(from, to),
+  remove: (path) => rm(path, { force: true }),
+  mkdir: async (dir, mode) => {
+    await mkdir(dir, { recursive: true, mode });
+  },
+  chmod: (path, mode) => chmod(path, mode),
+};
+
+/** The machine this process runs on: where the agent itself runs. */
+export const localNode: NodeAccess = {
+  files: localFiles,
+  run: (argv, timeoutMs) => {
+    const [cmd, ...args] = argv as [string, ...string[]];
+    return new Promise((resolve) => {
+      execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr: e && !stderr ? e.message : stderr, timedOut: e?.killed === true });
+      });
+    });
+  },
+  // Loaded only when needed: the Docker client is most of the agent's start-up time.
+  docker: async (socketPath) => new (await import('dockerode')).default({ socketPath }),
+  hostname: async () => hostname(),
+  addresses: async () => [...new Set(Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((a) => a.address))],
+};

@@ -1,8 +1,9 @@
 import { homedir } from 'node:os';
-import { type Monitor, OvsdbClient, type Row, type TlsFiles, cond, remove } from '../ovsdb/index.js';
+import { type Monitor, OvsdbClient, type Row, type RowChange, type TlsFiles, cond, remove } from '../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import type { Inventory } from '../schemas/inventory.js';
 import type { Logger } from '../common/log.js';
+import { SouthboundIndex, asInserts } from './sb-index.js';
 
 /** What the Southbound DB must show for a node to count as done. */
 export interface Expectation {
@@ -46,6 +47,49 @@ export function assess(exp: Expectation, chassis: Row | undefined, encapRows: Ma
   return problems.length > 0 ? { ...base, state: 'mismatch', problems } : { ...base, state: 'verified' };
 }
 
+/**
+ * Every expected node's verdict, re-assessed only for the chassis a
+ * Southbound change touched. Pure: fed the names an index reports.
+ */
+export class VerdictBoard {
+  private readonly exps: Expectation[];
+  private readonly bySystemId = new Map<string, Expectation[]>();
+  private readonly verdicts = new Map<Expectation, Verdict>();
+  private unverified: number;
+
+  constructor(exps: Expectation[], sb: Pick<SouthboundIndex, 'chassisByName' | 'encaps'>) {
+    this.exps = exps;
+    for (const e of exps) this.bySystemId.set(e.systemId, [...(this.bySystemId.get(e.systemId) ?? []), e]);
+    this.unverified = exps.length;
+    this.reassess(this.bySystemId.keys(), sb);
+  }
+
+  /** Re-assesses the nodes expecting these chassis; returns the verdicts that just turned verified. */
+  reassess(names: Iterable<string>, sb: Pick<SouthboundIndex, 'chassisByName' | 'encaps'>): Verdict[] {
+    const newlyVerified: Verdict[] = [];
+    for (const name of names) {
+      for (const e of this.bySystemId.get(name) ?? []) {
+        const before = this.verdicts.get(e)?.state === 'verified';
+        const v = assess(e, sb.chassisByName(name), sb.encaps());
+        this.verdicts.set(e, v);
+        const now = v.state === 'verified';
+        if (now && !before) newlyVerified.push(v);
+        this.unverified += before === now ? 0 : now ? -1 : 1;
+      }
+    }
+    return newlyVerified;
+  }
+
+  allVerified(): boolean {
+    return this.unverified === 0;
+  }
+
+  /** In the order the expectations were given. */
+  all(): Verdict[] {
+    return this.exps.map((e) => this.verdicts.get(e) as Verdict);
+  }
+}
+
 /** Why a node did not verify, as a sentence; undefined when it did. */
 export function whyNotVerified(v: Verdict, timeoutS: number): string | undefined {
   if (v.state === 'missing') return `no chassis ${v.systemId} in the Southbound DB after ${timeoutS} s`;
@@ -87,9 +131,13 @@ export interface SouthboundView {
   access: SouthboundAccess;
   client: OvsdbClient;
   monitor: Monitor;
+  /** Kept current with the monitor. */
+  index: SouthboundIndex;
   chassisByName(name: string): Row | undefined;
   encaps(): Map<string, Row>;
   chassisNames(): string[];
+  /** Fires with the names of the chassis each Southbound change touched. */
+  onTouched(listener: (names: Set<string>) => void): () => void;
   close(): void;
 }
 
@@ -103,13 +151,25 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
     Chassis: { columns: ['name', 'hostname', 'encaps', 'other_config', 'external_ids'] },
     Encap: { columns: ['type', 'ip', 'chassis_name'] },
   });
+  const index = new SouthboundIndex();
+  index.apply([...asInserts('Chassis', monitor.cache.rows('Chassis')), ...asInserts('Encap', monitor.cache.rows('Encap'))]);
+  const listeners = new Set<(names: Set<string>) => void>();
+  monitor.on('change', (changes: RowChange[]) => {
+    const touched = index.apply(changes);
+    if (touched.size > 0) for (const l of listeners) l(touched);
+  });
   return {
     access,
     client,
     monitor,
-    chassisByName: (name) => monitor.rows('Chassis').find((r) => r.name === name),
-    encaps: () => monitor.cache.rows('Encap'),
-    chassisNames: () => monitor.rows('Chassis').map((r) => r.name as string),
+    index,
+    chassisByName: (name) => index.chassisByName(name),
+    encaps: () => index.encaps(),
+    chassisNames: () => [...index.names()],
+    onTouched: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     close: () => client.close(),
   };
 }
@@ -121,26 +181,19 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
  */
 export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs: number, onVerified?: (v: Verdict) => void): Promise<Verdict[]> {
   return new Promise((resolve) => {
-    const done = new Set<string>();
-    const judge = () => exps.map((e) => assess(e, sb.chassisByName(e.systemId), sb.encaps()));
-    const check = (final: boolean) => {
-      const verdicts = judge();
-      for (const v of verdicts) {
-        if (v.state === 'verified' && !done.has(v.host)) {
-          done.add(v.host);
-          onVerified?.(v);
-        }
-      }
-      if (final || verdicts.every((v) => v.state === 'verified')) {
-        clearTimeout(timer);
-        sb.monitor.off('change', onChange);
-        resolve(verdicts);
-      }
+    const board = new VerdictBoard(exps, sb.index);
+    const finish = () => {
+      clearTimeout(timer);
+      stop();
+      resolve(board.all());
     };
-    const onChange = () => check(false);
-    const timer = setTimeout(() => check(true), timeoutMs);
-    sb.monitor.on('change', onChange);
-    check(false);
+    const report = (verified: Verdict[]) => {
+      if (onVerified) for (const v of verified) onVerified(v);
+      if (board.allVerified()) finish();
+    };
+    const stop = sb.onTouched((names) => report(board.reassess(names, sb.index)));
+    const timer = setTimeout(finish, timeoutMs);
+    report(board.all().filter((v) => v.state === 'verified'));
   });
 }
 

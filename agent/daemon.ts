@@ -70,7 +70,7 @@ export class Daemon {
       other.destroy();
       throw new AgentError('REFUSED', `another agent already serves on ${this.socketPath}; two would fight over the node`);
     }
-    this.persist();
+    await this.persist();
     this.backend = await openBackend(this.opts.backend, { reconnect: true });
     await this.reconcile('start');
     if (this.backend instanceof OvsdbBackend) {
@@ -100,9 +100,9 @@ export class Daemon {
     await this.backend?.close();
   }
 
-  private persist(): void {
+  private async persist(): Promise<void> {
     const path = join(this.opts.stateDir, 'desired.json');
-    if (this.desired) writeFileAtomic(path, `${JSON.stringify(this.desired, null, 2)}\n`);
+    if (this.desired) await writeFileAtomic(path, `${JSON.stringify(this.desired, null, 2)}\n`);
     else rmSync(path, { force: true });
   }
 
@@ -202,21 +202,21 @@ export class Daemon {
         log: this.log,
         ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),
         ...(this.opts.midonetFiles ? { midonetFiles: this.opts.midonetFiles } : {}),
-        onApplied: (config) => {
+        onApplied: async (config) => {
           // Kept in memory first: the node now holds this config, and the loop must not undo it.
           this.desired = config;
           this.converged = true;
           try {
-            this.persist();
+            await this.persist();
             return [];
           } catch (err) {
             return [`this serving agent keeps the new config applied, but could not save it to ${join(this.opts.stateDir, 'desired.json')} (${(err as Error).message}): after a restart it would apply its --config file again`];
           }
         },
-        onRestored: () => {
+        onRestored: async () => {
           this.desired = undefined;
           this.converged = false;
-          this.persist();
+          await this.persist();
           this.log.warn({ event: 'paused' }, 'a rollback restored earlier values: keeping no config applied until the next apply');
         },
         exclusive: (write) => this.exclusive(write),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { constants, lstatSync, statSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AgentError } from './errors.js';
 import type { NodeFiles } from './node.js';
@@ -10,29 +11,30 @@ import type { NodeFiles } from './node.js';
  * exclusively, never through a symbolic link: a link planted beside the file
  * cannot make this (root) process write somewhere else.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
+    await file.writeFile(data);
+    await file.sync();
   } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
+    await file.close();
+    await rm(tmp, { force: true });
     throw err;
   }
-  closeSync(fd);
+  await file.close();
   try {
-    renameSync(tmp, path);
+    await rename(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    await rm(tmp, { force: true });
     throw err;
   }
-  const dir = openSync(dirname(path), 'r');
+  // The rename itself must reach the disk before anyone acts on the new content.
+  const dir = await open(dirname(path), 'r');
   try {
-    fsyncSync(dir);
+    await dir.sync();
   } finally {
-    closeSync(dir);
+    await dir.close();
   }
 }
 

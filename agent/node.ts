@@ -83,7 +83,7 @@ const localFiles: NodeFiles = {
   },
   list: async (dir) => readdir(dir).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err))),
   read: (path) => readFile(path, 'utf8'),
-  writeAtomic: async (path, data, mode) => writeFileAtomic(path, data, mode),
+  writeAtomic: writeFileAtomic,
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),
   mkdir: async (dir, mode) => {

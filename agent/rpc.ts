@@ -30,9 +30,9 @@ export interface AgentContext {
   midonetFiles?: string[];
   log?: Logger;
   /** Called after a successful apply over RPC (the daemon keeps that config applied from then on); returns warnings. */
-  onApplied?: (config: ChassisConfig) => string[];
+  onApplied?: (config: ChassisConfig) => Promise<string[]>;
   /** Called after a rollback or restore over RPC (the daemon stops keeping its config applied). */
-  onRestored?: () => void;
+  onRestored?: () => Promise<void>;
   /** Runs a write so that nothing else writes the node meanwhile (the daemon's reconcile loop). */
   exclusive?: <T>(write: () => Promise<T>) => Promise<T>;
 }
@@ -101,7 +101,7 @@ export class RpcSession {
             allowSystemIdChange: allowSystemIdChange ?? false,
             ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
           });
-          return { ...r, warnings: [...r.warnings, ...(this.ctx.onApplied?.(config) ?? [])] };
+          return { ...r, warnings: [...r.warnings, ...((await this.ctx.onApplied?.(config)) ?? [])] };
         });
         return {
           applied: res.applied, attempts: res.attempts, plan: planView(res.plan), warnings: res.warnings,
@@ -111,7 +111,7 @@ export class RpcSession {
       case 'rollback':
         return exclusive(async () => {
           const r = await rollback(backend, { stateDir, files: node.files });
-          this.ctx.onRestored?.();
+          await this.ctx.onRestored?.();
           return r;
         });
       case 'hook':
@@ -120,7 +120,7 @@ export class RpcSession {
         return {
           restored: await exclusive(async () => {
             const restored = await restoreKeys(backend, req.params.keys);
-            this.ctx.onRestored?.();
+            await this.ctx.onRestored?.();
             return restored;
           }),
         };

@@ -20,7 +20,7 @@ import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
 import { AGENT_IMAGE, VERSION } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
-import { Journal, type NodeHistory, checkJournalHosts, replay } from './journal.js';
+import { Journal, type NodeHistory, checkJournalHosts } from './journal.js';
 import { formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
@@ -197,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        journal.close();
+        await journal.close();
       }
     })
     .command('rollback', 'restore nodes\' previous configuration, run their rollback hooks, check the result', (y) =>
@@ -209,7 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
       try {
         if (journal) checkJournalHosts(journal, hosts);
-        const history = journal ? replay(journal.records) : new Map<string, NodeHistory>();
+        const history = journal?.history ?? new Map<string, NodeHistory>();
         const progress = new Progress('rollback', hosts.length, log);
         const results = await forEachNode<{ restored: Record<string, string | null>; hooks: number; source: string }>(hosts, runOpts(a), progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
           const previous = history.get(host.name)?.previous;
@@ -222,13 +222,13 @@ export async function main(argv: string[]): Promise<number> {
           const now = showSettings(await agent.show());
           const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
           if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
-          journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
+          await journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
           return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
         });
         print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
         code = fleetExit(results, EXIT.OK);
       } finally {
-        journal?.close();
+        await journal?.close();
       }
     })
     .command('agent <action>', 'the node agents: install, upgrade (in batches), status (versions, skew), remove', (y) =>

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type JournalRecord, type Step, journalRecordSchema } from '../schemas/journal.js';
 import { preview } from '../common/text.js';
@@ -48,12 +48,18 @@ export function checkJournalHosts(journal: Journal, hosts: Host[]): void {
 export class Journal {
   readonly path: string;
   readonly records: JournalRecord[];
+  /** What the records say of each node, kept as they are appended (never replayed per batch). */
+  readonly history: Map<string, NodeHistory>;
   private fd: number;
   private readonly lock: string;
+  /** Appends waiting for the fsync that will cover them, and whether one is under way. */
+  private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private syncing = false;
 
   private constructor(path: string, records: JournalRecord[], fd: number, lock: string) {
     this.path = path;
     this.records = records;
+    this.history = replay(records);
     this.fd = fd;
     this.lock = lock;
   }
@@ -74,15 +80,37 @@ export class Journal {
     }
   }
 
-  append(draft: Draft): JournalRecord {
+  /**
+   * Appends a record; resolves once it is on disk. Records are written in
+   * the order appended, and appends made while an fsync runs share the next
+   * one (group commit): nodes of a batch do not queue for the disk one by
+   * one, and no caller goes on before its record is durable.
+   */
+  append(draft: Draft): Promise<JournalRecord> {
     const rec = { ...draft, at: new Date().toISOString() } as JournalRecord;
     writeSync(this.fd, `${JSON.stringify(rec)}\n`);
-    fsyncSync(this.fd);
     this.records.push(rec);
-    return rec;
+    apply(this.history, rec);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve: () => resolve(rec), reject });
+      if (!this.syncing) this.sync();
+    });
   }
 
-  close(): void {
+  private sync(): void {
+    this.syncing = true;
+    const covered = this.waiting;
+    this.waiting = [];
+    fsync(this.fd, (err) => {
+      for (const w of covered) (err ? w.reject(err) : w.resolve());
+      if (this.waiting.length > 0) this.sync();
+      else this.syncing = false;
+    });
+  }
+
+  /** Closes the journal once every record appended is on disk, and gives up its lock. */
+  async close(): Promise<void> {
+    if (this.syncing) await new Promise<void>((resolve) => this.waiting.push({ resolve, reject: () => resolve() }));
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     rmSync(this.lock, { force: true });
@@ -169,22 +197,21 @@ export interface NodeHistory {
 /** What the journal says of each node, replayed in order. */
 export function replay(records: JournalRecord[]): Map<string, NodeHistory> {
   const nodes = new Map<string, NodeHistory>();
-  const get = (h: string) => {
-    let n = nodes.get(h);
-    if (!n) nodes.set(h, (n = { steps: new Map() }));
-    return n;
-  };
-  for (const r of records) {
-    if (r.type === 'step') {
-      const n = get(r.host);
-      n.steps.set(r.step, r.phase === 'begin' ? 'begun' : r.ok ? 'ok' : 'failed');
-      if (r.previous) n.previous = r.previous;
-    } else if (r.type === 'node') {
-      const n = get(r.host);
-      n.state = r.state;
-      // A failed node is tried afresh on resume (after the operator fixed it): its failed steps run again.
-      if (r.state === 'failed') for (const [s, v] of n.steps) if (v === 'failed') n.steps.delete(s);
-    }
-  }
+  for (const r of records) apply(nodes, r);
   return nodes;
+}
+
+/** One record's effect on what the journal says of its node. */
+function apply(nodes: Map<string, NodeHistory>, r: JournalRecord): void {
+  if (r.type !== 'step' && r.type !== 'node') return;
+  let n = nodes.get(r.host);
+  if (!n) nodes.set(r.host, (n = { steps: new Map() }));
+  if (r.type === 'step') {
+    n.steps.set(r.step, r.phase === 'begin' ? 'begun' : r.ok ? 'ok' : 'failed');
+    if (r.previous) n.previous = r.previous;
+  } else {
+    n.state = r.state;
+    // A failed node is tried afresh on resume (after the operator fixed it): its failed steps run again.
+    if (r.state === 'failed') for (const [s, v] of n.steps) if (v === 'failed') n.steps.delete(s);
+  }
 }

@@ -49,12 +49,12 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     }
     batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
     opts.onPlan(start.batches, true);
-    journal.append({ type: 'resume' });
+    await journal.append({ type: 'resume' });
   } else {
     batches = planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
     const names = batches.map((b) => b.map((h) => h.name));
     opts.onPlan(names, false);
-    journal.append({
+    await journal.append({
       type: 'start', inventory: fleet.source, digest, batches: names, identities: Object.fromEntries(hosts.map((h) => [h.name, hostIdentity(h)])),
       options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null },
     });
@@ -62,40 +62,46 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
 
   const canary = Boolean(start ? start.options.canary : opts.canary);
   for (const [i, batch] of batches.entries()) {
-    const history = replay(journal.records);
+    const history = journal.history;
     const todo = batch.filter((h) => history.get(h.name)?.state !== 'done');
     if (todo.length === 0) continue;
-    journal.append({ type: 'batch', index: i, phase: 'begin' });
+    await journal.append({ type: 'batch', index: i, phase: 'begin' });
     opts.onEvent(`batch ${i + 1}/${batches.length}${i === 0 && canary ? ' (canary)' : ''}: ${todo.map((h) => h.name).join(', ')}`);
-    const results = await Promise.all(todo.map((h) => migrateNode(h, history.get(h.name), journal, sb, opts)));
+    // Each node's history as it stood before the batch: what it did on an earlier run, not what it does now.
+    const prior = new Map(todo.map((h) => [h.name, snapshotOf(history.get(h.name))]));
+    const results = await Promise.all(todo.map((h) => migrateNode(h, prior.get(h.name), journal, sb, opts)));
     const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
-    journal.append({ type: 'batch', index: i, phase: 'end', failed });
+    await journal.append({ type: 'batch', index: i, phase: 'end', failed });
     const limit = i === 0 && canary ? 0 : opts.maxFailures;
     if (failed.length > limit) {
       const why = i === 0 && canary ? `the canary batch failed (${failed.join(', ')})` : `batch ${i + 1} had ${failed.length} failed nodes (${failed.join(', ')}), more than --max-failures ${opts.maxFailures}`;
-      journal.append({ type: 'stop', reason: why });
+      await journal.append({ type: 'stop', reason: why });
       opts.onEvent(`STOPPED: ${why}; fix the nodes, then run again with --resume`);
       return 'failed';
     }
-    const last = batches.slice(i + 1).every((b) => b.every((h) => replay(journal.records).get(h.name)?.state === 'done'));
+    const last = batches.slice(i + 1).every((b) => b.every((h) => history.get(h.name)?.state === 'done'));
     if (last) continue;
-    const operatorStop = () => {
+    const operatorStop = async () => {
       if (!opts.stopRequested()) return false;
-      journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
+      await journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
       opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
       return true;
     };
-    if (operatorStop()) return 'stopped';
+    if (await operatorStop()) return 'stopped';
     if (opts.pauseS > 0) {
       opts.onEvent(`pausing ${opts.pauseS} s before the next batch`);
       await new Promise((r) => setTimeout(r, opts.pauseS * 1000));
-      if (operatorStop()) return 'stopped';
+      if (await operatorStop()) return 'stopped';
     }
   }
-  const final = replay(journal.records);
+  const final = journal.history;
   const outcome = hosts.every((h) => final.get(h.name)?.state === 'done') ? 'done' : 'failed';
-  journal.append({ type: 'finish', outcome });
+  await journal.append({ type: 'finish', outcome });
   return outcome;
+}
+
+function snapshotOf(h: NodeHistory | undefined): NodeHistory | undefined {
+  return h && { ...h, steps: new Map(h.steps) };
 }
 
 /** One node through its steps; steps the journal shows ended are not run again. */
@@ -105,15 +111,15 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   let agent: AgentClient | undefined;
   const step = async (s: Step, fn: () => Promise<{ detail: string; previous?: Record<string, string | null> }>): Promise<void> => {
     if (done(s)) return;
-    journal.append({ type: 'step', host: host.name, step: s, phase: 'begin' });
+    await journal.append({ type: 'step', host: host.name, step: s, phase: 'begin' });
     const t0 = Date.now();
     try {
       const r = await fn();
-      journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
+      await journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
       opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
     } catch (err) {
       const message = (err as Error).message;
-      journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: false, ms: Date.now() - t0, error: message });
+      await journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: false, ms: Date.now() - t0, error: message });
       throw err;
     }
   };
@@ -151,12 +157,12 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       if (why) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${why}`);
       return { detail: `chassis ${host.chassis.systemId} registered as desired` };
     });
-    journal.append({ type: 'node', host: host.name, state: 'done' });
+    await journal.append({ type: 'node', host: host.name, state: 'done' });
     opts.onEvent(`  ${host.name}: done`);
     return true;
   } catch (err) {
     const message = (err as Error).message;
-    journal.append({ type: 'node', host: host.name, state: 'failed', error: message });
+    await journal.append({ type: 'node', host: host.name, state: 'failed', error: message });
     opts.onEvent(`  ${host.name}: FAILED: ${message}`);
     return false;
   } finally {
@@ -173,9 +179,16 @@ export interface NodeReport {
 /** The per-node report, from the journal: what was done, how long each step took, the SB registration. */
 export function report(records: JournalRecord[], hosts: string[]): NodeReport[] {
   const hist = replay(records);
+  // One pass over the records: each host's last end record per step.
+  const lastEnds = new Map<string, Map<Step, Extract<JournalRecord, { type: 'step' }>>>();
+  for (const r of records) {
+    if (r.type !== 'step' || r.phase !== 'end') continue;
+    const m = lastEnds.get(r.host) ?? new Map<Step, Extract<JournalRecord, { type: 'step' }>>();
+    m.set(r.step, r);
+    lastEnds.set(r.host, m);
+  }
   return hosts.map((host) => {
-    const ends = records.filter((r): r is Extract<JournalRecord, { type: 'step' }> => r.type === 'step' && r.host === host && r.phase === 'end');
-    const last = new Map(ends.map((e) => [e.step, e]));
+    const last = lastEnds.get(host) ?? new Map<Step, Extract<JournalRecord, { type: 'step' }>>();
     return {
       host,
       state: hist.get(host)?.state ?? 'pending',

@@ -56,6 +56,24 @@ const DEFAULT_FIRST_CONNECT_MS = 30_000;
  *
  * Events: 'disconnected' (error), 'reconnected', 'rejected' (endpoint, reason).
  */
+/** Parsed schemas by name, version and checksum: a fleet's servers mostly serve the same one, and parsing it is most of a short session's work. */
+const parsedSchemas = new Map<string, DatabaseSchema>();
+const MAX_PARSED_SCHEMAS = 32;
+
+/** Parses a server's schema, or reuses the one parsed before for the same name, version and cksum (the server's own checksum of its text). */
+function parseSchemaOnce(json: unknown): DatabaseSchema {
+  const s = json as { name?: unknown; version?: unknown; cksum?: unknown } | null;
+  const key = typeof s?.name === 'string' && typeof s.version === 'string' && typeof s.cksum === 'string' ? `${s.name}\0${s.version}\0${s.cksum}` : undefined;
+  const hit = key ? parsedSchemas.get(key) : undefined;
+  if (hit) return hit;
+  const parsed = parseSchema(json);
+  if (key) {
+    if (parsedSchemas.size >= MAX_PARSED_SCHEMAS) parsedSchemas.delete(parsedSchemas.keys().next().value as string);
+    parsedSchemas.set(key, parsed);
+  }
+  return parsed;
+}
+
 export class OvsdbClient extends EventEmitter {
   private readonly endpoints: Endpoint[];
   private readonly opts: ClientOptions;
@@ -136,7 +154,7 @@ export class OvsdbClient extends EventEmitter {
   getSchema(db: string): Promise<DatabaseSchema> {
     let s = this.schemas.get(db);
     if (!s) {
-      s = this.request('get_schema', [db]).then(parseSchema);
+      s = this.request('get_schema', [db]).then(parseSchemaOnce);
       s.catch(() => this.schemas.delete(db));
       this.schemas.set(db, s);
     }
@@ -197,7 +215,7 @@ export class OvsdbClient extends EventEmitter {
     this.trying?.close();
     this.conn?.close();
     this.conn = undefined;
-    this.failFirst(new OvsdbError('NOT_CONNECTED', `the client for ${this.opts.endpoint} was closed`));
+    if (this.first) this.failFirst(new OvsdbError('NOT_CONNECTED', `the client for ${this.opts.endpoint} was closed`));
     this.emit('reconnect-abandoned');
   }
 

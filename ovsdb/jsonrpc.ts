@@ -114,8 +114,10 @@ export class RpcConnection extends EventEmitter {
   close(reason?: OvsdbError): void {
     if (this.closed) return;
     this.closed = true;
-    const err = reason ?? new OvsdbError('CONNECTION_CLOSED', 'the connection was closed');
+    // Built only when a request waits on it: a stack trace per closed session is not free.
+    const err = reason ?? (this.pending.size > 0 ? new OvsdbError('CONNECTION_CLOSED', 'the connection was closed') : undefined);
     for (const [, p] of this.pending) {
+      if (!err) break;
       if (p.timer) clearTimeout(p.timer);
       p.reject(new OvsdbError(err.code, `${p.method}: ${err.message}`, { cause: err }));
     }

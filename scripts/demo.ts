@@ -49,7 +49,7 @@ async function run(): Promise<number> {
       await step(['status', '-i', inv, '--state-dir', sandbox.dir]),
     ];
     const proved = await provedChassis(sandbox.sb.unix);
-    const crashed = sandbox.nodes.filter((n) => n.controller.exited).map((n) => `${n.name}: ${n.controller.exited}`);
+    const crashed = sandbox.nodes.filter((n) => n.controller?.exited).map((n) => `${n.name}: ${n.controller?.exited}`);
     for (const c of crashed) say(`ovn-controller died: ${c}`);
     const ok = crashed.length === 0 && codes[0] === 0 && codes[1] === 2 && codes[2] === 0 && codes[3] === 0 && codes[4] === 0 && proved.length === sandbox.nodes.length;
     say(`\nChassis proved in the Southbound DB (${proved.length} of ${sandbox.nodes.length}):`);

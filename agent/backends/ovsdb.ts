@@ -43,13 +43,16 @@ export class OvsdbBackend implements Backend {
   /** One transaction, so what is read is one consistent snapshot of the node. */
   async read(): Promise<NodeState> {
     const rows = await this.guard(async () => {
-      const schema = await this.client.getSchema(DB);
       const tables = ['Open_vSwitch', 'Bridge', 'Port', 'SSL'];
-      const res = await this.client.transact(DB, [
-        select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
-        select('Bridge', [], ['_uuid', 'name', 'ports']),
-        select('Port', [], ['_uuid', 'name']),
-        select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
+      // Sent together, answered in one round trip: the read does not wait for the schema it is decoded with.
+      const [schema, res] = await Promise.all([
+        this.client.getSchema(DB),
+        this.client.transact(DB, [
+          select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
+          select('Bridge', [], ['_uuid', 'name', 'ports']),
+          select('Port', [], ['_uuid', 'name']),
+          select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
+        ]),
       ]);
       return tables.map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, tableSchema(schema, t))));
     });

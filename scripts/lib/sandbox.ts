@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { OvnController } from './ovn-controller.js';
+import { Registrar } from './registrar.js';
 import { OvsdbCluster } from './ovsdb-cluster.js';
 import { NB_SCHEMA, OvsdbServer, SB_SCHEMA } from './ovsdb-server.js';
 import { tempDir } from './procs.js';
@@ -15,6 +16,9 @@ export interface SandboxTls {
   clientCert: string;
 }
 
+/** Nodes started at once: ovsdb-server start-up is mostly waiting. */
+const START_AT_ONCE = 16;
+
 /** The Southbound a sandbox runs: one server on a unix socket, a real 3-member Raft cluster on tcp, or one server reached only over TLS. */
 export type SandboxSouthbound = 'standalone' | 'cluster' | { tls: SandboxTls };
 
@@ -23,7 +27,8 @@ export interface SandboxNode {
   group: 'gateway' | 'compute';
   address: string;
   ovsdb: OvsdbServer;
-  controller: OvnController;
+  /** The node's real ovn-controller; none where the registrar stands in for it. */
+  controller: OvnController | undefined;
   stateDir: string;
 }
 
@@ -33,6 +38,11 @@ export interface SandboxNode {
  * database) with a real ovn-controller pointed at it. No ovs-vswitchd: a
  * chassis registers without one. Everything lives under one directory and is
  * stopped by pid.
+ *
+ * A fleet larger than the machine can hold ovn-controllers for (each one
+ * follows every chassis in the Southbound) runs real ones on the first
+ * `realControllers` nodes and a registrar for the rest: it registers their
+ * chassis in the real Southbound with ovn-sbctl, as ovn-controller would.
  */
 export class Sandbox {
   readonly dir: string;
@@ -41,6 +51,7 @@ export class Sandbox {
   /** The Southbound server (standalone or TLS); a cluster sandbox has `cluster` instead. */
   sb!: OvsdbServer;
   cluster: OvsdbCluster | undefined;
+  registrar: Registrar | undefined;
   readonly southbound: SandboxSouthbound;
 
   private constructor(dir: string, southbound: SandboxSouthbound) {
@@ -48,7 +59,15 @@ export class Sandbox {
     this.southbound = southbound;
   }
 
-  static async start(opts: { computes: number; gateways: number; dir?: string; southbound?: SandboxSouthbound; onNode?: (n: SandboxNode) => void }): Promise<Sandbox> {
+  static async start(opts: {
+    computes: number;
+    gateways: number;
+    dir?: string;
+    southbound?: SandboxSouthbound;
+    onNode?: (n: SandboxNode) => void;
+    /** Nodes with a real ovn-controller (default: all); the others are registered by the registrar. */
+    realControllers?: number;
+  }): Promise<Sandbox> {
     const s = new Sandbox(opts.dir ?? tempDir('sandbox'), opts.southbound ?? 'standalone');
     try {
       s.nb = await OvsdbServer.start({ schemas: [NB_SCHEMA], dir: join(s.dir, 'northbound') });
@@ -65,7 +84,16 @@ export class Sandbox {
         ...Array.from({ length: opts.gateways }, (_, i) => ({ name: `gw-${i + 1}`, group: 'gateway' as const })),
         ...Array.from({ length: opts.computes }, (_, i) => ({ name: `cmp-${i + 1}`, group: 'compute' as const })),
       ];
-      for (const [i, spec] of specs.entries()) await s.addNode(spec.name, spec.group, i, opts.onNode);
+      const real = opts.realControllers ?? specs.length;
+      // One node's database made the ordinary way; the others start from copies of it, a few at a time.
+      const first = specs[0];
+      if (first) await s.addNode(first.name, first.group, 0, real > 0, opts.onNode);
+      const template = s.nodes[0]?.ovsdb.dbFiles[0];
+      for (let i = 1; i < specs.length; i += START_AT_ONCE) {
+        await Promise.all(specs.slice(i, i + START_AT_ONCE).map((spec, k) => s.addNode(spec.name, spec.group, i + k, i + k < real, opts.onNode, template)));
+      }
+      const simulated = s.nodes.filter((n) => !n.controller);
+      if (simulated.length > 0) s.registrar = await Registrar.start(s.southboundEndpoints[0] as string, simulated.map((n) => ({ name: n.name, db: n.ovsdb.unix })));
     } catch (err) {
       await s.stop();
       throw err;
@@ -73,14 +101,17 @@ export class Sandbox {
     return s;
   }
 
-  private async addNode(name: string, group: SandboxNode['group'], i: number, onNode?: (n: SandboxNode) => void): Promise<void> {
+  private async addNode(name: string, group: SandboxNode['group'], i: number, real: boolean, onNode?: (n: SandboxNode) => void, copyOf?: string): Promise<void> {
     const base = join(this.dir, 'nodes', name);
-    const ovsdb = await OvsdbServer.start({ dir: join(base, 'ovs') });
-    mkdirSync(join(base, 'ovn-controller'), { recursive: true });
-    const controller = OvnController.start(ovsdb.unix, join(base, 'ovn-controller'));
+    const ovsdb = await OvsdbServer.start({ dir: join(base, 'ovs'), ...(copyOf ? { copyOf } : {}) });
+    let controller: OvnController | undefined;
+    if (real) {
+      mkdirSync(join(base, 'ovn-controller'), { recursive: true });
+      controller = OvnController.start(ovsdb.unix, join(base, 'ovn-controller'));
+    }
     // All of 127.0.0.0/8 is this machine's, so every node gets an address of its own.
     const node = { name, group, address: `127.0.${1 + Math.floor(i / 250)}.${10 + (i % 250)}`, ovsdb, controller, stateDir: join(base, 'state') };
-    this.nodes.push(node);
+    this.nodes[i] = node;
     onNode?.(node);
   }
 
@@ -125,8 +156,15 @@ export class Sandbox {
     return path;
   }
 
+  /** Which nodes a real ovn-controller registers, and which the registrar does (with ovn-sbctl). */
+  describeRegistration(): string {
+    const real = this.nodes.filter((n) => n.controller).length;
+    return `${real} nodes with a real ovn-controller, ${this.nodes.length - real} registered by ovn-sbctl as ovn-controller would`;
+  }
+
   async stop(): Promise<void> {
-    for (const n of this.nodes) await n.controller.stop();
+    await this.registrar?.stop();
+    for (const n of this.nodes) await n.controller?.stop();
     for (const n of this.nodes) await n.ovsdb.stop();
     await this.sb?.stop();
     await this.cluster?.stop();

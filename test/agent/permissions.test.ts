@@ -104,14 +104,14 @@ describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', ()
     expect(r.stderr).toMatch(/the agent socket's directory .*open-sock-dir can be written by others \(mode 1777/);
   });
 
-  it('never writes through a link planted where it writes its files', () => {
+  it('never writes through a link planted where it writes its files', async () => {
     const victim = join(dir, 'victim');
     writeFileSync(victim, 'root-only content\n');
     const target = join(dir, 'desired.json');
     // The names an attacker could guess: the file itself and the old pid-based temporary name.
     symlinkSync(victim, target);
     symlinkSync(victim, `${target}.tmp-${process.pid}`);
-    writeFileAtomic(target, '{"new": true}\n');
+    await writeFileAtomic(target, '{"new": true}\n');
     expect(readFileSync(victim, 'utf8')).toBe('root-only content\n');
     expect(readFileSync(target, 'utf8')).toBe('{"new": true}\n');
     expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(true);

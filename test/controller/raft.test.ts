@@ -97,7 +97,7 @@ describe('the controller on a 3-member Raft Southbound', () => {
     const inv = writeInventory('cluster.yaml');
     expect((await ctl(['apply', '-i', inv, '--verify-timeout', '30'])).code).toBe(0);
     // cmp-1's ovn-controller stops, so nothing re-registers the chassis; then the member listed first is cut off.
-    await node('cmp-1').controller.stop();
+    await node('cmp-1').controller?.stop();
     await cluster.cutOff(0);
     try {
       const systemId = node('cmp-1').ovsdb.externalIds()['system-id'] as string;
@@ -118,7 +118,7 @@ describe('the controller on a 3-member Raft Southbound', () => {
       cluster.heal(0);
       await waitFor('member 1 back in its cluster', () => cluster.connectedFlag(0), 30_000);
       const n = node('cmp-1');
-      n.controller = OvnController.start(n.ovsdb.unix, n.controller.dir);
+      n.controller = OvnController.start(n.ovsdb.unix, (n.controller as OvnController).dir);
     }
     const again = await ctl(['apply', '-i', inv, '--limit', 'cmp-1', '--verify-timeout', '30']);
     expect(again.code, again.stderr).toBe(0);

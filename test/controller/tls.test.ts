@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
+import type { OvnController } from '../../scripts/lib/ovn-controller.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 import { makePki } from '../support/pki.js';
 
@@ -50,8 +51,8 @@ describe('a TLS-only Southbound', () => {
     const tls = inventory.hosts['cmp-1'].ssl;
     expect(sslRow('cmp-1')).toEqual([[tls.privateKey, tls.certificate, tls.caCert]]);
     for (const n of sandbox.nodes) {
-      await waitFor(`${n.name}'s ovn-controller connected over ssl`, () => new RegExp(`${sandbox.southboundEndpoints[0]}: connected`).test(readFileSync(n.controller.log, 'utf8')));
-      expect(n.controller.exited).toBeUndefined();
+      await waitFor(`${n.name}'s ovn-controller connected over ssl`, () => new RegExp(`${sandbox.southboundEndpoints[0]}: connected`).test(readFileSync((n.controller as OvnController).log, 'utf8')));
+      expect(n.controller?.exited).toBeUndefined();
     }
     const status = await ctl(['status']);
     expect(status.code, status.stderr).toBe(0);

@@ -8,6 +8,7 @@ import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
+import type { OvnController } from '../../scripts/lib/ovn-controller.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
 import { Sshd } from '../support/sshd.js';
@@ -413,7 +414,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
       }
 
       // No ovn-controller to register again, no chassis left: verification can only wait.
-      for (const n of sandbox.nodes) await stopPid(n.controller.pid);
+      for (const n of sandbox.nodes) await stopPid((n.controller as OvnController).pid);
       for (const n of sandbox.nodes) n.ovsdb.vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
       for (const name of run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, '--columns=name', '--bare', 'list', 'Chassis']).split('\n').filter(Boolean)) {
         run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, 'chassis-del', name]);

@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { type Monitor, OvsdbClient } from '../../ovsdb/index.js';
+
+/** What ovn-controller would register for a node, from the node's Open_vSwitch external_ids. */
+interface Registration {
+  name: string;
+  hostname: string;
+  types: string;
+  ip: string;
+  cms: string;
+}
+
+function registrationOf(ids: Map<string, string> | undefined): Registration | undefined {
+  const name = ids?.get('system-id');
+  const types = ids?.get('ovn-encap-type');
+  const ip = ids?.get('ovn-encap-ip');
+  if (!ids || !name || !types || !ip || !ids.get('ovn-remote')) return undefined;
+  return { name, hostname: ids.get('hostname') ?? name, types, ip, cms: ids.get('ovn-cms-options') ?? '' };
+}
+
+const same = (a: Registration | undefined, b: Registration | undefined) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Stands in for ovn-controller on sandbox nodes beyond the real ones a
+ * machine can hold: it watches each node's Open_vSwitch external_ids and
+ * registers the chassis in the real Southbound with ovn-sbctl, as
+ * ovn-controller would (the Chassis row named by system-id with its Encap
+ * rows, its hostname, and ovn-cms-options in other_config). A node whose
+ * system-id or encap changes is registered afresh; one that loses them is
+ * unregistered.
+ */
+export class Registrar {
+  private readonly southbound: string;
+  private readonly clients: OvsdbClient[] = [];
+  private readonly registered = new Map<string, Registration | undefined>();
+  /** ovn-sbctl runs under way, a few at once; a node always uses the same lane, so its own runs stay in order. */
+  private readonly lanes: Promise<void>[] = [];
+  private readonly laneOf = new Map<string, number>();
+  private closed = false;
+
+  private constructor(southbound: string) {
+    this.southbound = southbound;
+  }
+
+  static async start(southbound: string, nodes: { name: string; db: string }[], concurrency = 8): Promise<Registrar> {
+    const r = new Registrar(southbound);
+    for (let i = 0; i < concurrency; i++) r.lanes.push(Promise.resolve());
+    for (let i = 0; i < nodes.length; i += 50) await Promise.all(nodes.slice(i, i + 50).map((n) => r.watch(n.name, n.db)));
+    return r;
+  }
+
+  private async watch(node: string, db: string): Promise<void> {
+    this.laneOf.set(node, this.laneOf.size % this.lanes.length);
+    const client = await OvsdbClient.connect({ endpoint: db, reconnect: true });
+    this.clients.push(client);
+    const monitor: Monitor = await client.monitor('Open_vSwitch', { Open_vSwitch: { columns: ['external_ids'] } });
+    const check = () => {
+      const row = monitor.rows('Open_vSwitch')[0];
+      const want = registrationOf(row?.external_ids as Map<string, string> | undefined);
+      if (!same(want, this.registered.get(node))) this.enqueue(node, want);
+    };
+    monitor.on('change', check);
+    check();
+  }
+
+  private enqueue(node: string, want: Registration | undefined): void {
+    const before = this.registered.get(node);
+    this.registered.set(node, want);
+    const i = this.laneOf.get(node) as number;
+    this.lanes[i] = (this.lanes[i] as Promise<void>).then(() => (this.closed ? undefined : this.sbctl(before, want))).catch(() => undefined);
+  }
+
+  /** One ovn-sbctl transaction: the old chassis out, the new one in. */
+  private sbctl(before: Registration | undefined, want: Registration | undefined): Promise<void> {
+    const args = [`--db=${this.southbound}`];
+    if (before) args.push('--', '--if-exists', 'chassis-del', before.name);
+    if (want) {
+      if (!before || before.name !== want.name) args.push('--', '--if-exists', 'chassis-del', want.name);
+      args.push('--', 'chassis-add', want.name, want.types, want.ip);
+      args.push('--', 'set', 'Chassis', want.name, `hostname="${want.hostname}"`, `other_config:ovn-cms-options="${want.cms}"`);
+    }
+    return new Promise((resolve, reject) => execFile('ovn-sbctl', args, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Resolves when every registration asked for so far is in the Southbound. */
+  async settled(): Promise<void> {
+    await Promise.all(this.lanes);
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    for (const c of this.clients) c.close();
+    await Promise.all(this.lanes);
+  }
+}

@@ -1,0 +1,187 @@
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from '../../common/log.js';
+import { type RunOptions, applyFleet, diffFleet, statusFleet } from '../../controller/fleet.js';
+import { type Fleet, resolveFleet } from '../../controller/inventory.js';
+import { Journal } from '../../controller/journal.js';
+import { rollout } from '../../controller/rollout.js';
+import { type SouthboundView, watchSouthbound } from '../../controller/verify.js';
+import { OvsdbClient } from '../../ovsdb/index.js';
+import { type ChassisConfig, asList } from '../../schemas/chassis.js';
+import { inventorySchema } from '../../schemas/inventory.js';
+import { round } from './measure.js';
+import { tempDir } from './procs.js';
+import { Sandbox } from './sandbox.js';
+
+const execFileP = promisify(execFile);
+
+/** One row of the scaling table. */
+export interface ScaleRow {
+  nodes: number;
+  op: string;
+  tool: string;
+  wall_ms: number;
+  wall_ms_per_node: number;
+  /** CPU of this process per node (the controller, and here also the in-process agents of the local transport). */
+  cpu_ms_per_node?: number;
+  /** The highest resident memory of this process while the operation ran. */
+  peak_rss_mb?: number;
+}
+
+const CONCURRENCY = 20;
+
+/** Runs `fn`, measuring wall time, this process's CPU and its peak resident memory. */
+async function measure(nodes: number, op: string, tool: string, fn: () => Promise<void>, own = true): Promise<ScaleRow> {
+  const cpu0 = process.cpuUsage();
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  const t0 = process.hrtime.bigint();
+  try {
+    await fn();
+  } finally {
+    clearInterval(sampler);
+  }
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  return {
+    nodes, op, tool, wall_ms: round(wall, 1), wall_ms_per_node: round(wall / nodes, 3),
+    ...(own ? { cpu_ms_per_node: round((cpu.user + cpu.system) / 1000 / nodes, 3), peak_rss_mb: round(peak / 1048576, 1) } : {}),
+  };
+}
+
+/** At most `n` at a time. */
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  }));
+}
+
+/** The external_ids a chassis config sets, as the peers would write them. */
+function keysOf(c: ChassisConfig): Record<string, string> {
+  return {
+    'system-id': c.systemId, hostname: c.hostname as string, 'ovn-remote': asList(c.ovnRemote).join(','),
+    'ovn-encap-type': asList(c.encap.type).join(','), 'ovn-encap-ip': asList(c.encap.ip).join(','),
+    'ovn-remote-probe-interval': String(c.remoteProbeIntervalMs ?? ''), 'ovn-transport-zones': (c.transportZones ?? []).join(','),
+    ...(c.gateway ? { 'ovn-cms-options': 'enable-chassis-as-gw', 'ovn-bridge-mappings': Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',') } : {}),
+  };
+}
+
+/** The floor: one bare RFC 7047 connection per node, one mutate of the same keys, no checks. */
+function rawWrite(sockPath: string, keys: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(sockPath);
+    const pairs = Object.entries(keys).map(([k, v]) => [k, v]);
+    const req = {
+      id: 1, method: 'transact',
+      params: ['Open_vSwitch',
+        { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['external_ids', 'delete', ['set', Object.keys(keys)]]] },
+        { op: 'mutate', table: 'Open_vSwitch', where: [], mutations: [['external_ids', 'insert', ['map', pairs]]] }],
+    };
+    sock.once('connect', () => sock.write(JSON.stringify(req)));
+    sock.once('data', () => {
+      sock.end();
+      resolve();
+    });
+    sock.once('error', reject);
+  });
+}
+
+/** ovs-vsctl as a role runs it: one process per node. */
+function vsctlWrite(db: string, keys: Record<string, string>): Promise<unknown> {
+  return execFileP('ovs-vsctl', [`--db=${db}`, '--no-wait', 'set', 'Open_vSwitch', '.', ...Object.entries(keys).map(([k, v]) => `external_ids:${k}="${v}"`)]);
+}
+
+function fleetsOf(sandbox: Sandbox): [Fleet, Fleet] {
+  const inv = sandbox.inventory() as { defaults: Record<string, unknown> };
+  // Two fleets that differ on every node, so alternating them really writes each node; the encap type differs
+  // too, so every chassis registers anew in the Southbound and verification has something to wait for.
+  const make = (k: number) =>
+    resolveFleet(inventorySchema.parse({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k, encap: { type: k === 0 ? 'geneve' : 'vxlan' } } }), 'bench');
+  return [make(0), make(1)];
+}
+
+/** When each chassis row landed in the Southbound, seen by a monitor of our own. */
+async function landings(sb: string): Promise<{ at: Map<string, number>; close: () => void }> {
+  const client = await OvsdbClient.connect({ endpoint: sb });
+  const m = await client.monitor('OVN_Southbound', { Chassis: { columns: ['name', 'encaps'] } });
+  const at = new Map<string, number>();
+  m.on('change', (changes: { new?: { name?: unknown } }[]) => {
+    const now = performance.now();
+    for (const c of changes) if (typeof c.new?.name === 'string') at.set(c.new.name, now);
+  });
+  return { at, close: () => client.close() };
+}
+
+/**
+ * The scaling table for one fleet size: diff, apply (first and no-change),
+ * status and rollout through the controller, beside one ovs-vsctl process
+ * per node and a bare RFC 7047 client per node doing the same writes.
+ */
+export async function scaleCases(n: number, log: Logger, realControllers: number, onProgress: (text: string) => void): Promise<{ rows: ScaleRow[]; verifyLagMs: number; sandbox: string }> {
+  const t0 = Date.now();
+  const sandbox = await Sandbox.start({ computes: n - Math.max(1, Math.floor(n / 10)), gateways: Math.max(1, Math.floor(n / 10)), realControllers });
+  const rows: ScaleRow[] = [];
+  let sb: SouthboundView | undefined;
+  try {
+    const described = `${n} nodes: ${sandbox.describeRegistration()}; started in ${round((Date.now() - t0) / 1000, 1)} s`;
+    onProgress(described);
+    const [first, second] = fleetsOf(sandbox);
+    const run: RunOptions = { concurrency: CONCURRENCY, nodeTimeoutMs: 120_000, stateRoot: sandbox.dir, log };
+    const applyOpts = { ...run, allowSystemIdChange: false, verifyTimeoutMs: 120_000, fleetSystemIds: new Map(first.hosts.map((h) => [h.chassis.systemId, h.name])) };
+    const must = <T extends { ok: boolean }>(what: string, res: T[]) => {
+      const bad = res.filter((r) => !r.ok).length;
+      if (bad > 0) throw new Error(`${what}: ${bad} of ${res.length} nodes failed`);
+    };
+    const byName = new Map(sandbox.nodes.map((x) => [x.name, x]));
+
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts))));
+    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts))));
+    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run))));
+
+    // The peers write the other fleet's keys, then ours again, so every write changes something.
+    const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
+      pool(fleet.hosts, CONCURRENCY, async (h) => {
+        const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
+        await write(node.ovsdb.unix, node.ovsdb.sockPath, keysOf(h.chassis));
+      });
+    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, () => writeAll(second, (db, _s, k) => vsctlWrite(db, k)), false));
+    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', () => writeAll(first, (_db, s, k) => rawWrite(s, k)), false));
+
+    sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);
+    const land = await landings(sandbox.southboundEndpoints[0] as string);
+    let returned = 0;
+    try {
+      rows.push(await measure(n, 'apply + verify', 'ovn-chassis', async () => {
+        const res = await applyFleet(second.hosts, { ...applyOpts, southbound: sb as SouthboundView });
+        returned = performance.now();
+        must('apply + verify', res);
+      }));
+    } finally {
+      land.close();
+    }
+    // Every node is counted verified before the apply returns: this bounds the last node's lag from above.
+    const lastLanding = Math.max(...second.hosts.map((h) => land.at.get(h.chassis.systemId) ?? 0));
+    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(second.hosts, run, sb as SouthboundView))));
+    const journal = Journal.open(join(tempDir('bench-journal'), 'rollout.journal'), false);
+    try {
+      rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async () => {
+        const outcome = await rollout(first, journal, sb as SouthboundView, {
+          batch: '10%', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 120, run, log,
+          onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
+        });
+        if (outcome !== 'done') throw new Error(`rollout ${outcome}`);
+      }));
+    } finally {
+      await journal.close();
+    }
+    return { rows, verifyLagMs: round(returned - lastLanding, 1), sandbox: described };
+  } finally {
+    sb?.close();
+    await sandbox.stop();
+  }
+}
+

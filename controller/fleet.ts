@@ -161,7 +161,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   });
   const sb = opts.southbound;
   if (!sb) return results;
-  const applied = results.flatMap((r, i) => (r.ok ? [{ r, host: hosts[i] as Host }] : []));
+  const applied = results.flatMap((r, i) => (r.ok ? [{ r, i, host: hosts[i] as Host }] : []));
   for (const { r, host } of applied) {
     const old = r.value.previousSystemId;
     const verdict = strandedChassis(host, old, { allowSystemIdChange: opts.allowSystemIdChange, claimedBy: opts.fleetSystemIds, sbRow: old ? sb.chassisByName(old) : undefined });
@@ -176,17 +176,16 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   const exps: Expectation[] = applied.map(({ host }) => expectationOf(host.name, host.chassis));
   const verifying = new Progress('verify', exps.length, opts.log);
   const verdicts = await awaitVerdicts(sb, exps, opts.verifyTimeoutMs, (v) => verifying.node(v.host, `chassis ${v.systemId} registered as desired`));
-  for (const v of verdicts) {
-    const entry = applied.find((a) => a.host.name === v.host);
-    if (!entry) continue;
-    entry.r.value.verdict = v;
+  // Verdicts come in the order of `applied`.
+  verdicts.forEach((v, k) => {
+    const { r, i } = applied[k] as (typeof applied)[number];
+    r.value.verdict = v;
     const why = whyNotVerified(v, opts.verifyTimeoutMs / 1000);
     if (why) {
-      const i = results.indexOf(entry.r);
-      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}` }, ms: entry.r.ms };
+      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}` }, ms: r.ms };
       verifying.node(v.host, `NOT VERIFIED: ${why}`);
     }
-  }
+  });
   return results;
 }
 

@@ -33,6 +33,7 @@ import { inventorySchema } from '../schemas/inventory.js';
 import { Sandbox } from './lib/sandbox.js';
 import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
+import { type ScaleRow, scaleCases } from './lib/scale.js';
 
 const execFileP = promisify(execFile);
 
@@ -55,6 +56,8 @@ const argv = yargs(hideBin(process.argv))
   .option('startup', { type: 'boolean', default: true, describe: 'cold start and resident memory of the single executables (--no-startup to skip)' })
   .option('sb-chassis', { type: 'number', default: 1000, describe: 'chassis in the Southbound for the reconnect + resync case' })
   .option('resync-runs', { type: 'number', default: 20, describe: 'reconnects measured per resync case' })
+  .option('scale', { type: 'string', default: '50,200,1000', describe: 'fleet sizes for the scaling table (empty to skip)' })
+  .option('real-controllers', { type: 'number', default: 50, describe: 'scaling sandboxes: nodes with a real ovn-controller (the rest are registered with ovn-sbctl)' })
   .strict()
   .parseSync();
 
@@ -240,6 +243,8 @@ async function fleetCases(n: number): Promise<void> {
 }
 
 let controllerCost: Record<string, number> | undefined;
+const scale: ScaleRow[] = [];
+const scaleNotes: { nodes: number; sandbox: string; verify_lag_ms: number }[] = [];
 
 /**
  * A monitor of the Southbound's Chassis and Encap tables (what verification
@@ -347,9 +352,16 @@ async function main(): Promise<void> {
   }
   if (argv.nodes > 0) await fleetCases(argv.nodes);
   if (argv['sb-chassis'] > 0) await resyncCases(argv['sb-chassis'], argv['resync-runs']);
+  const sizes = argv.scale.split(',').filter(Boolean).map(Number);
+  for (const n of sizes) {
+    if (!argv.json) process.stderr.write(`scaling: a sandbox of ${n} nodes\n`);
+    const r = await scaleCases(n, createLogger('bench', 'warn'), argv['real-controllers'], (text) => void (argv.json || process.stderr.write(`  ${text}\n`)));
+    scale.push(...r.rows);
+    scaleNotes.push({ nodes: n, sandbox: r.sandbox, verify_lag_ms: r.verifyLagMs });
+  }
   const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}), ...(startupMemory ? { startup: startupMemory } : {}) };
   if (argv.json) {
-    process.stdout.write(`${JSON.stringify({ cases, ratios, memory }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ cases, ratios, memory, scale, scaleNotes, scaleRatios: scaleRatios() }, null, 2)}\n`);
     return;
   }
   const rows = cases.map((c) => [c.case, c.tool, String(c.nodes), String(c.median_ms), String(c.p99_ms), String(c.runs)]);
@@ -363,6 +375,32 @@ async function main(): Promise<void> {
   if (controllerCost) {
     process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
   }
+  if (scale.length > 0) {
+    process.stdout.write('\nscaling (CPU and memory are this process: the controller and, over the local transport, each node\'s in-process agent)\n');
+    printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'CPU ms/node', 'peak RSS MB'],
+      scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node ?? ''), String(r.peak_rss_mb ?? '')]));
+    for (const n of scaleNotes) process.stdout.write(`${n.sandbox}; the last chassis row landed ${n.verify_lag_ms} ms before apply + verify returned\n`);
+    process.stdout.write('\n');
+    printTable(['scaling ratio', 'value'], scaleRatios().map((r) => [r.name, `${r.value}x`]));
+  }
+}
+
+/** Per fleet size: ovs-vsctl and the raw floor against our first apply; and how flat our CPU per node stays across sizes. */
+function scaleRatios(): Ratio[] {
+  const out: Ratio[] = [];
+  const row = (n: number, op: string, tool: string) => scale.find((r) => r.nodes === n && r.op === op && r.tool.startsWith(tool));
+  for (const n of new Set(scale.map((r) => r.nodes))) {
+    const ours = row(n, 'apply, first (no verify)', 'ovn-chassis');
+    const vsctl = row(n, 'apply, first (no verify)', 'ovs-vsctl');
+    const raw = row(n, 'apply, first (no verify)', 'raw');
+    if (ours && vsctl) out.push({ name: `ovs-vsctl per node / ovn-chassis, first apply, ${n} nodes`, value: round(vsctl.wall_ms / ours.wall_ms, 2) });
+    if (ours && raw) out.push({ name: `ovn-chassis / raw client floor, first apply, ${n} nodes`, value: round(ours.wall_ms / raw.wall_ms, 2) });
+  }
+  for (const op of new Set(scale.filter((r) => r.cpu_ms_per_node !== undefined).map((r) => r.op))) {
+    const cpu = scale.filter((r) => r.op === op && r.cpu_ms_per_node !== undefined).map((r) => r.cpu_ms_per_node as number);
+    if (cpu.length > 1) out.push({ name: `CPU per node, highest / lowest across sizes: ${op}`, value: round(Math.max(...cpu) / Math.min(...cpu), 2) });
+  }
+  return out;
 }
 
 function printTable(head: string[], rows: string[][]): void {

@@ -1,5 +1,9 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Monitor, OvsdbClient } from '../../ovsdb/index.js';
+import { spawnServer, stopPid, waitFor } from './procs.js';
 
 /** What ovn-controller would register for a node, from the node's Open_vSwitch external_ids. */
 interface Registration {
@@ -29,7 +33,7 @@ const same = (a: Registration | undefined, b: Registration | undefined) => JSON.
  * system-id or encap changes is registered afresh; one that loses them is
  * unregistered.
  */
-export class Registrar {
+class Registrar {
   private readonly southbound: string;
   private readonly clients: OvsdbClient[] = [];
   private readonly registered = new Map<string, Registration | undefined>();
@@ -37,6 +41,8 @@ export class Registrar {
   private readonly lanes: Promise<void>[] = [];
   private readonly laneOf = new Map<string, number>();
   private closed = false;
+  /** ovn-sbctl failures, for the sandbox's user to see. */
+  readonly errors: string[] = [];
 
   private constructor(southbound: string) {
     this.southbound = southbound;
@@ -67,7 +73,9 @@ export class Registrar {
     const before = this.registered.get(node);
     this.registered.set(node, want);
     const i = this.laneOf.get(node) as number;
-    this.lanes[i] = (this.lanes[i] as Promise<void>).then(() => (this.closed ? undefined : this.sbctl(before, want))).catch(() => undefined);
+    this.lanes[i] = (this.lanes[i] as Promise<void>)
+      .then(() => (this.closed ? undefined : this.sbctl(before, want)))
+      .catch((err: Error) => void this.errors.push(`${node}: ${err.message}`));
   }
 
   /** One ovn-sbctl transaction: the old chassis out, the new one in. */
@@ -82,14 +90,43 @@ export class Registrar {
     return new Promise((resolve, reject) => execFile('ovn-sbctl', args, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Resolves when every registration asked for so far is in the Southbound. */
-  async settled(): Promise<void> {
-    await Promise.all(this.lanes);
-  }
-
   async stop(): Promise<void> {
     this.closed = true;
     for (const c of this.clients) c.close();
     await Promise.all(this.lanes);
   }
+}
+
+/**
+ * The registrar in a process of its own, so that its work never counts as
+ * the controller's in a benchmark, and pausing it is a SIGSTOP.
+ */
+export class RegistrarProcess {
+  readonly pid: number;
+  readonly output: () => string;
+
+  private constructor(pid: number, output: () => string) {
+    this.pid = pid;
+    this.output = output;
+  }
+
+  static async start(dir: string, southbound: string, nodes: { name: string; db: string }[]): Promise<RegistrarProcess> {
+    const list = join(dir, 'registrar-nodes.json');
+    const ready = join(dir, 'registrar.ready');
+    writeFileSync(list, JSON.stringify(nodes));
+    const proc = spawnServer(process.execPath, [fileURLToPath(import.meta.url), southbound, list, ready]);
+    await waitFor(`the registrar watching ${nodes.length} nodes\n${proc.output()}`, () => existsSync(ready), 120_000);
+    return new RegistrarProcess(proc.pid, proc.output);
+  }
+
+  async stop(): Promise<void> {
+    await stopPid(this.pid);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [southbound, list, ready] = process.argv.slice(2) as [string, string, string];
+  const registrar = await Registrar.start(southbound, JSON.parse(readFileSync(list, 'utf8')) as { name: string; db: string }[]);
+  writeFileSync(ready, '');
+  process.once('SIGTERM', () => void registrar.stop().then(() => process.exit(0)));
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { OvnController } from './ovn-controller.js';
-import { Registrar } from './registrar.js';
+import { RegistrarProcess } from './registrar.js';
 import { OvsdbCluster } from './ovsdb-cluster.js';
 import { NB_SCHEMA, OvsdbServer, SB_SCHEMA } from './ovsdb-server.js';
 import { tempDir } from './procs.js';
@@ -51,7 +51,8 @@ export class Sandbox {
   /** The Southbound server (standalone or TLS); a cluster sandbox has `cluster` instead. */
   sb!: OvsdbServer;
   cluster: OvsdbCluster | undefined;
-  registrar: Registrar | undefined;
+  registrar: RegistrarProcess | undefined;
+  private paused = false;
   readonly southbound: SandboxSouthbound;
 
   private constructor(dir: string, southbound: SandboxSouthbound) {
@@ -93,7 +94,7 @@ export class Sandbox {
         await Promise.all(specs.slice(i, i + START_AT_ONCE).map((spec, k) => s.addNode(spec.name, spec.group, i + k, i + k < real, opts.onNode, template)));
       }
       const simulated = s.nodes.filter((n) => !n.controller);
-      if (simulated.length > 0) s.registrar = await Registrar.start(s.southboundEndpoints[0] as string, simulated.map((n) => ({ name: n.name, db: n.ovsdb.unix })));
+      if (simulated.length > 0) s.registrar = await RegistrarProcess.start(s.dir, s.southboundEndpoints[0] as string, simulated.map((n) => ({ name: n.name, db: n.ovsdb.unix })));
     } catch (err) {
       await s.stop();
       throw err;
@@ -110,7 +111,7 @@ export class Sandbox {
       controller = OvnController.start(ovsdb.unix, join(base, 'ovn-controller'));
     }
     // All of 127.0.0.0/8 is this machine's, so every node gets an address of its own.
-    const node = { name, group, address: `127.0.${1 + Math.floor(i / 250)}.${10 + (i % 250)}`, ovsdb, controller, stateDir: join(base, 'state') };
+    const node = { name, group, address: `127.0.${1 + Math.floor(i / 240)}.${10 + (i % 240)}`, ovsdb, controller, stateDir: join(base, 'state') };
     this.nodes[i] = node;
     onNode?.(node);
   }
@@ -156,6 +157,33 @@ export class Sandbox {
     return path;
   }
 
+  /**
+   * Holds chassis registration back: the ovn-controllers and the registrar
+   * stopped (SIGSTOP), so a benchmark measures the controller
+   * without the nodes' own work on the same CPUs. resumeRegistration() lets
+   * it all catch up.
+   */
+  pauseRegistration(): void {
+    this.paused = true;
+    this.signalRegistration('SIGSTOP');
+  }
+
+  resumeRegistration(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.signalRegistration('SIGCONT');
+  }
+
+  private signalRegistration(signal: NodeJS.Signals): void {
+    for (const pid of [...this.nodes.map((n) => n.controller?.pid), this.registrar?.pid]) {
+      try {
+        if (pid) process.kill(pid, signal);
+      } catch {
+        // Gone already (a test stopped it): nothing to hold or release.
+      }
+    }
+  }
+
   /** Which nodes a real ovn-controller registers, and which the registrar does (with ovn-sbctl). */
   describeRegistration(): string {
     const real = this.nodes.filter((n) => n.controller).length;
@@ -163,6 +191,7 @@ export class Sandbox {
   }
 
   async stop(): Promise<void> {
+    this.resumeRegistration();
     await this.registrar?.stop();
     for (const n of this.nodes) await n.controller?.stop();
     for (const n of this.nodes) await n.ovsdb.stop();

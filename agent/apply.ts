@@ -1,6 +1,6 @@
 import type { ChassisConfig } from '../schemas/chassis.js';
 import type { Snapshot } from '../schemas/snapshot.js';
-import { type Plan, diff } from './diff.js';
+import { type DiffOptions, type Plan, diff } from './diff.js';
 import { AgentError } from './errors.js';
 import { restoreCms } from './cms.js';
 import { CMS_OPTIONS, MANAGED_CMS, SYSTEM_ID, splitList } from './keys.js';
@@ -9,11 +9,10 @@ import { type NodeFiles, localNode } from './node.js';
 import { SnapshotStore } from './snapshots.js';
 import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
 
-export interface ApplyOptions {
+export interface ApplyOptions extends DiffOptions {
   stateDir: string;
   /** The node's files, where the state dir and system-id.conf are (default: this machine's). */
   files?: NodeFiles;
-  allowSystemIdChange?: boolean;
   /** Rewritten with the new id on an allowed system-id change, where the host has it. */
   systemIdConfPath?: string;
   /** Compare-and-set attempts before giving up on a busy database. */
@@ -37,7 +36,7 @@ export interface ApplyResult {
 export const DEFAULT_SYSTEM_ID_CONF = '/etc/openvswitch/system-id.conf';
 const DEFAULT_ATTEMPTS = 5;
 
-export async function planFor(backend: Backend, config: ChassisConfig, opts: { allowSystemIdChange?: boolean } = {}): Promise<{ state: NodeState; plan: Plan }> {
+export async function planFor(backend: Backend, config: ChassisConfig, opts: DiffOptions = {}): Promise<{ state: NodeState; plan: Plan }> {
   const state = await backend.read();
   return { state, plan: diff(state, render(config), opts) };
 }

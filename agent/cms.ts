@@ -21,10 +21,11 @@ function edit(current: string | undefined, drop: Set<string>, add: string[]): st
 export function mergeCms(current: string | undefined, owned: string[], desired: string[]): { value: string | undefined; warnings: string[] } {
   const value = edit(current, new Set(owned.filter((t) => !desired.includes(t))), desired);
   const warnings: string[] = [];
-  const ourAz = desired.find((t) => t.startsWith('availability-zones='));
-  const theirAz = splitList(value).filter((t) => t.startsWith('availability-zones=') && t !== ourAz);
-  if (ourAz && theirAz.length > 0) {
-    warnings.push(`ovn-cms-options also holds ${theirAz.join(', ')}, not managed by ovn-chassis; neutron will see two availability-zone tokens`);
+  // A name=value token of ours beside another of the same name: neutron reads one of them, and not knowably which.
+  for (const ours of desired.filter((t) => t.includes('='))) {
+    const name = ours.slice(0, ours.indexOf('=') + 1);
+    const theirs = splitList(value).filter((t) => t.startsWith(name) && !desired.includes(t));
+    if (theirs.length > 0) warnings.push(`ovn-cms-options also holds ${theirs.join(', ')}, not managed by ovn-chassis; neutron will see two ${name.slice(0, -1)} tokens`);
   }
   return { value, warnings };
 }

@@ -1,6 +1,7 @@
 import type { BridgeSpec } from '../schemas/chassis.js';
 import { mergeCms } from './cms.js';
-import { CMS_OPTIONS, IGNORED_KEYS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, sameValue, splitList } from './keys.js';
+import { KEY_ROWS, versionProblem } from '../schemas/keys.js';
+import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, SYSTEM_ID, sameValue, splitList } from './keys.js';
 import type { Desired } from './render.js';
 import { type NodeState, type WriteSet, settingsOf } from './state.js';
 
@@ -28,6 +29,8 @@ export interface Plan {
 
 export interface DiffOptions {
   allowSystemIdChange?: boolean;
+  /** The node's OVN version (ovn-controller --version), when known: keys it ignores or does not know yet are warned of. */
+  ovnVersion?: string;
 }
 
 /**
@@ -60,7 +63,9 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
     if (k !== SYSTEM_ID && cur.has(shadow)) {
       warnings.push(`external_ids:${shadow}="${cur.get(shadow)}" overrides ${k} on this chassis, so the desired value will not take effect`);
     }
-    if (IGNORED_KEYS[k]) warnings.push(`${k} ${IGNORED_KEYS[k]}; it is written anyway`);
+    const row = KEY_ROWS.get(k);
+    const problem = row && versionProblem(row, opts.ovnVersion);
+    if (problem) warnings.push(`${k} ${problem}; it is written anyway`);
   }
 
   const changes: KeyChange[] = [];

@@ -42,17 +42,22 @@ async function readMidonetHostId(node: NodeAccess, files: string[]): Promise<str
   return undefined;
 }
 
+/** The node's OVN version, from its ovn-controller (undefined when there is none to ask, as in a container of its own). */
+export async function ovnVersionOf(node: NodeAccess = localNode): Promise<string | undefined> {
+  const line = await firstLine(node, ['ovn-controller', '--version']);
+  return line ? /(\d+\.\d+\.\d+)/.exec(line)?.[1] : undefined;
+}
+
 /** What the controller checks before it writes: who this node is and which addresses it has. */
 export async function gatherFacts(backend: Backend, node: NodeAccess = localNode, midonetFiles = MIDONET_HOST_ID_FILES): Promise<Facts> {
-  const [name, addresses, fqdn, ovsVersion, ovn, midonetHostId] = await Promise.all([
+  const [name, addresses, fqdn, ovsVersion, ovnVersion, midonetHostId] = await Promise.all([
     node.hostname(),
     node.addresses(),
     firstLine(node, ['hostname', '--fqdn']),
     backend.ovsVersion().catch(() => undefined),
-    firstLine(node, ['ovn-controller', '--version']),
+    ovnVersionOf(node),
     readMidonetHostId(node, midonetFiles),
   ]);
-  const ovnVersion = ovn ? /(\d+\.\d+\.\d+)/.exec(ovn)?.[1] : undefined;
   return {
     hostname: name,
     fqdn: fqdn ?? name,

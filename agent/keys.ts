@@ -1,4 +1,5 @@
 import { SSL_SETTING } from '../schemas/chassis.js';
+import { KEY_ROWS } from '../schemas/keys.js';
 
 /** Where the agent keeps its ownership record: in the node's own OVSDB, so it cannot drift from the data. */
 export const MANAGED_KEYS = 'ovn-chassis-managed-keys';
@@ -6,24 +7,10 @@ export const MANAGED_CMS = 'ovn-chassis-managed-cms';
 export const CMS_OPTIONS = 'ovn-cms-options';
 export const SYSTEM_ID = 'system-id';
 
-/** Keys current OVN accepts but does not act on. */
-export const IGNORED_KEYS: Record<string, string> = {
-  'ovn-openflow-probe-interval': 'is ignored by ovn-controller since OVN 24.03',
-  'ovn-nb': 'is never read by ovn-controller',
-};
-
-/**
- * Values that differ in spelling only, and that ovn-controller reads the same:
- * not a change. (MACs are parsed case-insensitively; a node set up by hand or
- * by another tool often holds them in upper case.)
- */
-const SAME_VALUE: Record<string, (a: string, b: string) => boolean> = {
-  'ovn-chassis-mac-mappings': (a, b) => a.toLowerCase() === b.toLowerCase(),
-};
-
+/** Whether two values of a key are the same to ovn-controller (spelling aside, as the key table says). */
 export function sameValue(key: string, a: string | undefined, b: string | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a === b || (SAME_VALUE[key]?.(a, b) ?? false);
+  return a === b || (KEY_ROWS.get(key)?.same?.(a, b) ?? false);
 }
 
 export function splitList(value: string | undefined): string[] {

@@ -9,7 +9,7 @@ import { apply, planFor, restoreKeys, rollback } from './apply.js';
 import { runHook } from './hooks.js';
 import { LineSplitter } from '../common/lines.js';
 import { AgentError } from './errors.js';
-import { gatherFacts } from './facts.js';
+import { gatherFacts, ovnVersionOf } from './facts.js';
 import type { Logger } from '../common/log.js';
 import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
@@ -91,13 +91,14 @@ export class RpcSession {
       case 'show':
         return showView(await backend.read(), backend.description);
       case 'diff':
-        return planView((await planFor(backend, req.params.config, req.params)).plan);
+        return planView((await planFor(backend, req.params.config, { ...req.params, ovnVersion: await ovnVersionOf(node) })).plan);
       case 'apply': {
         const { config, allowSystemIdChange } = req.params;
         const res = await exclusive(async () => {
           const r = await apply(backend, config, {
             stateDir,
             files: node.files,
+            ovnVersion: await ovnVersionOf(node),
             allowSystemIdChange: allowSystemIdChange ?? false,
             ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
           });

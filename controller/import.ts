@@ -2,43 +2,31 @@ import { stringify } from 'yaml';
 import { splitList } from '../agent/index.js';
 import type { ShowResult } from '../schemas/rpc.js';
 import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
+import { KEY_TABLE, NEUTRON_TOKEN, TOKEN_TABLE, setField, typedToken } from '../schemas/keys.js';
 import type { Fleet, Host } from './inventory.js';
 
-/** neutron's own tokens in ovn-cms-options: they stay neutron's, never imported as ours. */
-const NEUTRON_TOKEN = /^(resource_provider_|card-serial-number=)/;
-
-const one = (v: string[]) => (v.length === 1 ? (v[0] as string) : v);
-const pairs = (v: string | undefined) =>
-  Object.fromEntries(splitList(v).map((e) => [e.slice(0, e.indexOf(':')), e.slice(e.indexOf(':') + 1)]));
-
-/** One node's chassis fields as its OVSDB holds them now. */
+/**
+ * One node's chassis fields as its OVSDB holds them now, key by key and token
+ * by token of the key table. A neutron-owned kind of token (QoS placement,
+ * SmartNIC serial) is imported only when the node's ownership record says a
+ * config of ours wrote it; otherwise it stays neutron's.
+ */
 export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   const x = show.externalIds;
+  const f: Record<string, unknown> = {};
+  for (const r of KEY_TABLE) {
+    const text = x[r.key];
+    if (text !== undefined) setField(f, r.path, r.decode(text));
+  }
   const cms = splitList(x['ovn-cms-options']);
   const owned = new Set(show.managedCmsTokens);
-  const az = cms.find((t) => t.startsWith('availability-zones='));
-  const f: Record<string, unknown> = {
-    systemId: x['system-id'],
-    ...(x.hostname ? { hostname: x.hostname } : {}),
-    ovnRemote: one(splitList(x['ovn-remote'])),
-    ...(x['ovn-nb'] ? { ovnNb: one(splitList(x['ovn-nb'])) } : {}),
-    encap: {
-      type: one(splitList(x['ovn-encap-type'])),
-      ip: one(splitList(x['ovn-encap-ip'])),
-      ...(x['ovn-encap-csum'] ? { csum: x['ovn-encap-csum'] === 'true' } : {}),
-    },
-    bridgeMappings: pairs(x['ovn-bridge-mappings']),
-    gateway: cms.includes('enable-chassis-as-gw'),
-    availabilityZones: az ? az.slice('availability-zones='.length).split(':') : [],
-    // Tokens the node's ownership record says are ours stay ours, even neutron-style ones a config named;
-    // a neutron-style token nobody recorded is neutron's, and is left to it.
-    cmsOptions: cms.filter((t) => t !== 'enable-chassis-as-gw' && t !== az && (owned.has(t) || !NEUTRON_TOKEN.test(t))),
-  };
-  if (x['ovn-remote-probe-interval']) f.remoteProbeIntervalMs = Number(x['ovn-remote-probe-interval']);
-  if (x['ovn-openflow-probe-interval']) f.openflowProbeIntervalS = Number(x['ovn-openflow-probe-interval']);
-  if (x['ovn-monitor-all']) f.monitorAll = x['ovn-monitor-all'] === 'true';
-  if (x['ovn-chassis-mac-mappings']) f.chassisMacMappings = pairs(x['ovn-chassis-mac-mappings']);
-  if (x['ovn-transport-zones']) f.transportZones = splitList(x['ovn-transport-zones']);
+  const ours = (t: string) => owned.has(t) || !NEUTRON_TOKEN.test(t);
+  for (const r of TOKEN_TABLE) {
+    const v = r.decode(cms.filter((t) => r.owns(t) && ours(t)));
+    if (v !== undefined) setField(f, r.path, v);
+  }
+  const rest = cms.filter((t) => !typedToken(t) && ours(t));
+  if (rest.length > 0) f.cmsOptions = rest;
   if (show.ssl) f.ssl = { ...show.ssl };
   else if (splitList(x['ovn-remote']).some((e) => e.startsWith('ssl:'))) f.ssl = { fromCommandLine: true };
   const extra = Object.fromEntries(show.managedKeys.filter((k) => !RESERVED_KEYS.includes(k) && x[k] !== undefined).map((k) => [k, x[k] as string]));

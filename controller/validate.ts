@@ -1,4 +1,5 @@
 import { asList } from '../schemas/chassis.js';
+import { KEY_TABLE, fieldValue, versionProblem } from '../schemas/keys.js';
 import type { Fleet, Host } from './inventory.js';
 
 export interface Finding {
@@ -53,12 +54,11 @@ export function validateFleet(fleet: Fleet): Finding[] {
   if (types.size > 1) {
     out.push({ level: 'warning', check: 'mixed-encap-types', message: `the fleet mixes encap types (${[...types].map(([t, n]) => `${t}: ${n.length} hosts`).join('; ')}): tunnels form only between chassis sharing a type`, hosts: [...types.values()].flat() });
   }
+  // The node's OVN version is not known here: what every version ignores or no longer reads is said now, the rest by the node's agent.
   for (const h of hosts) {
-    if (h.chassis.openflowProbeIntervalS !== undefined) {
-      out.push({ level: 'warning', check: 'ignored-key', message: `${h.name}: openflowProbeIntervalS (ovn-openflow-probe-interval) is ignored by OVN 24.03 and later`, hosts: [h.name] });
-    }
-    if (h.chassis.ovnNb !== undefined) {
-      out.push({ level: 'warning', check: 'ignored-key', message: `${h.name}: ovnNb (ovn-nb) is never read by ovn-controller`, hosts: [h.name] });
+    for (const r of KEY_TABLE) {
+      const problem = fieldValue(h.chassis, r.path) === undefined ? undefined : versionProblem(r, undefined);
+      if (problem) out.push({ level: 'warning', check: 'ignored-key', message: `${h.name}: ${r.path} (${r.key}) ${problem}`, hosts: [h.name] });
     }
   }
   return out;

@@ -22,6 +22,9 @@ function registrationOf(ids: Map<string, string> | undefined): Registration | un
   return { name, hostname: ids.get('hostname') ?? name, types, ip, cms: ids.get('ovn-cms-options') ?? '' };
 }
 
+/** Nodes registered per ovn-sbctl run. */
+const BATCH = 100;
+
 const same = (a: Registration | undefined, b: Registration | undefined) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -37,26 +40,22 @@ class Registrar {
   private readonly southbound: string;
   private readonly clients: OvsdbClient[] = [];
   private readonly registered = new Map<string, Registration | undefined>();
-  /** ovn-sbctl runs under way, a few at once; a node always uses the same lane, so its own runs stay in order. */
-  private readonly lanes: Promise<void>[] = [];
-  private readonly laneOf = new Map<string, number>();
+  /** Registrations not yet run, by node: what the Southbound holds for it, and what it should hold. */
+  private readonly pending = new Map<string, { before: Registration | undefined; want: Registration | undefined }>();
+  private draining: Promise<void> | undefined;
   private closed = false;
-  /** ovn-sbctl failures, for the sandbox's user to see. */
-  readonly errors: string[] = [];
 
   private constructor(southbound: string) {
     this.southbound = southbound;
   }
 
-  static async start(southbound: string, nodes: { name: string; db: string }[], concurrency = 8): Promise<Registrar> {
+  static async start(southbound: string, nodes: { name: string; db: string }[]): Promise<Registrar> {
     const r = new Registrar(southbound);
-    for (let i = 0; i < concurrency; i++) r.lanes.push(Promise.resolve());
     for (let i = 0; i < nodes.length; i += 50) await Promise.all(nodes.slice(i, i + 50).map((n) => r.watch(n.name, n.db)));
     return r;
   }
 
   private async watch(node: string, db: string): Promise<void> {
-    this.laneOf.set(node, this.laneOf.size % this.lanes.length);
     const client = await OvsdbClient.connect({ endpoint: db, reconnect: true });
     this.clients.push(client);
     const monitor: Monitor = await client.monitor('Open_vSwitch', { Open_vSwitch: { columns: ['external_ids'] } });
@@ -72,28 +71,38 @@ class Registrar {
   private enqueue(node: string, want: Registration | undefined): void {
     const before = this.registered.get(node);
     this.registered.set(node, want);
-    const i = this.laneOf.get(node) as number;
-    this.lanes[i] = (this.lanes[i] as Promise<void>)
-      .then(() => (this.closed ? undefined : this.sbctl(before, want)))
-      .catch((err: Error) => void this.errors.push(`${node}: ${err.message}`));
+    // Not run yet: the Southbound still holds what the earlier entry started from.
+    this.pending.set(node, { before: this.pending.get(node)?.before ?? before, want });
+    this.draining ??= this.drain();
   }
 
-  /** One ovn-sbctl transaction: the old chassis out, the new one in. */
-  private sbctl(before: Registration | undefined, want: Registration | undefined): Promise<void> {
+  /** Runs what is pending, many nodes to one ovn-sbctl transaction, as ovn-controllers registering at once would. */
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0 && !this.closed) {
+      const batch = [...this.pending].slice(0, BATCH);
+      for (const [n] of batch) this.pending.delete(n);
+      await this.sbctl(batch.map(([, r]) => r)).catch((err: Error) => void process.stderr.write(`registrar: ${err.message}\n`));
+    }
+    this.draining = undefined;
+  }
+
+  /** One ovn-sbctl transaction: each node's old chassis out, its new one in. */
+  private sbctl(batch: { before: Registration | undefined; want: Registration | undefined }[]): Promise<void> {
     const args = [`--db=${this.southbound}`];
-    if (before) args.push('--', '--if-exists', 'chassis-del', before.name);
-    if (want) {
+    for (const { before, want } of batch) {
+      if (before) args.push('--', '--if-exists', 'chassis-del', before.name);
+      if (!want) continue;
       if (!before || before.name !== want.name) args.push('--', '--if-exists', 'chassis-del', want.name);
       args.push('--', 'chassis-add', want.name, want.types, want.ip);
       args.push('--', 'set', 'Chassis', want.name, `hostname="${want.hostname}"`, `other_config:ovn-cms-options="${want.cms}"`);
     }
-    return new Promise((resolve, reject) => execFile('ovn-sbctl', args, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => execFile('ovn-sbctl', args, { maxBuffer: 16 * 1024 * 1024 }, (err) => (err ? reject(err) : resolve())));
   }
 
   async stop(): Promise<void> {
     this.closed = true;
     for (const c of this.clients) c.close();
-    await Promise.all(this.lanes);
+    await this.draining;
   }
 }
 

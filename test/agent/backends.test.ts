@@ -8,6 +8,10 @@ import { localVsctl } from '../../agent/backends/vsctl.js';
 import { localNode } from '../../agent/node.js';
 import { AgentError } from '../../agent/errors.js';
 import { SnapshotStore } from '../../agent/snapshots.js';
+import { render } from '../../agent/render.js';
+import { showView } from '../../agent/view.js';
+import { fieldsFromNode } from '../../controller/import.js';
+import { KEY_TABLE } from '../../schemas/keys.js';
 import type { Backend, NodeState } from '../../agent/state.js';
 import { type ChassisConfigInput, chassisConfigSchema } from '../../schemas/chassis.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
@@ -287,6 +291,35 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       expect(node.vsctl('list-br')).toBe('br-ex');
       const { plan } = await planFor(node.backend, cfg({ systemId: 'chassis-b' }));
       endStates[kind] = { ids: node.ids(), diff: plan };
+    });
+
+    it('every key and token kind of the key table round-trips: render, apply, import, diff 0', async () => {
+      const everything = cfg({
+        systemId: 'chassis-b',
+        encap: { type: ['geneve', 'vxlan'], ip: ['192.0.2.51', '192.0.2.52'], ipDefault: '192.0.2.52', csum: false, tos: 'inherit', dfDefault: true },
+        integrationBridge: 'br-int2', integrationBridgeDatapathType: 'netdev', remoteProbeIntervalMs: 30000, openflowProbeIntervalS: 60,
+        monitorAll: true, matchNorthdVersion: true, ofctrlWaitBeforeClearMs: 8000, isInterconn: false, setLocalIp: true,
+        lflowCache: { enable: true, limit: 100000, memlimitKb: 1048576, trimLimit: 10000, trimWmarkPerc: 50, trimTimeoutMs: 30000 },
+        garpMaxTimeoutSec: 16, chassisMacMappings: { physnet1: '0E:00:00:00:00:01' }, transportZones: ['tz1', 'tz2'],
+        availabilityZones: ['az1', 'az2'], extportHost: true, cardSerialNumber: 'MT2113X00000',
+        resourceProvider: {
+          bandwidths: { 'br-ex': { egressKbps: 1000000, ingressKbps: 2000000 } }, hypervisors: 'br-ex:cmp-1',
+          packetProcessingWithoutDirection: 1000, packetProcessingWithDirection: '1000:2000',
+        },
+        cmsOptions: ['my-token'],
+      });
+      await apply(node.backend, everything, opts());
+      const rendered = render(everything);
+      expect(Object.keys(rendered.keys).length).toBeGreaterThanOrEqual(KEY_TABLE.length);
+      for (const [k, v] of Object.entries(rendered.keys)) if (!k.startsWith('@')) expect(node.ids()[k], k).toBe(v);
+      const imported = chassisConfigSchema.parse(fieldsFromNode(showView(await node.backend.read(), node.backend.description)));
+      expect(render(imported).keys).toEqual(rendered.keys);
+      // Every token of ours comes back (a token someone else wrote by hand earlier is imported too, as on any brownfield node).
+      expect(render(imported).cmsTokens).toEqual(expect.arrayContaining(rendered.cmsTokens));
+      const { plan } = await planFor(node.backend, imported);
+      expect(plan.changes).toEqual([]);
+      // neutron's own QoS token from before stays beside ours.
+      expect(node.ids()['ovn-cms-options']).toContain('resource_provider_bandwidths=br-ex:1000:1000');
     });
   });
 }

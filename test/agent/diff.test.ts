@@ -147,8 +147,33 @@ describe('every refusal and warning of the plan (no server)', () => {
     expect(plan.write.set['ovn-openflow-probe-interval']).toBe('30');
   });
 
+  it('judges each key by the node\'s OVN version: no warning for a key that version still honours', () => {
+    const config = render(cfg({ openflowProbeIntervalS: 30, ofctrlWaitBeforeClearMs: 8000, setLocalIp: true, garpMaxTimeoutSec: 60, encap: { ip: ['192.0.2.11', '192.0.2.12'], ipDefault: '192.0.2.11' } }));
+    const at = (ovnVersion: string) => [...diff(node({}), config, { ovnVersion }).warnings].sort();
+    expect(at('23.03.1')).toEqual([
+      'garp-max-timeout-sec is read only by OVN 23.09 and later; this node runs 23.03.1; it is written anyway',
+      'ovn-encap-ip-default is read only by OVN 24.09 and later; this node runs 23.03.1; it is written anyway',
+    ]);
+    expect(at('24.03.0')).toEqual([
+      'ovn-encap-ip-default is read only by OVN 24.09 and later; this node runs 24.03.0; it is written anyway',
+      'ovn-openflow-probe-interval is ignored by ovn-controller since OVN 24.03 (this node runs 24.03.0); it is written anyway',
+    ]);
+    expect(at('25.09.2')).toEqual([
+      'ovn-ofctrl-wait-before-clear is ignored by ovn-controller since OVN 25.09 (this node runs 25.09.2); it is written anyway',
+      'ovn-openflow-probe-interval is ignored by ovn-controller since OVN 24.03 (this node runs 25.09.2); it is written anyway',
+      'ovn-set-local-ip is no longer read by ovn-controller since OVN 24.09 (this node runs 25.09.2); it is written anyway',
+    ]);
+    expect(diff(node({}), render(cfg({ garpMaxTimeoutSec: 60, encap: { ip: '192.0.2.11', dfDefault: true } })), { ovnVersion: '24.09.0' }).warnings).toEqual([]);
+  });
+
+  it('warns when neutron\'s own QoS token sits beside the one the config owns', () => {
+    const plan = diff(node({ 'ovn-cms-options': 'resource_provider_bandwidths=br-ex:1:1' }), render(cfg({ resourceProvider: { bandwidths: { 'br-ex': { egressKbps: 5, ingressKbps: 6 } } } })));
+    expect(plan.warnings).toContain('ovn-cms-options also holds resource_provider_bandwidths=br-ex:1:1, not managed by ovn-chassis; neutron will see two resource_provider_bandwidths tokens');
+    expect(plan.write.set['ovn-cms-options']).toBe('resource_provider_bandwidths=br-ex:1:1,resource_provider_bandwidths=br-ex:5:6');
+  });
+
   it('warns when ovn-cms-options holds an availability-zone token of someone else beside ours', () => {
     const plan = diff(node({ 'ovn-cms-options': 'availability-zones=nova' }), render(cfg({ availabilityZones: ['az1'] })));
-    expect(plan.warnings).toContain('ovn-cms-options also holds availability-zones=nova, not managed by ovn-chassis; neutron will see two availability-zone tokens');
+    expect(plan.warnings).toContain('ovn-cms-options also holds availability-zones=nova, not managed by ovn-chassis; neutron will see two availability-zones tokens');
   });
 });

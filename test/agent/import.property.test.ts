@@ -7,6 +7,7 @@ import type { NodeState } from '../../agent/state.js';
 import { showView } from '../../agent/view.js';
 import { fieldsFromNode } from '../../controller/import.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
+import { KEY_TABLE, TOKEN_TABLE } from '../../schemas/keys.js';
 
 /**
  * import(render(config)) gives back the config: a node that holds what a
@@ -25,12 +26,36 @@ const configArb = fc
       hostname: name,
       ovnRemote: one(ip.map((x) => `tcp:${x}:6642`)),
       ovnNb: one(ip.map((x) => `tcp:${x}:6641`)),
-      encap: fc.record({ type: fc.constantFrom('geneve', 'vxlan', ['geneve', 'vxlan']), ip: one(ip), csum: fc.boolean() }, { requiredKeys: ['ip'] }),
+      encap: fc
+        .record({ type: fc.constantFrom('geneve', 'vxlan', ['geneve', 'vxlan']), ip: one(ip), csum: fc.boolean(), tos: fc.oneof(fc.nat(255), fc.constant('inherit')), dfDefault: fc.boolean(), pickDefault: fc.boolean() }, { requiredKeys: ['ip', 'pickDefault'] })
+        .map(({ pickDefault, ...e }) => (pickDefault ? { ...e, ipDefault: Array.isArray(e.ip) ? e.ip[0] : e.ip } : e)),
+      integrationBridge: name.map((n) => `br-${n}`.slice(0, 15)),
+      integrationBridgeDatapathType: fc.constantFrom('system', 'netdev'),
+      openflowProbeIntervalS: fc.nat(600),
+      matchNorthdVersion: fc.boolean(),
+      ofctrlWaitBeforeClearMs: fc.nat(60_000),
+      isInterconn: fc.boolean(),
+      setLocalIp: fc.boolean(),
+      lflowCache: fc.record({ enable: fc.boolean(), limit: fc.nat(), memlimitKb: fc.nat(), trimLimit: fc.nat(), trimWmarkPerc: fc.nat(100), trimTimeoutMs: fc.nat() }, { requiredKeys: [] }),
+      garpMaxTimeoutSec: fc.nat(3600),
+      extportHost: fc.boolean(),
+      cardSerialNumber: name.map((n) => `SN-${n}`),
+      resourceProvider: fc.record(
+        {
+          bandwidths: fc.dictionary(name.map((n) => `br-${n}`.slice(0, 15)), fc.record({ egressKbps: fc.nat(), ingressKbps: fc.nat() }), { minKeys: 1, maxKeys: 2 }),
+          hypervisors: name.map((n) => `br-ex:${n}`),
+          inventoryDefaults: fc.constant('allocation_ratio:1.0;min_unit:1'),
+          packetProcessingWithoutDirection: fc.nat(),
+          packetProcessingWithDirection: fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `${a}:${b}`),
+          packetProcessingInventoryDefaults: fc.constant('allocation_ratio:1.0'),
+        },
+        { requiredKeys: [] },
+      ),
       bridgeMappings: fc.dictionary(name, name.map((n) => `br-${n}`.slice(0, 15)), { maxKeys: 3 }),
       gateway: fc.boolean(),
       availabilityZones: fc.array(name, { maxLength: 3 }),
-      // Neutron-style tokens too: a config may own them (neutron's docs make them operator configuration).
-      cmsOptions: fc.uniqueArray(fc.oneof(name.map((n) => `opt-${n}`), name.map((n) => `resource_provider_bandwidths=br-${n}:1000:1000`)), { maxLength: 3 }),
+      // Neutron-style tokens too (resourceProvider above, and kinds the table does not type): a config may own them.
+      cmsOptions: fc.uniqueArray(fc.oneof(name.map((n) => `opt-${n}`), name.map((n) => `resource_provider_future_${n}=1`)), { maxLength: 3 }),
       remoteProbeIntervalMs: fc.nat(100_000),
       monitorAll: fc.boolean(),
       chassisMacMappings: fc.dictionary(name, mac, { maxKeys: 2 }),
@@ -54,11 +79,22 @@ function nodeHolding(c: ReturnType<typeof chassisConfigSchema.parse>): NodeState
 }
 
 describe('import round trip (property)', () => {
+  it('the generated configs reach every key and every token kind of the key table', () => {
+    const rendered = fc.sample(configArb, 400).map(render);
+    const keys = new Set(rendered.flatMap((d) => Object.keys(d.keys)));
+    const tokens = rendered.flatMap((d) => d.cmsTokens);
+    expect(KEY_TABLE.map((r) => r.key).filter((k) => !keys.has(k))).toEqual([]);
+    expect(TOKEN_TABLE.map((r) => r.path).filter((p) => !tokens.some((t) => TOKEN_TABLE.find((r) => r.path === p)?.owns(t)))).toEqual([]);
+  });
+
   it('a node holding what any config renders imports to a config with no diff against it', () => {
     fc.assert(
       fc.property(configArb, (c) => {
         const state = nodeHolding(c);
         const imported = chassisConfigSchema.parse(fieldsFromNode(showView(state, 'test')));
+        // import(render(c)) says what c says: the same keys and tokens.
+        expect(render(imported).keys).toEqual(render(c).keys);
+        expect(new Set(render(imported).cmsTokens)).toEqual(new Set(render(c).cmsTokens));
         const plan = diff(state, render(imported));
         expect(plan.changes).toEqual([]);
         expect(plan.write.set).toEqual({});

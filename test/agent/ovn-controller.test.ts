@@ -81,4 +81,20 @@ describe('agent apply → ovn-controller → Southbound', () => {
     await waitFor('the SB to follow the new encap IP', () => m.rows('Encap').some((e) => e.ip === '192.0.2.22' && e.chassis_name === 'gw-chassis-1'), 30_000);
     await m.cancel();
   });
+
+  it('registers with an integration bridge of another name and a tunnel ToS (ovn-bridge, ovn-encap-tos)', async () => {
+    const config = chassisConfigSchema.parse({
+      systemId: 'gw-chassis-1', hostname: 'ctl-1', ovnRemote: sb.unix,
+      encap: { type: 'geneve', ip: '192.0.2.23', tos: 32 }, bridgeMappings: { physnet1: 'br-ex' }, gateway: true,
+      integrationBridge: 'br-ovn',
+    });
+    await apply(backend, config, { stateDir: tempDir('e2e-state') });
+    expect(node.externalIds()).toMatchObject({ 'ovn-bridge': 'br-ovn', 'ovn-encap-tos': '32' });
+    // ovn-controller makes the integration bridge it is told to use, in secure fail mode.
+    await waitFor(`br-ovn created by ovn-controller (log:\n${readFileSync(controller.log, 'utf8').slice(-2000)})`, () => node.vsctl('list-br').split('\n').includes('br-ovn'), 30_000);
+    expect(node.vsctl('get', 'Bridge', 'br-ovn', 'fail_mode')).toBe('secure');
+    const m = await sbClient.monitor('OVN_Southbound', { Encap: { columns: ['ip', 'chassis_name'] } });
+    await waitFor('the chassis registered with its new encap', () => m.rows('Encap').some((e) => e.ip === '192.0.2.23' && e.chassis_name === 'gw-chassis-1'), 30_000);
+    await m.cancel();
+  });
 });

@@ -22,6 +22,26 @@ function issues(data: unknown): string[] {
   throw new Error('expected the config to be refused');
 }
 
+describe('typed fields of the key table', () => {
+  it('refuses a default encap IP that is not one of the encap IPs, naming the field and the value', () => {
+    expect(issues({ ...good, encap: { ip: ['172.30.0.101', '172.30.0.102'], ipDefault: '172.30.0.9' } }).join('\n')).toMatch(/encap\.ipDefault.*172\.30\.0\.9.*not one of the encap IPs/s);
+    expect(check(chassisConfigSchema, { ...good, encap: { ip: ['172.30.0.101', '172.30.0.102'], ipDefault: '172.30.0.102' } }, 'c').encap.ipDefault).toBe('172.30.0.102');
+  });
+
+  it('refuses a cms token in cmsOptions that a typed field says, so one fact has one place', () => {
+    expect(issues({ ...good, cmsOptions: ['enable-chassis-as-gw'] }).join('\n')).toMatch(/cmsOptions\.0.*set through its own field/s);
+    expect(issues({ ...good, cmsOptions: ['resource_provider_bandwidths=br-ex:1:1'] }).join('\n')).toMatch(/set through its own field/);
+  });
+
+  it('checks each typed value: ToS range or inherit, datapath type, percentages', () => {
+    expect(issues({ ...good, encap: { ip: '172.30.0.101', tos: 256 } }).join('\n')).toMatch(/encap\.tos/);
+    expect(check(chassisConfigSchema, { ...good, encap: { ip: '172.30.0.101', tos: 'inherit' } }, 'c').encap.tos).toBe('inherit');
+    expect(issues({ ...good, integrationBridgeDatapathType: 'dpdk' }).join('\n')).toMatch(/integrationBridgeDatapathType/);
+    expect(issues({ ...good, lflowCache: { trimWmarkPerc: 101 } }).join('\n')).toMatch(/lflowCache\.trimWmarkPerc/);
+    expect(issues({ ...good, resourceProvider: { hypervisors: 'a,b' } }).join('\n')).toMatch(/resourceProvider\.hypervisors.*single token value/s);
+  });
+});
+
 describe('chassis config validation', () => {
   it('accepts the DESIGN.md example and applies defaults', () => {
     const c = check(chassisConfigSchema, { ...good, hostname: 'ctl-1', bridgeMappings: { physnet1: 'br-ex' }, gateway: true }, 'config');

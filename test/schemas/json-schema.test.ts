@@ -29,3 +29,13 @@ describe('the packaged systemd unit', () => {
     expect(readFileSync(`packaging/systemd/${UNIT_NAME}`, 'utf8')).toBe(agentUnit());
   });
 });
+
+describe('the README\'s table of chassis settings', () => {
+  it('is generated from the key table and up to date (npm run schemas)', async () => {
+    const { withKeyTable } = await import('../../scripts/lib/readme.js');
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync('README.md', 'utf8');
+    expect(readme).toBe(withKeyTable(readme));
+    expect(readme).toContain('| `encap.tos` | `ovn-encap-tos` |');
+  });
+});

@@ -1,0 +1,78 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseEndpointText } from './endpoint.js';
+
+/**
+ * The value types of chassis settings: what ovn-controller would choke on is
+ * refused here, before it reaches a node.
+ */
+
+export const NO_SEP = /^[^\s,:=]+$/;
+
+/** Fields that take one value or a list (endpoints, encap type and IP), as a list. */
+export const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+export const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'is not an IPv4 or IPv6 address');
+
+export const endpoint = z.string().superRefine((s, ctx) => {
+  const ep = parseEndpointText(s);
+  if (typeof ep === 'string') ctx.addIssue({ code: 'custom', message: `is not an OVSDB endpoint: ${ep}`, input: s });
+});
+
+export const endpoints = z.union([endpoint, z.array(endpoint).min(1, 'needs at least one endpoint')]);
+
+export const bridgeName = z
+  .string()
+  .refine((s) => /^[^\s,:/]+$/.test(s), 'is not a bridge name (no spaces, commas, colons or slashes)')
+  .refine((s) => byteLength(s) <= 15, 'is longer than 15 bytes (the Linux limit for a bridge name)');
+
+export const portName = bridgeName;
+
+export const physnetName = z.string().refine((s) => NO_SEP.test(s), 'is not a physnet name (no spaces, commas, colons or =)');
+
+export const azName = z.string().refine((s) => NO_SEP.test(s), 'is not an availability-zone name (no spaces, commas, colons or =)');
+
+export const systemId = z
+  .string()
+  .refine((s) => s.length > 0, 'must not be empty')
+  .refine((s) => !/[\s,]/.test(s), 'must not contain whitespace or commas')
+  .refine((s) => /^[\x21-\x7e]*$/.test(s), 'must be printable ASCII (no control characters)')
+  .refine((s) => s.length <= 253, 'is longer than 253 characters');
+
+/** What nova and neutron accept as a host name (RFC 1123 labels, dots; underscores seen in the wild). */
+export const hostname = z
+  .string()
+  .refine((s) => /^[A-Za-z0-9]([A-Za-z0-9._-]*)$/.test(s), 'is not a host name (letters, digits, . _ -)')
+  .refine((s) => s.length <= 253, 'is longer than 253 characters');
+
+export const mac = z.string().refine((s) => /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s), 'is not a MAC address');
+
+export const token = z.string().refine((s) => s.length > 0 && !/[\s,]/.test(s), 'is not a single token (no spaces or commas)');
+
+export const encapType = z.enum(['geneve', 'vxlan']);
+
+/** physnet → bridge, as a map or as OVS writes it ("physnet1:br-ex" entries); a physnet may appear once. */
+export const bridgeMappings = z.union([
+  z.record(physnetName, bridgeName),
+  z.array(z.string()).transform((entries, ctx) => {
+    const out: Record<string, string> = {};
+    entries.forEach((entry, i) => {
+      const [physnet, bridge, extra] = entry.split(':');
+      if (!physnet || !bridge || extra !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'is not "physnet:bridge"', path: [i], input: entry });
+      } else if (physnet in out) {
+        ctx.addIssue({ code: 'custom', message: `maps physnet "${physnet}" a second time`, path: [i], input: entry });
+      } else {
+        const b = bridgeName.safeParse(bridge);
+        if (!b.success) ctx.addIssue({ code: 'custom', message: `names an invalid bridge: ${b.error.issues[0]?.message}`, path: [i], input: entry });
+        out[physnet] = bridge;
+      }
+    });
+    return out;
+  }),
+]);
+

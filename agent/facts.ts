@@ -5,22 +5,28 @@ import type { Backend } from './state.js';
 /** Where MidoNet keeps a host's identity: the current file first, then the legacy one. */
 export const MIDONET_HOST_ID_FILES = ['/etc/midonet_host_id.properties', '/etc/midolman/host_uuid.properties'];
 
-/** A host's name and its OVN version do not change within a fleet run: ask once a minute, not per node. */
+/** A host's name, addresses and OVN version do not change within a fleet run: ask once a minute, not per request. */
 const CACHE_MS = 60_000;
-const caches = new WeakMap<NodeAccess, Map<string, { at: number; value: Promise<string | undefined> }>>();
+const caches = new WeakMap<NodeAccess, Map<string, { at: number; value: Promise<unknown> }>>();
 
-function firstLine(node: NodeAccess, argv: string[]): Promise<string | undefined> {
-  const cache = caches.get(node) ?? new Map<string, { at: number; value: Promise<string | undefined> }>();
+/** A fact of the node, asked at most once a minute (one node's facts, whoever asks). */
+function cached<T>(node: NodeAccess, key: string, ask: () => Promise<T>): Promise<T> {
+  const cache = caches.get(node) ?? new Map<string, { at: number; value: Promise<unknown> }>();
   caches.set(node, cache);
-  const key = argv.join(' ');
   const hit = cache.get(key);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value;
-  const value = node.run(argv, 5000).then(
-    (r) => (r.code === 0 ? r.stdout.split('\n')[0]?.trim() || undefined : undefined),
-    () => undefined,
-  );
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.value as Promise<T>;
+  const value = ask();
   cache.set(key, { at: Date.now(), value });
   return value;
+}
+
+function firstLine(node: NodeAccess, argv: string[]): Promise<string | undefined> {
+  return cached(node, argv.join(' '), () =>
+    node.run(argv, 5000).then(
+      (r) => (r.code === 0 ? r.stdout.split('\n')[0]?.trim() || undefined : undefined),
+      () => undefined,
+    ),
+  );
 }
 
 /** A MidoNet properties file is tiny; a larger one is not what we look for. */
@@ -51,12 +57,12 @@ export async function ovnVersionOf(node: NodeAccess = localNode): Promise<string
 /** What the controller checks before it writes: who this node is and which addresses it has. */
 export async function gatherFacts(backend: Backend, node: NodeAccess = localNode, midonetFiles = MIDONET_HOST_ID_FILES): Promise<Facts> {
   const [name, addresses, fqdn, ovsVersion, ovnVersion, midonetHostId] = await Promise.all([
-    node.hostname(),
-    node.addresses(),
+    cached(node, 'hostname', () => node.hostname()),
+    cached(node, 'addresses', () => node.addresses()),
     firstLine(node, ['hostname', '--fqdn']),
     backend.ovsVersion().catch(() => undefined),
     ovnVersionOf(node),
-    readMidonetHostId(node, midonetFiles),
+    cached(node, `midonet ${midonetFiles.join(' ')}`, () => readMidonetHostId(node, midonetFiles)),
   ]);
   return {
     hostname: name,

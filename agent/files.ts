@@ -48,8 +48,11 @@ const who = (mode: number) => [mode & 0o020 ? 'its group' : '', mode & 0o002 ? '
  * ours; one writable by others is made private again, and that is said.
  */
 export async function secureStateDir(files: NodeFiles, dir: string): Promise<string[]> {
-  await files.mkdir(dir, 0o700);
-  const st = await files.lstat(dir);
+  let st = await files.lstat(dir);
+  if (!st) {
+    await files.mkdir(dir, 0o700);
+    st = await files.lstat(dir);
+  }
   if (st?.kind !== 'dir') {
     throw new AgentError('UNSAFE', `state dir ${dir} is ${st?.kind === 'link' ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
   }

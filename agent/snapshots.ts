@@ -50,8 +50,8 @@ export class SnapshotStore {
 
   /** Saves `s`, first dropping the newest snapshot when `supersedes` says `s` makes it pointless. */
   async save(s: Snapshot, supersedes?: (newest: Snapshot) => boolean): Promise<string> {
-    await this.files.mkdir(this.dir, 0o700);
     let paths = await this.paths();
+    if (paths.length === 0) await this.files.mkdir(this.dir, 0o700);
     const newest = paths.at(-1);
     // A damaged newest snapshot must not stop every later apply (and the daemon's repairs): it is set aside, and said.
     const previous = newest ? await this.readOrQuarantine(newest) : undefined;

@@ -1,8 +1,9 @@
 import {
   OvsdbClient, OvsdbError, OvsdbOperationError, comment, cond, decodeRow, insert, map, mutate, mutation, namedUuid, select, set,
-  tableSchema, update, uuid, wait, type ClientOptions, type Operation, type Row, type TlsFiles, type WireValue,
+  update, uuid, wait, type ClientOptions, type Operation, type Row, type TlsFiles, type WireValue,
 } from '../../ovsdb/index.js';
 import { AgentError } from '../errors.js';
+import { COLUMNS } from './columns.js';
 import { type SslRow, type SslState, decodeSsl } from '../keys.js';
 import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
 
@@ -43,18 +44,14 @@ export class OvsdbBackend implements Backend {
   /** One transaction, so what is read is one consistent snapshot of the node. */
   async read(): Promise<NodeState> {
     const rows = await this.guard(async () => {
-      const tables = ['Open_vSwitch', 'Bridge', 'Port', 'SSL'];
-      // Sent together, answered in one round trip: the read does not wait for the schema it is decoded with.
-      const [schema, res] = await Promise.all([
-        this.client.getSchema(DB),
-        this.client.transact(DB, [
-          select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
-          select('Bridge', [], ['_uuid', 'name', 'ports']),
-          select('Port', [], ['_uuid', 'name']),
-          select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
-        ]),
+      const tables = [COLUMNS.Open_vSwitch, COLUMNS.Bridge, COLUMNS.Port, COLUMNS.SSL];
+      const res = await this.client.transact(DB, [
+        select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
+        select('Bridge', [], ['_uuid', 'name', 'ports']),
+        select('Port', [], ['_uuid', 'name']),
+        select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
       ]);
-      return tables.map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, tableSchema(schema, t))));
+      return tables.map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, t)));
     });
     const [roots, bridges, ports, ssls] = rows as [Row[], Row[], Row[], Row[]];
     const root = roots[0];
@@ -124,8 +121,9 @@ export class OvsdbBackend implements Backend {
   }
 
   async ovsVersion(): Promise<string | undefined> {
-    const [root] = await this.guard(() => this.client.select(DB, 'Open_vSwitch', [], ['ovs_version']));
-    const v = root?.ovs_version as string[] | undefined;
+    const [res] = await this.guard(() => this.client.transact(DB, [select('Open_vSwitch', [], ['_uuid', 'ovs_version'])]));
+    const root = res?.rows?.[0];
+    const v = root ? (decodeRow(root, COLUMNS.Open_vSwitch).ovs_version as string[]) : undefined;
     return v && v.length > 0 ? v[0] : undefined;
   }
 

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { JsonFramer } from '../../ovsdb/framing.js';
 import { type ColumnType, decodeDatum } from '../../ovsdb/schema.js';
 import { AgentError } from '../errors.js';
+import { COLUMNS } from './columns.js';
 import { type SslRow, decodeSsl } from '../keys.js';
 import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
 
@@ -14,12 +15,8 @@ export interface RunResult {
 /** Runs ovs-vsctl with an argument vector — locally, or inside a container. Never through a shell. */
 export type VsctlRunner = (args: string[]) => Promise<RunResult>;
 
-const STRING_MAP: ColumnType = { key: { type: 'string' }, value: { type: 'string' }, min: 0, max: Infinity };
-const UUID_SET: ColumnType = { key: { type: 'uuid' }, min: 0, max: Infinity };
-const UUID: ColumnType = { key: { type: 'uuid' }, min: 1, max: 1 };
-const STRING: ColumnType = { key: { type: 'string' }, min: 1, max: 1 };
-const BOOLEAN: ColumnType = { key: { type: 'boolean' }, min: 1, max: 1 };
-const OPTIONAL_UUID: ColumnType = { key: { type: 'uuid' }, min: 0, max: 1 };
+const { Open_vSwitch: OVS, Bridge: BRIDGE, Port: PORT, SSL } = COLUMNS;
+const col = (t: { columns: Record<string, ColumnType> }, name: string) => t.columns[name] as ColumnType;
 /** How long a guarded write waits for external_ids to equal what was read before calling it a conflict. */
 const CAS_TIMEOUT_S = 2;
 /** ovs-vsctl dies of SIGALRM when --timeout expires: 128 + 14. */
@@ -85,22 +82,22 @@ export function parseReadOutput(stdout: string): NodeState {
   if (!ovs || !bridges || !ports || !ssls) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
   const row = ovs.data[0];
   if (!row) throw new AgentError('NOT_INITIALISED', 'the database has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)');
-  const portName = new Map(ports.data.map((r) => [decodeDatum(r[0], UUID) as string, decodeDatum(r[1], STRING) as string]));
-  const sslUuid = (decodeDatum(row[2], OPTIONAL_UUID) as string[])[0];
-  const sslRow = ssls.data.find((r) => decodeDatum(r[0], UUID) === sslUuid);
+  const portName = new Map(ports.data.map((r) => [decodeDatum(r[0], col(PORT, '_uuid')) as string, decodeDatum(r[1], col(PORT, 'name')) as string]));
+  const sslUuid = (decodeDatum(row[2], col(OVS, 'ssl')) as string[])[0];
+  const sslRow = ssls.data.find((r) => decodeDatum(r[0], col(SSL, '_uuid')) === sslUuid);
   return {
-    externalIds: decodeDatum(row[1], STRING_MAP) as Map<string, string>,
+    externalIds: decodeDatum(row[1], col(OVS, 'external_ids')) as Map<string, string>,
     ssl: sslRow
       ? {
           uuid: sslUuid as string,
-          privateKey: decodeDatum(sslRow[1], STRING) as string,
-          certificate: decodeDatum(sslRow[2], STRING) as string,
-          caCert: decodeDatum(sslRow[3], STRING) as string,
-          bootstrapCaCert: decodeDatum(sslRow[4], BOOLEAN) as boolean,
+          privateKey: decodeDatum(sslRow[1], col(SSL, 'private_key')) as string,
+          certificate: decodeDatum(sslRow[2], col(SSL, 'certificate')) as string,
+          caCert: decodeDatum(sslRow[3], col(SSL, 'ca_cert')) as string,
+          bootstrapCaCert: decodeDatum(sslRow[4], col(SSL, 'bootstrap_ca_cert')) as boolean,
         }
       : undefined,
     bridges: new Map(
-      bridges.data.map((r) => [decodeDatum(r[0], STRING) as string, (decodeDatum(r[1], UUID_SET) as string[]).map((u) => portName.get(u) ?? u)]),
+      bridges.data.map((r) => [decodeDatum(r[0], col(BRIDGE, 'name')) as string, (decodeDatum(r[1], col(BRIDGE, 'ports')) as string[]).map((u) => portName.get(u) ?? u)]),
     ),
   };
 }

@@ -5,7 +5,6 @@ import type { ChassisConfig } from '../schemas/chassis.js';
 import type { AgentBackend } from '../schemas/backend.js';
 import { apply, planFor } from './apply.js';
 import { hasChanges } from './diff.js';
-import { OvsdbBackend } from './backends/ovsdb.js';
 import { openBackend } from './backends/open.js';
 import { checkPrivateDir, secureStateDir, writeFileAtomic } from './files.js';
 import type { Logger } from '../common/log.js';
@@ -25,8 +24,6 @@ export interface ServeOptions {
   log: Logger;
 }
 
-/** How often backends without a monitor (vsctl, docker) are read for drift. */
-const POLL_MS = 500;
 /** A failed reconcile (node OVSDB down) is tried again after this long, even with no event. */
 const RETRY_MS = 2000;
 
@@ -46,7 +43,6 @@ export class Daemon {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private lastState = '';
   /** Set once the desired config has been in place: from then on a write here is a drift repair. */
   private converged = false;
   private readonly stopHooks: (() => void)[] = [];
@@ -73,19 +69,12 @@ export class Daemon {
     await this.persist();
     this.backend = await openBackend(this.opts.backend, { reconnect: true });
     await this.reconcile('start');
-    if (this.backend instanceof OvsdbBackend) {
-      const m = await this.backend.client.monitor('Open_vSwitch', {
-        Open_vSwitch: { columns: ['external_ids', 'bridges', 'ssl'] },
-        Bridge: { columns: ['name', 'ports'] },
-        SSL: { columns: ['private_key', 'certificate', 'ca_cert', 'bootstrap_ca_cert'] },
-      });
-      m.on('change', () => this.schedule('change'));
-      this.backend.client.on('reconnected', () => this.schedule('reconnected'));
-      this.backend.client.on('disconnected', (err: Error) => this.log.warn({ err: err?.message }, 'lost the node\'s OVSDB; reconnecting'));
-    } else {
-      const poll = setInterval(() => void this.poll(), POLL_MS);
-      this.stopHooks.push(() => clearInterval(poll));
-    }
+    this.stopHooks.push(
+      await this.backend.watch((e) => {
+        if (e.kind === 'lost') this.log.warn({ err: e.why }, 'lost the node\'s OVSDB; trying again');
+        else this.schedule(e.kind);
+      }),
+    );
     await this.listen();
     this.log.info({ socket: this.socketPath, backend: this.backend.description }, 'serving');
   }
@@ -110,20 +99,6 @@ export class Daemon {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.reconcile(reason), delayMs);
-  }
-
-  private async poll(): Promise<void> {
-    if (this.running) return;
-    try {
-      const s = await this.backend.read();
-      const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort(), s.ssl ?? null]);
-      if (key !== this.lastState) {
-        this.lastState = key;
-        this.schedule('change', 0);
-      }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'cannot read the node\'s OVSDB');
-    }
   }
 
   /** One reconcile at a time; events that arrive meanwhile cause one more. */

@@ -36,8 +36,16 @@ export interface Backend {
   write(expected: NodeState, w: WriteSet): Promise<void>;
   /** The Open vSwitch version the backend's database or tools report, when known. */
   ovsVersion(): Promise<string | undefined>;
+  /**
+   * Tells `on` whenever the node may have changed (a monitor where the
+   * backend has one, else polling), and when the node is lost or back.
+   * Resolves with a function that stops watching.
+   */
+  watch(on: (event: WatchEvent) => void): Promise<() => void>;
   close(): Promise<void>;
 }
+
+export type WatchEvent = { kind: 'change' } | { kind: 'reconnected' } | { kind: 'lost'; why: string };
 
 export function isEmptyWrite(w: WriteSet): boolean {
   return Object.keys(w.set).length === 0 && w.remove.length === 0 && w.bridges.length === 0 && w.ports.length === 0;

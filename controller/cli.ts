@@ -2,14 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { createLogger } from '../common/log.js';
-import { DEFAULT_STATE_DIR, showSettings } from '../agent/index.js';
+import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
 import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, statusFleet } from './fleet.js';
 import { type AgentInstallResult, describeInstall, installAgent, removeAgent } from './agents.js';
 import { batchSize } from './plan.js';
-import { fieldsFromMidonet, fieldsFromNode, importedInventory } from './import.js';
+import { importFleet, importedInventory } from './import.js';
 import { loadConfigFile } from '../schemas/load.js';
 import { tunnelZoneSchema } from '../schemas/inventory.js';
 import { type Fleet, type Host, loadFleet } from './inventory.js';
@@ -20,7 +20,8 @@ import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
 import { AGENT_IMAGE, VERSION } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
-import { Journal, type NodeHistory, checkJournalHosts } from './journal.js';
+import { Journal } from './journal.js';
+import { rollbackFleet } from './rollback.js';
 import { formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
@@ -208,23 +209,7 @@ export async function main(argv: string[]): Promise<number> {
       const hosts = selected(fleet, a.limit);
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
       try {
-        if (journal) checkJournalHosts(journal, hosts);
-        const history = journal?.history ?? new Map<string, NodeHistory>();
-        const progress = new Progress('rollback', hosts.length, log);
-        const results = await forEachNode<{ restored: Record<string, string | null>; hooks: number; source: string }>(hosts, runOpts(a), progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
-          const previous = history.get(host.name)?.previous;
-          const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
-          const asked = previous ? Object.keys(previous) : undefined;
-          if (asked && Object.keys(restored).some((k) => !asked.includes(k))) {
-            throw new ControllerError('PROTOCOL', `${host.name}: the agent says it restored keys the journal never asked for (${Object.keys(restored).filter((k) => !asked.includes(k)).join(', ')})`);
-          }
-          for (const h of host.hooks.rollback ?? []) await agent.hook(h);
-          const now = showSettings(await agent.show());
-          const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
-          if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
-          await journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
-          return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
-        });
+        const results = await rollbackFleet(hosts, runOpts(a), journal);
         print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
         code = fleetExit(results, EXIT.OK);
       } finally {
@@ -276,19 +261,8 @@ export async function main(argv: string[]): Promise<number> {
     async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
-      const tz = a['tunnel-zone'] ? loadConfigFile(tunnelZoneSchema, a['tunnel-zone']) : {};
-      const progress = new Progress('import', hosts.length, log);
-      const results = await forEachNode(hosts, runOpts(a), progress, () => 'read', async (host, agent) => {
-        if (a['from-midonet']) {
-          const facts = await agent.facts();
-          if (!facts.midonetHostId) throw new ControllerError('REFUSED', `${host.name}: no MidoNet host id on the node (/etc/midonet_host_id.properties or /etc/midolman/host_uuid.properties)`);
-          if (a['tunnel-zone'] && !tz[facts.midonetHostId]) log.warn({ host: host.name }, `MidoNet host ${facts.midonetHostId} is not in ${a['tunnel-zone']}; keeping the inventory's encap IP`);
-          return fieldsFromMidonet(host, facts.midonetHostId, tz);
-        }
-        const fields = fieldsFromNode(await agent.show());
-        if (!fields.systemId) throw new ControllerError('REFUSED', 'the node has no system-id: it is not a chassis yet, nothing to import');
-        return fields;
-      });
+      const tunnelZone = a['tunnel-zone'] ? { file: a['tunnel-zone'], members: loadConfigFile(tunnelZoneSchema, a['tunnel-zone']) } : undefined;
+      const results = await importFleet(hosts, runOpts(a), { fromMidonet: a['from-midonet'], ...(tunnelZone ? { tunnelZone } : {}) });
       const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));
       if (imported.size > 0) writeFileSync(a.output, importedInventory(fleet, imported), { mode: 0o644 });
       print(a, view(results), `${results.map((r) => (r.ok ? `${r.host}: imported` : `${r.host}: ${failed(r)}`)).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);

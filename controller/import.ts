@@ -3,7 +3,10 @@ import { splitList } from '../agent/index.js';
 import type { ShowResult } from '../schemas/rpc.js';
 import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
 import { KEY_TABLE, NEUTRON_TOKEN, TOKEN_TABLE, setField, typedToken } from '../schemas/keys.js';
+import { ControllerError } from './errors.js';
+import { type NodeResult, type RunOptions, forEachNode } from './fleet.js';
 import type { Fleet, Host } from './inventory.js';
+import { Progress } from './progress.js';
 
 /**
  * One node's chassis fields as its OVSDB holds them now, key by key and token
@@ -81,4 +84,31 @@ export function importedInventory(fleet: Fleet, imported: Map<string, Record<str
     ...(inv.rollout ? { rollout: inv.rollout } : {}),
   };
   return `# written by ovn-chassis import from ${fleet.source} on ${new Date().toISOString()}\n${stringify(doc)}`;
+}
+
+/** MidoNet tunnel-zone members (host UUID → tunnel IP) and the file they came from. */
+export interface TunnelZone {
+  file: string;
+  members: Record<string, string>;
+}
+
+/**
+ * Reads each node's chassis fields: as its OVSDB holds them now, or, from a
+ * MidoNet node, its MidoNet identity (host UUID as system-id, tunnel-zone IP
+ * as encap IP) with the rest as the inventory resolves it.
+ */
+export function importFleet(hosts: Host[], opts: RunOptions, from: { fromMidonet: boolean; tunnelZone?: TunnelZone }): Promise<NodeResult<Record<string, unknown>>[]> {
+  const progress = new Progress('import', hosts.length, opts.log);
+  return forEachNode(hosts, opts, progress, () => 'read', async (host, agent) => {
+    if (from.fromMidonet) {
+      const facts = await agent.facts();
+      if (!facts.midonetHostId) throw new ControllerError('REFUSED', `${host.name}: no MidoNet host id on the node (/etc/midonet_host_id.properties or /etc/midolman/host_uuid.properties)`);
+      const tz = from.tunnelZone;
+      if (tz && !tz.members[facts.midonetHostId]) opts.log.warn({ host: host.name }, `MidoNet host ${facts.midonetHostId} is not in ${tz.file}; keeping the inventory's encap IP`);
+      return fieldsFromMidonet(host, facts.midonetHostId, tz?.members ?? {});
+    }
+    const fields = fieldsFromNode(await agent.show());
+    if (!fields.systemId) throw new ControllerError('REFUSED', 'the node has no system-id: it is not a chassis yet, nothing to import');
+    return fields;
+  });
 }

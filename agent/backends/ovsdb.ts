@@ -5,7 +5,7 @@ import {
 import { AgentError } from '../errors.js';
 import { COLUMNS } from './columns.js';
 import { type SslRow, type SslState, decodeSsl } from '../keys.js';
-import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
+import { type Backend, type NodeState, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
 
 /** Failures after which a sent transaction may or may not have been committed. */
 const LOST = new Set(['CONNECTION_CLOSED', 'PROBE_TIMEOUT', 'REQUEST_TIMEOUT']);
@@ -125,6 +125,25 @@ export class OvsdbBackend implements Backend {
     const root = res?.rows?.[0];
     const v = root ? (decodeRow(root, COLUMNS.Open_vSwitch).ovs_version as string[]) : undefined;
     return v && v.length > 0 ? v[0] : undefined;
+  }
+
+  async watch(on: (event: WatchEvent) => void): Promise<() => void> {
+    const m = await this.client.monitor(DB, {
+      Open_vSwitch: { columns: ['external_ids', 'bridges', 'ssl'] },
+      Bridge: { columns: ['name', 'ports'] },
+      SSL: { columns: SSL_COLUMNS },
+    });
+    const change = () => on({ kind: 'change' });
+    const back = () => on({ kind: 'reconnected' });
+    const lost = (err: Error) => on({ kind: 'lost', why: err?.message ?? 'connection lost' });
+    m.on('change', change);
+    this.client.on('reconnected', back);
+    this.client.on('disconnected', lost);
+    return () => {
+      m.off('change', change);
+      this.client.off('reconnected', back);
+      this.client.off('disconnected', lost);
+    };
   }
 
   async close(): Promise<void> {

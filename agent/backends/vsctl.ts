@@ -4,7 +4,7 @@ import { type ColumnType, decodeDatum } from '../../ovsdb/schema.js';
 import { AgentError } from '../errors.js';
 import { COLUMNS } from './columns.js';
 import { type SslRow, decodeSsl } from '../keys.js';
-import { type Backend, type NodeState, type WriteSet, splitWrite } from '../state.js';
+import { type Backend, type NodeState, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
 
 export interface RunResult {
   code: number;
@@ -17,6 +17,8 @@ export type VsctlRunner = (args: string[]) => Promise<RunResult>;
 
 const { Open_vSwitch: OVS, Bridge: BRIDGE, Port: PORT, SSL } = COLUMNS;
 const col = (t: { columns: Record<string, ColumnType> }, name: string) => t.columns[name] as ColumnType;
+/** How often a watched node is read: ovs-vsctl cannot be told of changes. */
+const POLL_MS = 500;
 /** How long a guarded write waits for external_ids to equal what was read before calling it a conflict. */
 const CAS_TIMEOUT_S = 2;
 /** ovs-vsctl dies of SIGALRM when --timeout expires: 128 + 14. */
@@ -127,6 +129,29 @@ export class VsctlBackend implements Backend {
   async ovsVersion(): Promise<string | undefined> {
     const res = await this.run(['--version']);
     return /\(Open vSwitch\)\s+(\S+)/.exec(res.stdout)?.[1];
+  }
+
+  /** ovs-vsctl has no monitor: the node is read every POLL_MS and a change is said when what it holds differs. */
+  async watch(on: (event: WatchEvent) => void): Promise<() => void> {
+    let last: string | undefined;
+    let busy = false;
+    const poll = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const s = await this.read();
+        const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort(), s.ssl ?? null]);
+        if (last !== undefined && key !== last) on({ kind: 'change' });
+        last = key;
+      } catch (err) {
+        on({ kind: 'lost', why: (err as Error).message });
+      } finally {
+        busy = false;
+      }
+    };
+    await poll();
+    const timer = setInterval(() => void poll(), POLL_MS);
+    return () => clearInterval(timer);
   }
 
   async close(): Promise<void> {}

@@ -197,6 +197,7 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
         },
         write: (e, w) => node.backend.write(e, w),
         ovsVersion: () => node.backend.ovsVersion(),
+        watch: (on) => node.backend.watch(on),
         close: async () => {},
       };
       const conflicts: number[] = [];
@@ -244,6 +245,7 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
         },
         write: (e, w) => node.backend.write(e, w),
         ovsVersion: () => node.backend.ovsVersion(),
+        watch: (on) => node.backend.watch(on),
         close: async () => {},
       };
       const moved = cfg({ ovnRemote: 'ssl:192.0.2.1:6642', ssl: { privateKey: '/etc/ovn/key2.pem', certificate: '/etc/ovn/cert.pem', caCert: '/etc/ovn/ca.pem' } });

@@ -5,14 +5,20 @@ import { AgentError } from './errors.js';
 import { restoreCms } from './cms.js';
 import { CMS_OPTIONS, MANAGED_CMS, SYSTEM_ID, splitList } from './keys.js';
 import { render } from './render.js';
-import { type NodeFiles, localNode } from './node.js';
+import { interfacesOf } from './facts.js';
+import { type NodeAccess, type NodeFiles, localNode } from './node.js';
+import { resolveEncapIp } from './resolve.js';
 import { SnapshotStore } from './snapshots.js';
 import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
 
-export interface ApplyOptions extends DiffOptions {
+/** A plan as for a node: `node` resolves what the config leaves to it (an encap IP by interface or network). */
+export interface PlanOptions extends DiffOptions {
+  /** The node (default: this machine): its interfaces, and its files (the state dir, system-id.conf). */
+  node?: NodeAccess;
+}
+
+export interface ApplyOptions extends PlanOptions {
   stateDir: string;
-  /** The node's files, where the state dir and system-id.conf are (default: this machine's). */
-  files?: NodeFiles;
   /** Rewritten with the new id on an allowed system-id change, where the host has it. */
   systemIdConfPath?: string;
   /** Compare-and-set attempts before giving up on a busy database. */
@@ -36,9 +42,12 @@ export interface ApplyResult {
 export const DEFAULT_SYSTEM_ID_CONF = '/etc/openvswitch/system-id.conf';
 const DEFAULT_ATTEMPTS = 5;
 
-export async function planFor(backend: Backend, config: ChassisConfig, opts: DiffOptions = {}): Promise<{ state: NodeState; plan: Plan }> {
+export async function planFor(backend: Backend, config: ChassisConfig, opts: PlanOptions = {}): Promise<{ state: NodeState; plan: Plan }> {
+  const node = opts.node ?? localNode;
+  const { config: concrete, resolvedEncapIp } = await resolveEncapIp(config, () => interfacesOf(node));
   const state = await backend.read();
-  return { state, plan: diff(state, render(config), opts) };
+  const plan = diff(state, render(concrete), opts);
+  return { state, plan: resolvedEncapIp ? { ...plan, resolvedEncapIp } : plan };
 }
 
 /**
@@ -47,7 +56,7 @@ export async function planFor(backend: Backend, config: ChassisConfig, opts: Dif
  * the whole cycle runs again on fresh data, a bounded number of times.
  */
 export async function apply(backend: Backend, config: ChassisConfig, opts: ApplyOptions): Promise<ApplyResult> {
-  const files = opts.files ?? localNode.files;
+  const files = (opts.node ?? localNode).files;
   const store = await SnapshotStore.open(opts.stateDir, files);
   const max = opts.maxAttempts ?? DEFAULT_ATTEMPTS;
   for (let attempt = 1; attempt <= max; attempt++) {
@@ -104,8 +113,8 @@ export interface RollbackResult {
  * wrote (killed between snapshot and write), and "restoring" it would change
  * nothing while saying it did.
  */
-export async function rollback(backend: Backend, opts: { stateDir: string; files?: NodeFiles; maxAttempts?: number }): Promise<RollbackResult> {
-  const store = await SnapshotStore.open(opts.stateDir, opts.files);
+export async function rollback(backend: Backend, opts: { stateDir: string; node?: NodeAccess; maxAttempts?: number }): Promise<RollbackResult> {
+  const store = await SnapshotStore.open(opts.stateDir, opts.node?.files);
   const state = await backend.read();
   const passedOver: string[] = [];
   for (;;) {

@@ -25,6 +25,8 @@ export interface Plan {
   refusals: string[];
   /** Everything to write, the ownership record included. */
   write: WriteSet;
+  /** The encap IPs the node found, when the config named an interface or a network. */
+  resolvedEncapIp?: string[];
 }
 
 export interface DiffOptions {

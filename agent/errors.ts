@@ -12,7 +12,9 @@ export type AgentErrorCode =
   | 'PROTOCOL'
   | 'UNSAFE'
   | 'OUTCOME_UNKNOWN'
-  | 'STATE_DIR_FAILED';
+  | 'STATE_DIR_FAILED'
+  /** A value the config leaves to the node (an encap IP by interface or network) has no one answer there. */
+  | 'UNRESOLVED';
 
 export class AgentError extends Error {
   readonly code: AgentErrorCode;

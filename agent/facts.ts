@@ -1,5 +1,5 @@
 import type { Facts } from '../schemas/rpc.js';
-import { type NodeAccess, localNode } from './node.js';
+import { type NodeAccess, type NodeInterface, localNode } from './node.js';
 import type { Backend } from './state.js';
 
 /** Where MidoNet keeps a host's identity: the current file first, then the legacy one. */
@@ -48,6 +48,11 @@ async function readMidonetHostId(node: NodeAccess, files: string[]): Promise<str
   return undefined;
 }
 
+/** The node's interfaces and their addresses. */
+export function interfacesOf(node: NodeAccess): Promise<NodeInterface[]> {
+  return cached(node, 'interfaces', () => node.interfaces());
+}
+
 /** The node's OVN version, from its ovn-controller (undefined when there is none to ask, as in a container of its own). */
 export async function ovnVersionOf(node: NodeAccess = localNode): Promise<string | undefined> {
   const line = await firstLine(node, ['ovn-controller', '--version']);
@@ -58,7 +63,7 @@ export async function ovnVersionOf(node: NodeAccess = localNode): Promise<string
 export async function gatherFacts(backend: Backend, node: NodeAccess = localNode, midonetFiles = MIDONET_HOST_ID_FILES): Promise<Facts> {
   const [name, addresses, fqdn, ovsVersion, ovnVersion, midonetHostId] = await Promise.all([
     cached(node, 'hostname', () => node.hostname()),
-    cached(node, 'addresses', () => node.addresses()),
+    interfacesOf(node).then((list) => [...new Set(list.flatMap((i) => i.addresses.map((a) => a.address)))]),
     firstLine(node, ['hostname', '--fqdn']),
     backend.ovsVersion().catch(() => undefined),
     ovnVersionOf(node),

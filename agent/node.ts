@@ -54,12 +54,18 @@ export interface RunResult {
  * files, programs (argument vectors, no shell), its Docker API and its
  * identity. `dial` reaches the node's OVSDB when the agent is not on the node.
  */
+/** One network interface and its addresses, each with its prefix length. */
+export interface NodeInterface {
+  name: string;
+  addresses: { address: string; prefix: number }[];
+}
+
 export interface NodeAccess {
   files: NodeFiles;
   run(argv: string[], timeoutMs: number): Promise<RunResult>;
   docker(socketPath: string): Promise<Docker>;
   hostname(): Promise<string>;
-  addresses(): Promise<string[]>;
+  interfaces(): Promise<NodeInterface[]>;
   dial?: (ep: Endpoint) => Promise<Duplex>;
 }
 
@@ -107,5 +113,9 @@ export const localNode: NodeAccess = {
   // Loaded only when needed: the Docker client is most of the agent's start-up time.
   docker: async (socketPath) => new (await import('dockerode')).default({ socketPath }),
   hostname: async () => hostname(),
-  addresses: async () => [...new Set(Object.values(networkInterfaces()).flatMap((list) => list ?? []).map((a) => a.address))],
+  interfaces: async () =>
+    Object.entries(networkInterfaces()).map(([name, list]) => ({
+      name,
+      addresses: (list ?? []).map((a) => ({ address: a.address, prefix: Number(a.cidr?.split('/')[1] ?? (a.family === 'IPv4' ? 32 : 128)) })),
+    })),
 };

@@ -91,13 +91,13 @@ export class RpcSession {
       case 'show':
         return showView(await backend.read(), backend.description);
       case 'diff':
-        return planView((await planFor(backend, req.params.config, { ...req.params, ovnVersion: await ovnVersionOf(node) })).plan);
+        return planView((await planFor(backend, req.params.config, { ...req.params, node, ovnVersion: await ovnVersionOf(node) })).plan);
       case 'apply': {
         const { config, allowSystemIdChange } = req.params;
         const res = await exclusive(async () => {
           const r = await apply(backend, config, {
             stateDir,
-            files: node.files,
+            node,
             ovnVersion: await ovnVersionOf(node),
             allowSystemIdChange: allowSystemIdChange ?? false,
             ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
@@ -111,7 +111,7 @@ export class RpcSession {
       }
       case 'rollback':
         return exclusive(async () => {
-          const r = await rollback(backend, { stateDir, files: node.files });
+          const r = await rollback(backend, { stateDir, node });
           await this.ctx.onRestored?.();
           return r;
         });

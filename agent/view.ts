@@ -12,6 +12,7 @@ export function planView(plan: Plan): PlanView {
     warnings: plan.warnings,
     adopted: plan.adopted,
     refusals: plan.refusals,
+    ...(plan.resolvedEncapIp ? { resolvedEncapIp: plan.resolvedEncapIp } : {}),
   };
 }
 
@@ -42,6 +43,7 @@ export function formatPlan(p: PlanView, indent = ''): string {
   }
   for (const b of p.bridges) lines.push(`+ bridge ${b.name}${b.uplink ? ` (uplink ${b.uplink})` : ''}`);
   for (const port of p.ports) lines.push(`+ port ${port.port} on bridge ${port.bridge}`);
+  if (p.resolvedEncapIp) lines.push(`= encap IP found on the node: ${p.resolvedEncapIp.join(', ')}`);
   if (p.adopted.length > 0) lines.push(`= adopted ${p.adopted.length} ${p.adopted.length === 1 ? 'key' : 'keys'} already holding the desired value (ownership recorded): ${p.adopted.join(', ')}`);
   for (const w of p.warnings) lines.push(`! warning: ${w}`);
   for (const r of p.refusals) lines.push(`! refused: ${r}`);

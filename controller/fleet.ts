@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
-import { asList } from '../schemas/chassis.js';
+import { namedIps } from '../schemas/keys.js';
 import type { Facts, PlanView } from '../schemas/rpc.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
@@ -98,7 +98,8 @@ export async function forEachHost<T>(
 export function precheck(host: Host, facts: Facts): string[] {
   const warnings: string[] = [];
   const onHost = new Set(facts.addresses);
-  for (const ip of asList(host.chassis.encap.ip)) {
+  // An encap IP found on the node (an interface or a network) is on it by definition.
+  for (const ip of namedIps(host.chassis.encap.ip) ?? []) {
     // All of 127.0.0.0/8 is the loopback interface's on Linux (sandbox nodes live there).
     const local = onHost.has(ip) || (isIP(ip) === 4 && ip.startsWith('127.') && onHost.has('127.0.0.1'));
     if (!local) warnings.push(`encap IP ${ip} is not on any interface of ${facts.fqdn} (it has ${facts.addresses.join(', ')})`);
@@ -146,10 +147,13 @@ export interface ApplyOptions extends RunOptions {
  */
 export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<NodeResult<ApplyOutcome>[]> {
   const progress = new Progress('apply', hosts.length, opts.log);
+  // What the Southbound must show for each node, with the encap IP its agent found when the config left it to the node.
+  const expected = new Map<string, Expectation>();
   const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, appliedSummary, async (host, agent) => {
     const warnings = precheck(host, await agent.facts());
     for (const w of warnings) opts.log.warn({ host: host.name }, w);
     const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
+    if (opts.southbound) expected.set(host.name, expectationOf(host.name, host.chassis, res.plan.resolvedEncapIp));
     // The apply reports what it replaced: an old system-id there is a chassis now stranded in the SB.
     const previousSystemId = res.previous?.['system-id'];
     return {
@@ -173,7 +177,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
       r.value.warnings.push(verdict.why);
     }
   }
-  const exps: Expectation[] = applied.map(({ host }) => expectationOf(host.name, host.chassis));
+  const exps = applied.map(({ host }) => expected.get(host.name) as Expectation);
   const verifying = new Progress('verify', exps.length, opts.log);
   const verdicts = await awaitVerdicts(sb, exps, opts.verifyTimeoutMs, (v) => verifying.node(v.host, `chassis ${v.systemId} registered as desired`));
   // Verdicts come in the order of `applied`.
@@ -198,7 +202,7 @@ export async function statusFleet(hosts: Host[], opts: RunOptions, sb: Southboun
   const progress = new Progress('status', hosts.length, opts.log);
   return forEachNode(hosts, opts, progress, (v) => `${v.plan.inSync ? 'in sync' : 'drifted'}, ${v.verdict.state}`, async (host, agent) => {
     const plan = await agent.diff(host.chassis);
-    const exp = expectationOf(host.name, host.chassis);
+    const exp = expectationOf(host.name, host.chassis, plan.resolvedEncapIp);
     return { plan, verdict: assess(exp, sb.chassisByName(exp.systemId), sb.encaps()) };
   });
 }

@@ -1,9 +1,11 @@
 import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
-import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { namedIps } from '../schemas/keys.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
 import type { Hooks } from '../schemas/hooks.js';
 import { type Inventory, type Layer, type Transport, inventorySchema, transportSchema } from '../schemas/inventory.js';
+import { seededChassisMacs } from './macs.js';
 import { uuidv5 } from './uuid5.js';
 
 /** The namespace of generated system-ids when the inventory sets none (fixed: ids must never move). */
@@ -64,10 +66,17 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       if (isObj(la)) agent = la.backend === undefined || la.backend === agent?.backend ? merge(agent ?? {}, la) : la;
       merged = merge(merged, rest);
     }
-    const { address, transport, vars, hooks, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; hooks?: Hooks };
+    const { address, transport, vars, hooks, chassisMacSeed, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; hooks?: Hooks; chassisMacSeed?: string };
     const encap = isObj(fields.encap) ? fields.encap : {};
+    // Given MACs win; with a seed, each physnet of the host's mappings gets one made for this host.
+    const mappings = fields.bridgeMappings;
+    const physnets = Array.isArray(mappings) ? mappings.map((e) => String(e).split(':')[0] as string) : isObj(mappings) ? Object.keys(mappings) : [];
+    const seeded = chassisMacSeed !== undefined && fields.chassisMacMappings === undefined && physnets.length > 0
+      ? { chassisMacMappings: seededChassisMacs(chassisMacSeed, name, physnets) }
+      : {};
     const chassisInput: Obj = {
       ...fields,
+      ...seeded,
       systemId: fields.systemId ?? uuidv5(name, namespace),
       hostname: fields.hostname ?? name,
       ovnRemote: fields.ovnRemote ?? inv.ovn.southbound,
@@ -82,8 +91,8 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     at('transport', tr);
     const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });
     at('agent', ag);
-    const addr = address ?? (chassis.success ? asList(chassis.data.encap.ip)[0] : undefined);
-    if (!addr) issues.push(`hosts.${name}: needs an address (or encap.ip)`);
+    const addr = address ?? (chassis.success ? namedIps(chassis.data.encap.ip)?.[0] : undefined);
+    if (!addr) issues.push(`hosts.${name}: needs an address (or an encap.ip that names one)`);
     // Direct mode reaches the node's OVSDB or Docker socket; ovs-vsctl would have to run beside an agent.
     if (tr.success && tr.data.kind === 'ssh' && tr.data.via === 'direct' && ag.success && ag.data.backend === 'vsctl') {
       issues.push(`hosts.${name}.transport.via: "direct" needs agent.backend ovsdb (the node's OVSDB socket) or docker, not "vsctl"`);

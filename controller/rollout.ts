@@ -1,6 +1,7 @@
 import type { Logger } from '../common/log.js';
 import type { Hook } from '../schemas/hooks.js';
 import type { JournalRecord, Step } from '../schemas/journal.js';
+import { namedIps } from '../schemas/keys.js';
 import { ControllerError } from './errors.js';
 import { type RunOptions, connectAgent, precheck } from './fleet.js';
 import type { Fleet, Host } from './inventory.js';
@@ -152,7 +153,9 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     });
     await step('after', () => hooks(host.hooks.after));
     await step('verify', async () => {
-      const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis)], opts.verifyTimeoutS * 1000);
+      // An encap IP left to the node: the node says which it found (the apply step may have run before a resume).
+      const resolved = namedIps(host.chassis.encap.ip) ? undefined : (await agent!.diff(host.chassis)).resolvedEncapIp;
+      const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis, resolved)], opts.verifyTimeoutS * 1000);
       const why = v ? whyNotVerified(v, opts.verifyTimeoutS) : 'no verdict';
       if (why) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${why}`);
       return { detail: `chassis ${host.chassis.systemId} registered as desired` };

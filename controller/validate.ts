@@ -1,5 +1,5 @@
 import { asList } from '../schemas/chassis.js';
-import { KEY_TABLE, fieldValue, versionProblem } from '../schemas/keys.js';
+import { KEY_TABLE, fieldValue, namedIps, versionProblem } from '../schemas/keys.js';
 import type { Fleet, Host } from './inventory.js';
 
 export interface Finding {
@@ -28,8 +28,11 @@ export function validateFleet(fleet: Fleet): Finding[] {
   for (const [id, names] of duplicates(hosts, (h) => [h.chassis.systemId])) {
     out.push({ level: 'error', check: 'duplicate-system-id', message: `system-id ${id} is used by ${names.join(', ')}: the chassis would flap between them`, hosts: names });
   }
-  for (const [ip, names] of duplicates(hosts, (h) => asList(h.chassis.encap.ip))) {
+  for (const [ip, names] of duplicates(hosts, (h) => namedIps(h.chassis.encap.ip) ?? [])) {
     out.push({ level: 'error', check: 'duplicate-encap-ip', message: `encap IP ${ip} is used by ${names.join(', ')}: ovn-controller refuses a duplicate encap and one chassis would not register`, hosts: names });
+  }
+  for (const [mac, names] of duplicates(hosts, (h) => Object.entries(h.chassis.chassisMacMappings ?? {}).map(([p, m]) => `${p} ${m.toLowerCase()}`))) {
+    out.push({ level: 'error', check: 'duplicate-chassis-mac', message: `chassis MAC ${mac.split(' ')[1]} on physnet ${mac.split(' ')[0]} is used by ${names.join(', ')}: their DVR traffic would be mistaken for each other's`, hosts: names });
   }
   for (const [hn, names] of duplicates(hosts, (h) => [h.chassis.hostname ?? h.name])) {
     out.push({ level: 'error', check: 'duplicate-hostname', message: `hostname ${hn} is used by ${names.join(', ')}: neutron binds ports by hostname`, hosts: names });

@@ -3,6 +3,8 @@ import { type Monitor, OvsdbClient, type Row, type RowChange, type TlsFiles, con
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import type { Inventory } from '../schemas/inventory.js';
 import type { Logger } from '../common/log.js';
+import { namedIps } from '../schemas/keys.js';
+import { ControllerError } from './errors.js';
 import { SouthboundIndex, asInserts } from './sb-index.js';
 
 /** What the Southbound DB must show for a node to count as done. */
@@ -19,9 +21,12 @@ export type Verdict =
   | { host: string; systemId: string; state: 'mismatch'; problems: string[] };
 
 
-export function expectationOf(host: string, c: ChassisConfig): Expectation {
+/** `resolvedIps`: what the node found for an encap.ip given as an interface or a network (its plan says). */
+export function expectationOf(host: string, c: ChassisConfig, resolvedIps?: string[]): Expectation {
+  const ips = namedIps(c.encap.ip) ?? resolvedIps;
+  if (!ips) throw new ControllerError('NOT_VERIFIED', `${host}: its encap IP is found on the node (${JSON.stringify(c.encap.ip)}), and the node has not said which it found`);
   // ovn-controller pairs every encap type with every encap IP.
-  const encaps = asList(c.encap.type).flatMap((type) => asList(c.encap.ip).map((ip) => ({ type, ip })));
+  const encaps = asList(c.encap.type).flatMap((type) => ips.map((ip) => ({ type, ip })));
   return { host, systemId: c.systemId, encaps, gateway: c.gateway === true };
 }
 

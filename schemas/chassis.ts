@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KEYS, KEY_TABLE, TOKENS, shapeOf, typedToken } from './keys.js';
+import { KEYS, KEY_TABLE, TOKENS, namedIps, shapeOf, typedToken } from './keys.js';
 import { asList, bridgeName, portName, token } from './values.js';
 
 export { asList, bridgeName, endpoint, endpoints, ipAddress, physnetName } from './values.js';
@@ -88,8 +88,11 @@ export const chassisConfigSchema = z
       seen.add(b.name);
     });
     const { encap } = c;
-    if (encap.ipDefault !== undefined && !asList(encap.ip).includes(encap.ipDefault)) {
-      ctx.addIssue({ code: 'custom', message: `is not one of the encap IPs (${asList(encap.ip).join(', ')}); ovn-controller would ignore it`, path: ['encap', 'ipDefault'], input: encap.ipDefault });
+    const ips = namedIps(encap.ip);
+    if (encap.ipDefault !== undefined && !ips) {
+      ctx.addIssue({ code: 'custom', message: 'needs the encap IPs named: with an IP found on the node there is only one', path: ['encap', 'ipDefault'], input: encap.ipDefault });
+    } else if (encap.ipDefault !== undefined && ips && !ips.includes(encap.ipDefault)) {
+      ctx.addIssue({ code: 'custom', message: `is not one of the encap IPs (${ips.join(', ')}); ovn-controller would ignore it`, path: ['encap', 'ipDefault'], input: encap.ipDefault });
     }
     const types = asList(encap.type);
     if (new Set(types).size !== types.length) {

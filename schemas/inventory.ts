@@ -69,6 +69,8 @@ const layerShape = {
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Steps around the change on this node (rollout) and after a rollback. */
   hooks: hooksSchema.optional(),
+  /** Make chassisMacMappings per host from this seed, one MAC per physnet of its bridgeMappings, when none are given. */
+  chassisMacSeed: z.string().min(1).optional(),
 };
 
 export const layerSchema = z.strictObject(layerShape);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asList, azName, bridgeMappings, bridgeName, encapType, endpoints, hostname, ipAddress, mac, physnetName, systemId, token } from './values.js';
+import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, endpoints, hostname, ipAddress, mac, physnetName, systemId, token } from './values.js';
 
 /**
  * Every chassis setting the agent writes, one row each: the config field, the
@@ -65,6 +65,17 @@ export interface GroupDef<E extends Record<string, Def>, S extends z.ZodType> {
 
 export type Def = KeyDef | TokenDef | GroupDef<Record<string, Def>, z.ZodType>;
 
+/** The IPs of an encap.ip that names them; one found on the node must be resolved there first. */
+export function concrete(v: z.output<typeof encapIpSpec>): string[] {
+  if (typeof v === 'string' || Array.isArray(v)) return asList(v);
+  throw new Error(`encap.ip ${JSON.stringify(v)} is resolved on the node, not here`);
+}
+
+/** The encap IPs a config names, or undefined when they are found on the node (an interface or a network). */
+export function namedIps(v: z.output<typeof encapIpSpec>): string[] | undefined {
+  return typeof v === 'string' || Array.isArray(v) ? asList(v) : undefined;
+}
+
 const split = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
 /** One value, or a list when there are several (how the config spells endpoints, encap types and IPs). */
 const oneOrList = (text: string) => {
@@ -107,7 +118,7 @@ export const KEYS = {
   ovnNb: key('ovn-nb', endpoints.optional(), joined, oneOrList, 'the Northbound endpoints, for tools that read them from the node', { ovn: { neverRead: true } }),
   encap: group({
     type: key('ovn-encap-type', z.union([encapType, z.array(encapType).min(1)]).default('geneve'), joined, oneOrList, 'tunnel types (geneve, vxlan); each is paired with each encap IP'),
-    ip: key('ovn-encap-ip', z.union([ipAddress, z.array(ipAddress).min(1, 'needs at least one address')]), joined, oneOrList, 'tunnel endpoint IPs (default: the host\'s address)'),
+    ip: key('ovn-encap-ip', encapIpSpec, (v) => joined(concrete(v)), oneOrList, 'tunnel endpoint IPs, or {interface: NAME} or {cidr: NET} to take the one address the node has there (default: the host\'s address)'),
     ipDefault: key('ovn-encap-ip-default', ipAddress.optional(), same, same, 'the encap IP used by default when there are several; must be one of them', { ovn: { since: '24.09.0' } }),
     csum: boolKey('ovn-encap-csum', 'whether peers use tunnel checksums'),
     tos: key('ovn-encap-tos', z.union([z.number().int().min(0).max(255), z.literal('inherit')]).optional(), String, (t) => (t === 'inherit' ? t : int(t)), 'the tunnels\' IP ToS: 0-255, or "inherit"'),

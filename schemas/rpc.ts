@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ipAddress } from './values.js';
 import { chassisConfigSchema } from './chassis.js';
 import { hookSchema } from './hooks.js';
 
@@ -69,6 +70,8 @@ export const planViewSchema = z.strictObject({
   /** Already holding the desired value; only their ownership is recorded. */
   adopted: z.array(z.string()).default([]),
   refusals: z.array(z.string()),
+  /** The encap IPs the node found for a config that names an interface or a network instead. */
+  resolvedEncapIp: z.array(ipAddress).optional(),
 });
 
 export type PlanView = z.output<typeof planViewSchema>;

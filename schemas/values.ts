@@ -76,3 +76,28 @@ export const bridgeMappings = z.union([
   }),
 ]);
 
+
+/** A network interface name as Linux allows it (IFNAMSIZ: 15 bytes; no slash or whitespace). */
+export const interfaceName = z
+  .string()
+  .refine((s) => /^[^\s/:,]+$/.test(s) && s !== '.' && s !== '..', 'is not an interface name (no spaces, slashes, colons or commas)')
+  .refine((s) => byteLength(s) <= 15, 'is longer than 15 bytes (the Linux limit for an interface name)');
+
+/** An IPv4 or IPv6 network in CIDR notation. */
+export const cidr = z.string().refine((s) => {
+  const [addr, len, extra] = s.split('/');
+  const family = isIP(addr ?? '');
+  return extra === undefined && family !== 0 && /^\d{1,3}$/.test(len ?? '') && Number(len) <= (family === 4 ? 32 : 128);
+}, 'is not a network in CIDR notation (e.g. 10.0.0.0/24)');
+
+/**
+ * The tunnel endpoint IP: given, or found on the node (as kolla-ansible's
+ * tunnel_interface and the charm's network binding do): the one address of
+ * an interface, or the one address of the node inside a network.
+ */
+export const encapIpSpec = z.union([
+  ipAddress,
+  z.array(ipAddress).min(1, 'needs at least one address'),
+  z.strictObject({ interface: interfaceName }),
+  z.strictObject({ cidr }),
+]);

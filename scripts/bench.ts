@@ -18,7 +18,7 @@ import { dockerExec, dockerVsctl } from '../agent/backends/docker.js';
 import { localVsctl } from '../agent/backends/vsctl.js';
 import { localNode } from '../agent/node.js';
 import type { Backend } from '../agent/state.js';
-import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { Dockerd } from './lib/dockerd.js';
 import { OvsdbCluster } from './lib/ovsdb-cluster.js';
 import { OvsdbServer, SB_SCHEMA } from './lib/ovsdb-server.js';
@@ -34,6 +34,7 @@ import { Sandbox } from './lib/sandbox.js';
 import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 import { type ScaleRow, scaleCases } from './lib/scale.js';
+import { concrete } from '../schemas/keys.js';
 
 const execFileP = promisify(execFile);
 
@@ -126,7 +127,7 @@ function vsctlSetArgs(c: ChassisConfig): string[] {
   const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
   return ['--no-wait', 'set', 'Open_vSwitch', '.',
     `external_ids:system-id=${c.systemId}`, `external_ids:hostname=${c.hostname}`,
-    `external_ids:ovn-remote="${list(c.ovnRemote)}"`, `external_ids:ovn-encap-ip=${list(c.encap.ip)}`,
+    `external_ids:ovn-remote="${list(c.ovnRemote)}"`, `external_ids:ovn-encap-ip=${list(concrete(c.encap.ip))}`,
     `external_ids:ovn-encap-type=${list(c.encap.type)}`,
     `external_ids:ovn-bridge-mappings="${Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',')}"`,
     `external_ids:ovn-cms-options="${[c.gateway ? 'enable-chassis-as-gw' : '', c.availabilityZones?.length ? `availability-zones=${c.availabilityZones.join(':')}` : ''].filter(Boolean).join(',')}"`,
@@ -220,7 +221,7 @@ async function fleetCases(n: number): Promise<void> {
       const dir = tempDir('bench-ansible');
       const hostsIni = ['[fleet]', ...fleetFor(0).hosts.map((h) => {
         const node = sandbox.nodes.find((x) => x.name === h.name);
-        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${asList(h.chassis.encap.ip).join(',')}`;
+        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${concrete(h.chassis.encap.ip).join(',')}`;
       })].join('\n');
       writeFileSync(join(dir, 'hosts.ini'), `${hostsIni}\n`);
       const playbook = (i: number) => {

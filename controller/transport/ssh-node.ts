@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
-import type { FileInfo, NodeAccess, NodeFiles, RunResult } from '../../agent/index.js';
+import type { FileInfo, NodeAccess, NodeFiles, NodeInterface, RunResult } from '../../agent/index.js';
 import type { Endpoint } from '../../schemas/endpoint.js';
 import { shellQuote } from './ssh.js';
 
@@ -145,9 +145,16 @@ function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>)
   return files;
 }
 
-/** `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …". */
-export function parseIpAddr(text: string): string[] {
-  return [...new Set([...text.matchAll(/\binet6?\s+([0-9A-Fa-f.:]+)\//g)].map((m) => m[1] as string))];
+/** `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address each. */
+export function parseIpAddr(text: string): NodeInterface[] {
+  const byName = new Map<string, NodeInterface>();
+  for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d+)/gm)) {
+    const name = m[1] as string;
+    const iface = byName.get(name) ?? { name, addresses: [] };
+    iface.addresses.push({ address: m[2] as string, prefix: Number(m[3]) });
+    byName.set(name, iface);
+  }
+  return [...byName.values()];
 }
 
 /**
@@ -174,7 +181,7 @@ export async function sshNode(conn: Client, where: string): Promise<NodeAccess> 
     run,
     docker: (socketPath) => forwardedDocker(conn, socketPath),
     hostname: () => firstLine(['hostname']),
-    addresses: async () => {
+    interfaces: async () => {
       const r = await run(['ip', '-o', 'addr', 'show'], 10_000);
       return r.code === 0 ? parseIpAddr(r.stdout) : [];
     },

@@ -11,6 +11,7 @@ import { type SouthboundView, watchSouthbound } from '../../controller/verify.js
 import { OvsdbClient } from '../../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
+import { concrete } from '../../schemas/keys.js';
 import { round } from './measure.js';
 import { tempDir } from './procs.js';
 import { Sandbox } from './sandbox.js';
@@ -73,7 +74,7 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 function keysOf(c: ChassisConfig): Record<string, string> {
   return {
     'system-id': c.systemId, hostname: c.hostname as string, 'ovn-remote': asList(c.ovnRemote).join(','),
-    'ovn-encap-type': asList(c.encap.type).join(','), 'ovn-encap-ip': asList(c.encap.ip).join(','),
+    'ovn-encap-type': asList(c.encap.type).join(','), 'ovn-encap-ip': concrete(c.encap.ip).join(','),
     'ovn-remote-probe-interval': String(c.remoteProbeIntervalMs ?? ''), 'ovn-transport-zones': (c.transportZones ?? []).join(','),
     ...(c.gateway ? { 'ovn-cms-options': 'enable-chassis-as-gw', 'ovn-bridge-mappings': Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',') } : {}),
   };

@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -111,6 +112,37 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
     expect(r.json.filter((n) => n.ok).map((n) => n.host)).toEqual(['gw-1', 'gw-2', 'cmp-2', 'cmp-3', 'cmp-4']);
     cmp1.ovsdb.vsctl('remove', 'Open_vSwitch', '.', 'external_ids', `ovn-encap-ip-${sysid}`);
     await waitFor('the Southbound DB to follow the desired IP again', () => sbIps() === cmp1.address);
+  });
+
+  it('an encap IP given as a network is found on the node, shown in the plan, applied and verified; an ambiguous interface is refused', async () => {
+    const cmp1 = node('cmp-1');
+    const sysid = cmp1.ovsdb.vsctl('get', 'Open_vSwitch', '.', 'external_ids:system-id').replace(/"/g, '');
+    // 127.0.0.1 is on every machine's lo, and no sandbox node uses it.
+    const p = withInventory('cidr.yaml', (inv) => {
+      inv.hosts['cmp-1'].encap = { ip: { cidr: '127.0.0.1/32' } };
+    });
+    const d = await ctl(['diff', '-i', p, '--limit', 'cmp-1']);
+    expect(d.json[0]?.plan).toMatchObject({ resolvedEncapIp: ['127.0.0.1'], changes: [{ key: 'ovn-encap-ip', action: 'change', from: cmp1.address, to: '127.0.0.1' }] });
+    const r = await ctl(['apply', '-i', p, '--limit', 'cmp-1', '--verify-timeout', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json[0]?.verdict?.state).toBe('verified');
+    expect(run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, '--columns=ip', '--bare', 'find', 'Encap', `chassis_name=${sysid}`]).trim()).toBe('127.0.0.1');
+
+    const lo = (networkInterfaces().lo ?? []).map((a) => a.address).filter((a) => !a.startsWith('fe80'));
+    const before = cmp1.ovsdb.externalIds();
+    const q = withInventory('iface.yaml', (inv) => {
+      inv.hosts['cmp-1'].encap = { ip: { interface: 'lo' } };
+    });
+    const byIface = await ctl(['apply', '-i', q, '--limit', 'cmp-1', '--verify-timeout', '30']);
+    if (lo.length > 1) {
+      expect(byIface.code).toBe(1);
+      expect(byIface.json[0]?.error).toMatchObject({ code: 'UNRESOLVED', message: expect.stringContaining(`interface lo has several addresses (${lo.join(', ')})`) });
+      expect(cmp1.ovsdb.externalIds()).toEqual(before);
+    } else {
+      expect(byIface.code, byIface.stderr).toBe(0);
+      expect(byIface.json[0]?.verdict?.state).toBe('verified');
+    }
+    expect((await ctl(['apply', '-i', invPath, '--limit', 'cmp-1', '--verify-timeout', '30'])).code).toBe(0);
   });
 
   it('refuses a fleet with duplicate encap IPs before touching any node', async () => {

@@ -33,6 +33,44 @@ function refused(data: unknown): string[] {
   throw new Error('expected the inventory to be refused');
 }
 
+describe('chassis MACs made from a seed', () => {
+  const seeded = (over: Record<string, unknown> = {}) => checkInventory(inv({ groups: { ...inv().groups, compute: { chassisMacSeed: 'cloud-1 secret', bridgeMappings: ['physnet1:br-ex', 'physnet2:br-vlan'] } }, ...over }), 'inv.yaml');
+
+  it('gives each host of the group one locally administered MAC per physnet, the same on every run', () => {
+    const a = seeded().hosts.find((h) => h.name === 'cmp-1')?.chassis.chassisMacMappings;
+    expect(Object.keys(a ?? {})).toEqual(['physnet1', 'physnet2']);
+    for (const m of Object.values(a ?? {})) expect(m).toMatch(/^0e(:[0-9a-f]{2}){5}$/);
+    expect(seeded().hosts.find((h) => h.name === 'cmp-1')?.chassis.chassisMacMappings).toEqual(a);
+    expect(seeded().hosts.find((h) => h.name === 'cmp-2')?.chassis.chassisMacMappings).not.toEqual(a);
+    // Gateways are left without: MACs there made traffic flood (kolla-ansible reverted them, LP#1995078).
+    expect(seeded().hosts.find((h) => h.name === 'ctl-1')?.chassis.chassisMacMappings).toBeUndefined();
+  });
+
+  it('leaves MACs a host is given as they are', () => {
+    const given = { 'cmp-1': { ...inv().hosts['cmp-1'], chassisMacMappings: { physnet1: '52:54:00:00:00:01' } } };
+    expect(seeded({ hosts: { ...inv().hosts, ...given } }).hosts.find((h) => h.name === 'cmp-1')?.chassis.chassisMacMappings).toEqual({ physnet1: '52:54:00:00:00:01' });
+  });
+
+  it('validate refuses one MAC on two hosts of a physnet', () => {
+    const mac = { chassisMacMappings: { physnet1: '52:54:00:00:00:01' } };
+    const fleet = checkInventory(inv({ hosts: { ...inv().hosts, 'cmp-1': { ...inv().hosts['cmp-1'], ...mac }, 'cmp-2': { ...inv().hosts['cmp-2'], ...mac } } }), 'inv.yaml');
+    expect(validateFleet(fleet).find((f) => f.check === 'duplicate-chassis-mac')).toMatchObject({ level: 'error', hosts: ['cmp-1', 'cmp-2'] });
+  });
+});
+
+describe('an encap IP found on the node', () => {
+  it('needs the host\'s address given, and is not checked for duplicates it cannot know', () => {
+    expect(refused(inv({ hosts: { 'cmp-1': { encap: { ip: { interface: 'bond0' } } } } }))).toContain('hosts.cmp-1: needs an address (or an encap.ip that names one)');
+    const fleet = checkInventory(inv({ hosts: { 'cmp-1': { address: '172.30.0.111', encap: { ip: { cidr: '10.0.0.0/24' } } }, 'cmp-2': { address: '172.30.0.112', encap: { ip: { cidr: '10.0.0.0/24' } } } } }), 'inv.yaml');
+    expect(validateFleet(fleet).filter((f) => f.check === 'duplicate-encap-ip')).toEqual([]);
+  });
+
+  it('refuses what is not an interface name or a network, naming the field', () => {
+    expect(refused(inv({ hosts: { 'cmp-1': { address: '172.30.0.111', encap: { ip: { cidr: '10.0.0.0/33' } } } } })).join('\n')).toMatch(/hosts\.cmp-1\.encap\.ip/);
+    expect(refused(inv({ hosts: { 'cmp-1': { address: '172.30.0.111', encap: { ip: { interface: 'a-very-long-interface-name' } } } } })).join('\n')).toMatch(/hosts\.cmp-1\.encap\.ip/);
+  });
+});
+
 describe('inventory resolution (DESIGN.md example)', () => {
   const fleet = checkInventory(inv(), 'inv.yaml');
   const host = (n: string) => fleet.hosts.find((h) => h.name === n);

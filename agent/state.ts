@@ -1,18 +1,35 @@
 import type { BridgeSpec } from '../schemas/chassis.js';
-import { SSL_KEY, type SslState, encodeSsl } from './keys.js';
+import { MANAGER_PREFIX, MANAGER_PRESENT, OTHER_CONFIG_PREFIX, SSL_KEY, type SslState, encodeSsl } from './keys.js';
 
-/** What a backend reads of a node: the Open_vSwitch row's external_ids, its SSL row, and the bridges with their ports. */
+/** A Manager row the Open_vSwitch row references (ovs-vsctl set-manager): its uuid, so a write can name it. */
+export interface ManagerRow {
+  uuid: string;
+  target: string;
+}
+
+/**
+ * What a backend reads of a node: the Open_vSwitch row's external_ids and
+ * other_config, its SSL row and Manager rows, and the bridges with their ports.
+ */
 export interface NodeState {
   externalIds: Map<string, string>;
+  otherConfig?: Map<string, string>;
   ssl: SslState | undefined;
+  managers?: ManagerRow[];
   bridges: Map<string, string[]>;
 }
 
-/** Every setting the agent may own, by name: the external_ids, and the SSL row as `@SSL`. */
+/**
+ * Every setting the agent may own, by name: the external_ids; other_config
+ * keys as `@other_config:KEY`; the SSL row as `@SSL`; each Manager target as
+ * `@Manager:TARGET`. Names of ours never start with "@" in external_ids, so
+ * these cannot collide with a key.
+ */
 export function settingsOf(state: NodeState): Map<string, string> {
-  const out = new Map(state.externalIds);
-  out.delete(SSL_KEY);
+  const out = new Map([...state.externalIds].filter(([k]) => !k.startsWith('@')));
+  for (const [k, v] of state.otherConfig ?? []) out.set(`${OTHER_CONFIG_PREFIX}${k}`, v);
   if (state.ssl) out.set(SSL_KEY, encodeSsl(state.ssl));
+  for (const m of state.managers ?? []) out.set(`${MANAGER_PREFIX}${m.target}`, MANAGER_PRESENT);
   return out;
 }
 
@@ -51,9 +68,30 @@ export function isEmptyWrite(w: WriteSet): boolean {
   return Object.keys(w.set).length === 0 && w.remove.length === 0 && w.bridges.length === 0 && w.ports.length === 0;
 }
 
-/** A write split into its external_ids part and its SSL row part (undefined: leave the row; null: remove it). */
-export function splitWrite(w: WriteSet): { set: Record<string, string>; remove: string[]; ssl: string | null | undefined } {
-  const { [SSL_KEY]: ssl, ...set } = w.set;
-  const removeSsl = w.remove.includes(SSL_KEY);
-  return { set, remove: w.remove.filter((k) => k !== SSL_KEY), ssl: ssl ?? (removeSsl ? null : undefined) };
+export interface SplitWrite {
+  /** external_ids to set and to remove. */
+  set: Record<string, string>;
+  remove: string[];
+  otherConfig: { set: Record<string, string>; remove: string[] };
+  /** The SSL row (undefined: leave it; null: remove it). */
+  ssl: string | null | undefined;
+  managers: { add: string[]; remove: string[] };
+}
+
+/** A write split by where each setting lives: external_ids, other_config, the SSL row, Manager rows. */
+export function splitWrite(w: WriteSet): SplitWrite {
+  const out: SplitWrite = { set: {}, remove: [], otherConfig: { set: {}, remove: [] }, ssl: undefined, managers: { add: [], remove: [] } };
+  for (const [k, v] of Object.entries(w.set)) {
+    if (k === SSL_KEY) out.ssl = v;
+    else if (k.startsWith(OTHER_CONFIG_PREFIX)) out.otherConfig.set[k.slice(OTHER_CONFIG_PREFIX.length)] = v;
+    else if (k.startsWith(MANAGER_PREFIX)) out.managers.add.push(k.slice(MANAGER_PREFIX.length));
+    else out.set[k] = v;
+  }
+  for (const k of w.remove) {
+    if (k === SSL_KEY) out.ssl = null;
+    else if (k.startsWith(OTHER_CONFIG_PREFIX)) out.otherConfig.remove.push(k.slice(OTHER_CONFIG_PREFIX.length));
+    else if (k.startsWith(MANAGER_PREFIX)) out.managers.remove.push(k.slice(MANAGER_PREFIX.length));
+    else out.remove.push(k);
+  }
+  return out;
 }

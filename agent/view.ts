@@ -1,7 +1,7 @@
 import type { PlanView, ShowResult } from '../schemas/rpc.js';
 import { type Plan, hasChanges } from './diff.js';
-import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, SSL_KEY, encodeSsl, splitList } from './keys.js';
-import type { NodeState } from './state.js';
+import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, MANAGER_PREFIX, OTHER_CONFIG_PREFIX, SSL_KEY, splitList } from './keys.js';
+import { type NodeState, settingsOf } from './state.js';
 
 export function planView(plan: Plan): PlanView {
   return {
@@ -22,15 +22,23 @@ export function showView(state: NodeState, backend: string): ShowResult {
     backend,
     externalIds: Object.fromEntries([...state.externalIds].sort(([a], [b]) => a.localeCompare(b))),
     ...(ssl ? { ssl: { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert, bootstrapCaCert: ssl.bootstrapCaCert } } : {}),
+    otherConfig: Object.fromEntries([...(state.otherConfig ?? [])].sort(([a], [b]) => a.localeCompare(b))),
+    managers: (state.managers ?? []).map((m) => m.target).sort(),
     managedKeys: splitList(state.externalIds.get(MANAGED_KEYS)),
     managedCmsTokens: splitList(state.externalIds.get(MANAGED_CMS)),
     bridges: Object.fromEntries(state.bridges),
   };
 }
 
-/** Every setting the agent may own, by name, as `show` reports them (the SSL row as `@SSL`). */
+/** Every setting the agent may own, by name, as `show` reports them (named as settingsOf names them). */
 export function showSettings(s: ShowResult): Record<string, string> {
-  return { ...s.externalIds, ...(s.ssl ? { [SSL_KEY]: encodeSsl(s.ssl) } : {}) };
+  return Object.fromEntries(settingsOf({
+    externalIds: new Map(Object.entries(s.externalIds)),
+    otherConfig: new Map(Object.entries(s.otherConfig)),
+    ssl: s.ssl ? { uuid: '', ...s.ssl } : undefined,
+    managers: s.managers.map((target) => ({ uuid: '', target })),
+    bridges: new Map(),
+  }));
 }
 
 /** A plan as an operator reads it, like terraform plan: + add, ~ change, - remove. */
@@ -68,6 +76,11 @@ export function formatShow(s: ShowResult): string {
     const note = managed.has(SSL_KEY) ? '  (managed)' : '';
     lines.push(`SSL: private_key=${s.ssl.privateKey} certificate=${s.ssl.certificate} ca_cert=${s.ssl.caCert}${s.ssl.bootstrapCaCert ? ' (bootstrap)' : ''}${note}`);
   }
+  if (Object.keys(s.otherConfig).length > 0) {
+    lines.push('other_config:');
+    for (const [k, v] of Object.entries(s.otherConfig)) lines.push(`  ${k} = ${v}${managed.has(`${OTHER_CONFIG_PREFIX}${k}`) ? '  (managed)' : ''}`);
+  }
+  for (const m of s.managers) lines.push(`Manager: ${m}${managed.has(`${MANAGER_PREFIX}${m}`) ? '  (managed)' : ''}`);
   lines.push('bridges:');
   for (const [b, ports] of Object.entries(s.bridges)) lines.push(`  ${b}: ${ports.join(', ') || '(no ports)'}`);
   return lines.join('\n');

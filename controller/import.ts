@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { splitList } from '../agent/index.js';
+import { showSettings, splitList } from '../agent/index.js';
 import type { ShowResult } from '../schemas/rpc.js';
 import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
 import { KEY_TABLE, NEUTRON_TOKEN, TOKEN_TABLE, setField, typedToken } from '../schemas/keys.js';
@@ -17,10 +17,12 @@ import { Progress } from './progress.js';
 export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   const x = show.externalIds;
   const f: Record<string, unknown> = {};
+  const settings = showSettings(show);
   for (const r of KEY_TABLE) {
-    const text = x[r.key];
+    const text = settings[r.key];
     if (text !== undefined) setField(f, r.path, r.decode(text));
   }
+  if (show.managers.length > 0) f.managers = [...show.managers];
   const cms = splitList(x['ovn-cms-options']);
   const owned = new Set(show.managedCmsTokens);
   const ours = (t: string) => owned.has(t) || !NEUTRON_TOKEN.test(t);
@@ -32,7 +34,7 @@ export function fieldsFromNode(show: ShowResult): Record<string, unknown> {
   if (rest.length > 0) f.cmsOptions = rest;
   if (show.ssl) f.ssl = { ...show.ssl };
   else if (splitList(x['ovn-remote']).some((e) => e.startsWith('ssl:'))) f.ssl = { fromCommandLine: true };
-  const extra = Object.fromEntries(show.managedKeys.filter((k) => !RESERVED_KEYS.includes(k) && x[k] !== undefined).map((k) => [k, x[k] as string]));
+  const extra = Object.fromEntries(show.managedKeys.filter((k) => !k.startsWith('@') && !RESERVED_KEYS.includes(k) && x[k] !== undefined).map((k) => [k, x[k] as string]));
   if (Object.keys(extra).length > 0) f.extraExternalIds = extra;
   return f;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KEYS, KEY_TABLE, TOKENS, namedIps, shapeOf, typedToken } from './keys.js';
+import { KEYS, KEY_TABLE, TOKENS, managerTarget, namedIps, shapeOf, typedToken } from './keys.js';
 import { asList, bridgeName, portName, token } from './values.js';
 
 export { asList, bridgeName, endpoint, endpoints, ipAddress, physnetName } from './values.js';
@@ -35,6 +35,7 @@ function unstorable(v: unknown, path: (string | number)[] = []): { path: (string
 
 /** The name under which the node's SSL row is owned and diffed beside the external_ids keys. */
 export const SSL_SETTING = '@SSL';
+export { MANAGER_SETTING, OTHER_CONFIG_SETTING } from './keys.js';
 
 const nodePath = z
   .string()
@@ -67,6 +68,8 @@ export const chassisConfigSchema = z
     ...shapeOf(KEYS),
     ...shapeOf(TOKENS),
     cmsOptions: z.array(cmsToken).optional(),
+    /** Manager rows the node keeps (ovs-vsctl set-manager), each owned on its own. */
+    managers: z.array(managerTarget).optional(),
     bridges: z.array(bridgeSpec).optional(),
     extraExternalIds: z.record(extraKey, z.string()).optional(),
     ssl: nodeSslSchema.optional(),

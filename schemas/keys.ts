@@ -65,6 +65,15 @@ export interface GroupDef<E extends Record<string, Def>, S extends z.ZodType> {
 
 export type Def = KeyDef | TokenDef | GroupDef<Record<string, Def>, z.ZodType>;
 
+/** Settings that live beside external_ids: other_config keys, and each Manager target. */
+export const OTHER_CONFIG_SETTING = '@other_config:';
+export const MANAGER_SETTING = '@Manager:';
+
+/** A CPU mask as Open vSwitch reads it (hexadecimal, 0x optional). */
+const cpuMask = z.string().regex(/^(0x)?[0-9a-fA-F]{1,64}$/, 'is not a hexadecimal CPU mask (e.g. 0x3)');
+/** An OVSDB remote a Manager row holds: passive (ptcp, pssl, punix) or active. */
+export const managerTarget = z.string().regex(/^(p?tcp|p?ssl):[^\s,]+$|^p?unix:\/[^\s,]+$/, 'is not an OVSDB remote (e.g. ptcp:6640:127.0.0.1, punix:/run/openvswitch/db.sock)');
+
 /** The IPs of an encap.ip that names them; one found on the node must be resolved there first. */
 export function concrete(v: z.output<typeof encapIpSpec>): string[] {
   if (typeof v === 'string' || Array.isArray(v)) return asList(v);
@@ -151,6 +160,13 @@ export const KEYS = {
     { same: (a, b) => a.toLowerCase() === b.toLowerCase() },
   ),
   transportZones: key('ovn-transport-zones', z.array(token).optional(), (v) => v.join(','), split, 'tunnels form only between chassis sharing a zone'),
+  openvswitch: optionalGroup({
+    hwOffload: boolKey(`${OTHER_CONFIG_SETTING}hw-offload`, 'hardware offload of the datapath (SmartNICs); takes effect when ovs-vswitchd restarts'),
+    dpdkInit: key(`${OTHER_CONFIG_SETTING}dpdk-init`, z.union([z.boolean(), z.literal('try')]).optional(), String, (t) => (t === 'try' ? t : bool(t)), 'start DPDK: true, false, or try'),
+    dpdkSocketMem: key(`${OTHER_CONFIG_SETTING}dpdk-socket-mem`, z.string().regex(/^\d+(,\d+)*$/, 'is not MB per NUMA node, comma-separated (e.g. 1024,1024)').optional(), same, same, 'hugepage memory per NUMA node for DPDK, in MB'),
+    dpdkLcoreMask: key(`${OTHER_CONFIG_SETTING}dpdk-lcore-mask`, cpuMask.optional(), same, same, 'CPUs for DPDK\'s non-datapath threads'),
+    pmdCpuMask: key(`${OTHER_CONFIG_SETTING}pmd-cpu-mask`, cpuMask.optional(), same, same, 'CPUs for the DPDK poll-mode datapath threads'),
+  }),
 };
 
 function flag(tok: string, doc: string): TokenDef<z.ZodOptional<z.ZodBoolean>> {
@@ -280,7 +296,8 @@ const versions = (o: OvnVersions | undefined) =>
 /** The README's table of chassis settings, from the key table. */
 export function keyTableMarkdown(): string {
   const lines = ['| config field | written as | OVN | what it does |', '|---|---|---|---|'];
-  for (const r of KEY_TABLE) lines.push(`| \`${r.path}\` | \`${r.key}\` | ${versions(r.ovn)} | ${r.doc} |`);
+  for (const r of KEY_TABLE) lines.push(`| \`${r.path}\` | \`${r.key.startsWith('@') ? r.key.slice(1) : r.key}\` | ${versions(r.ovn)} | ${r.doc} |`);
+  lines.push(`| \`managers\` | a \`Manager\` row per target |  | the node's own OVSDB remotes (e.g. ptcp:6640:127.0.0.1 for nova/os-vif and the metadata agent) |`);
   for (const r of TOKEN_TABLE) lines.push(`| \`${r.path}\` | \`ovn-cms-options\` token \`${r.token.endsWith('=') ? `${r.token}…` : r.token}\` |  | ${r.doc} |`);
   return `${lines.join('\n')}\n`;
 }

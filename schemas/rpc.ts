@@ -81,6 +81,9 @@ export const showResultSchema = z.strictObject({
   externalIds: z.record(z.string(), z.string()),
   /** The node's SSL row (Open_vSwitch.ssl), when it has one. */
   ssl: z.strictObject({ privateKey: z.string(), certificate: z.string(), caCert: z.string(), bootstrapCaCert: z.boolean() }).optional(),
+  /** Open_vSwitch.other_config, and the targets of its Manager rows. */
+  otherConfig: z.record(z.string(), z.string()).default({}),
+  managers: z.array(z.string()).default([]),
   managedKeys: z.array(z.string()),
   managedCmsTokens: z.array(z.string()),
   bridges: z.record(z.string(), z.array(z.string())),

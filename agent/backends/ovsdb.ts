@@ -44,24 +44,28 @@ export class OvsdbBackend implements Backend {
   /** One transaction, so what is read is one consistent snapshot of the node. */
   async read(): Promise<NodeState> {
     const rows = await this.guard(async () => {
-      const tables = [COLUMNS.Open_vSwitch, COLUMNS.Bridge, COLUMNS.Port, COLUMNS.SSL];
+      const tables = [COLUMNS.Open_vSwitch, COLUMNS.Bridge, COLUMNS.Port, COLUMNS.SSL, COLUMNS.Manager];
       const res = await this.client.transact(DB, [
-        select('Open_vSwitch', [], ['_uuid', 'external_ids', 'ssl']),
+        select('Open_vSwitch', [], ['_uuid', 'external_ids', 'other_config', 'ssl', 'manager_options']),
         select('Bridge', [], ['_uuid', 'name', 'ports']),
         select('Port', [], ['_uuid', 'name']),
         select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
+        select('Manager', [], ['_uuid', 'target']),
       ]);
       return tables.map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, t)));
     });
-    const [roots, bridges, ports, ssls] = rows as [Row[], Row[], Row[], Row[]];
+    const [roots, bridges, ports, ssls, managerRows] = rows as [Row[], Row[], Row[], Row[], Row[]];
     const root = roots[0];
     if (!root) throw new AgentError('NOT_INITIALISED', `${this.description} has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)`);
     this.root = root._uuid as string;
     const sslRow = ssls.find((r) => r._uuid === (root.ssl as string[])[0]);
     const portName = new Map(ports.map((p) => [p._uuid as string, p.name as string]));
+    const referenced = new Set(root.manager_options as string[]);
     return {
       externalIds: root.external_ids as Map<string, string>,
+      otherConfig: root.other_config as Map<string, string>,
       ssl: sslRow ? sslFromRow(sslRow) : undefined,
+      managers: managerRows.filter((m) => referenced.has(m._uuid as string)).map((m) => ({ uuid: m._uuid as string, target: m.target as string })),
       bridges: new Map(bridges.map((b) => [b.name as string, (b.ports as string[]).map((u) => portName.get(u) ?? u)])),
     };
   }
@@ -70,18 +74,32 @@ export class OvsdbBackend implements Backend {
     if (!this.root) await this.read();
     const rootWhere = [cond('_uuid', '==', uuid(this.root as string))];
     const had = expected.ssl;
+    const managers = expected.managers ?? [];
     const ops: Operation[] = [
-      wait('Open_vSwitch', rootWhere, ['external_ids', 'ssl'], '==', [{ external_ids: map(expected.externalIds), ssl: set(had ? [uuid(had.uuid)] : []) }], 0),
+      wait('Open_vSwitch', rootWhere, ['external_ids', 'other_config', 'ssl', 'manager_options'], '==', [{
+        external_ids: map(expected.externalIds),
+        other_config: map(expected.otherConfig ?? new Map()),
+        ssl: set(had ? [uuid(had.uuid)] : []),
+        manager_options: set(managers.map((m) => uuid(m.uuid))),
+      }], 0),
     ];
     if (had) ops.push(wait('SSL', [cond('_uuid', '==', uuid(had.uuid))], SSL_COLUMNS, '==', [sslColumns(had)], 0));
-    const { set: ids, remove: gone, ssl } = splitWrite(w);
-    const touched = [...Object.keys(ids), ...gone];
-    if (touched.length > 0) {
+    const { set: ids, remove: gone, otherConfig, ssl, managers: mgr } = splitWrite(w);
+    for (const [column, change] of [['external_ids', { set: ids, remove: gone }], ['other_config', otherConfig]] as const) {
+      const touched = [...Object.keys(change.set), ...change.remove];
+      if (touched.length === 0) continue;
       ops.push(mutate('Open_vSwitch', rootWhere, [
-        mutation('external_ids', 'delete', set(touched)),
-        ...(Object.keys(ids).length > 0 ? [mutation('external_ids', 'insert', map(ids))] : []),
+        mutation(column, 'delete', set(touched)),
+        ...(Object.keys(change.set).length > 0 ? [mutation(column, 'insert', map(change.set))] : []),
       ]));
     }
+    // Manager rows are not roots either: dropping the reference deletes the row.
+    const dropped = managers.filter((m) => mgr.remove.includes(m.target)).map((m) => uuid(m.uuid));
+    if (dropped.length > 0) ops.push(mutate('Open_vSwitch', rootWhere, [mutation('manager_options', 'delete', set(dropped))]));
+    mgr.add.forEach((target, i) => {
+      ops.push(insert('Manager', { target }, { uuidName: `m${i}` }));
+      ops.push(mutate('Open_vSwitch', rootWhere, [mutation('manager_options', 'insert', set([namedUuid(`m${i}`)]))]));
+    });
     // The SSL table is not a root: the row goes away with the last reference to it.
     if (ssl === null) ops.push(update('Open_vSwitch', rootWhere, { ssl: set([]) }));
     else if (ssl !== undefined) {
@@ -129,9 +147,10 @@ export class OvsdbBackend implements Backend {
 
   async watch(on: (event: WatchEvent) => void): Promise<() => void> {
     const m = await this.client.monitor(DB, {
-      Open_vSwitch: { columns: ['external_ids', 'bridges', 'ssl'] },
+      Open_vSwitch: { columns: ['external_ids', 'other_config', 'bridges', 'ssl', 'manager_options'] },
       Bridge: { columns: ['name', 'ports'] },
       SSL: { columns: SSL_COLUMNS },
+      Manager: { columns: ['target'] },
     });
     const change = () => on({ kind: 'change' });
     const back = () => on({ kind: 'reconnected' });

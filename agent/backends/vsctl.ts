@@ -4,7 +4,7 @@ import { type ColumnType, decodeDatum } from '../../ovsdb/schema.js';
 import { AgentError } from '../errors.js';
 import { COLUMNS } from './columns.js';
 import { type SslRow, decodeSsl } from '../keys.js';
-import { type Backend, type NodeState, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
+import { type Backend, type NodeState, type WatchEvent, type WriteSet, settingsOf, splitWrite } from '../state.js';
 
 export interface RunResult {
   code: number;
@@ -15,7 +15,7 @@ export interface RunResult {
 /** Runs ovs-vsctl with an argument vector — locally, or inside a container. Never through a shell. */
 export type VsctlRunner = (args: string[]) => Promise<RunResult>;
 
-const { Open_vSwitch: OVS, Bridge: BRIDGE, Port: PORT, SSL } = COLUMNS;
+const { Open_vSwitch: OVS, Bridge: BRIDGE, Port: PORT, SSL, Manager: MANAGER } = COLUMNS;
 const col = (t: { columns: Record<string, ColumnType> }, name: string) => t.columns[name] as ColumnType;
 /** How often a watched node is read: ovs-vsctl cannot be told of changes. */
 const POLL_MS = 500;
@@ -37,10 +37,11 @@ export function mapLiteral(m: Map<string, string>): string {
 
 export const READ_ARGS = [
   '--format=json', '--data=json', '--timeout=10',
-  '--', '--columns=_uuid,external_ids,ssl', 'list', 'Open_vSwitch',
+  '--', '--columns=_uuid,external_ids,ssl,other_config,manager_options', 'list', 'Open_vSwitch',
   '--', '--columns=name,ports', 'list', 'Bridge',
   '--', '--columns=_uuid,name', 'list', 'Port',
   '--', '--columns=_uuid,private_key,certificate,ca_cert,bootstrap_ca_cert', 'list', 'SSL',
+  '--', '--columns=_uuid,target', 'list', 'Manager',
 ];
 
 const sslMatch = (r: SslRow) =>
@@ -55,11 +56,22 @@ const sslMatch = (r: SslRow) =>
 export function writeArgs(expected: NodeState, w: WriteSet): string[] {
   const args = ['--no-wait', `--timeout=${CAS_TIMEOUT_S}`];
   const cmd = (...a: string[]) => args.push('--', ...a);
-  cmd('wait-until', 'Open_vSwitch', '.', `external_ids=${mapLiteral(expected.externalIds)}`, `ssl=${expected.ssl ? expected.ssl.uuid : '[]'}`);
+  const managers = expected.managers ?? [];
+  cmd(
+    'wait-until', 'Open_vSwitch', '.', `external_ids=${mapLiteral(expected.externalIds)}`, `other_config=${mapLiteral(expected.otherConfig ?? new Map())}`,
+    `ssl=${expected.ssl ? expected.ssl.uuid : '[]'}`, `manager_options=[${managers.map((m) => m.uuid).join(',')}]`,
+  );
   if (expected.ssl) cmd('wait-until', 'SSL', expected.ssl.uuid, ...sslMatch(expected.ssl));
-  const { set: ids, remove: gone, ssl } = splitWrite(w);
-  for (const k of gone) cmd('remove', 'Open_vSwitch', '.', 'external_ids', quote(k));
-  for (const [k, v] of Object.entries(ids)) cmd('set', 'Open_vSwitch', '.', `external_ids:${quote(k)}=${quote(v)}`);
+  const { set: ids, remove: gone, otherConfig, ssl, managers: mgr } = splitWrite(w);
+  for (const [column, change] of [['external_ids', { set: ids, remove: gone }], ['other_config', otherConfig]] as const) {
+    for (const k of change.remove) cmd('remove', 'Open_vSwitch', '.', column, quote(k));
+    for (const [k, v] of Object.entries(change.set)) cmd('set', 'Open_vSwitch', '.', `${column}:${quote(k)}=${quote(v)}`);
+  }
+  for (const m of managers.filter((x) => mgr.remove.includes(x.target))) cmd('remove', 'Open_vSwitch', '.', 'manager_options', m.uuid);
+  mgr.add.forEach((target, i) => {
+    cmd(`--id=@m${i}`, 'create', 'Manager', `target=${quote(target)}`);
+    cmd('add', 'Open_vSwitch', '.', 'manager_options', `@m${i}`);
+  });
   if (ssl === null) cmd('del-ssl');
   else if (ssl !== undefined) {
     const r = decodeSsl(ssl);
@@ -80,15 +92,20 @@ interface JsonTable {
 
 export function parseReadOutput(stdout: string): NodeState {
   const tables = new JsonFramer(64 * 1024 * 1024).push(Buffer.from(stdout)) as JsonTable[];
-  const [ovs, bridges, ports, ssls] = tables;
-  if (!ovs || !bridges || !ports || !ssls) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
+  const [ovs, bridges, ports, ssls, managerRows] = tables;
+  if (!ovs || !bridges || !ports || !ssls || !managerRows) throw new AgentError('PROTOCOL', `unexpected ovs-vsctl output: ${stdout.slice(0, 200)}`);
   const row = ovs.data[0];
   if (!row) throw new AgentError('NOT_INITIALISED', 'the database has no Open_vSwitch row yet (run "ovs-vsctl --no-wait init" or start ovs-vswitchd)');
   const portName = new Map(ports.data.map((r) => [decodeDatum(r[0], col(PORT, '_uuid')) as string, decodeDatum(r[1], col(PORT, 'name')) as string]));
   const sslUuid = (decodeDatum(row[2], col(OVS, 'ssl')) as string[])[0];
   const sslRow = ssls.data.find((r) => decodeDatum(r[0], col(SSL, '_uuid')) === sslUuid);
+  const referenced = new Set(decodeDatum(row[4], col(OVS, 'manager_options')) as string[]);
   return {
     externalIds: decodeDatum(row[1], col(OVS, 'external_ids')) as Map<string, string>,
+    otherConfig: decodeDatum(row[3], col(OVS, 'other_config')) as Map<string, string>,
+    managers: managerRows.data
+      .map((r) => ({ uuid: decodeDatum(r[0], col(MANAGER, '_uuid')) as string, target: decodeDatum(r[1], col(MANAGER, 'target')) as string }))
+      .filter((m) => referenced.has(m.uuid)),
     ssl: sslRow
       ? {
           uuid: sslUuid as string,
@@ -140,7 +157,7 @@ export class VsctlBackend implements Backend {
       busy = true;
       try {
         const s = await this.read();
-        const key = JSON.stringify([[...s.externalIds].sort(), [...s.bridges].sort(), s.ssl ?? null]);
+        const key = JSON.stringify([[...settingsOf(s)].sort(), [...s.bridges].sort()]);
         if (last !== undefined && key !== last) on({ kind: 'change' });
         last = key;
       } catch (err) {

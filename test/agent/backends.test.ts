@@ -309,11 +309,19 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
           packetProcessingWithoutDirection: 1000, packetProcessingWithDirection: '1000:2000',
         },
         cmsOptions: ['my-token'],
+        openvswitch: { hwOffload: true, dpdkInit: 'try', dpdkSocketMem: '1024,1024', dpdkLcoreMask: '0x1', pmdCpuMask: '0x6' },
+        managers: ['ptcp:6640:127.0.0.1', 'punix:/run/openvswitch/extra.sock'],
       });
       await apply(node.backend, everything, opts());
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config:pmd-cpu-mask')).toBe('"0x6"');
+      expect(node.vsctl('get-manager').split('\n').sort()).toEqual(['ptcp:6640:127.0.0.1', 'punix:/run/openvswitch/extra.sock']);
+      // ovn-controller's own other_config key, written before any apply, stays.
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config:ovn-chassis-idx-chassis-a')).toBe('"1"');
       const rendered = render(everything);
       expect(Object.keys(rendered.keys).length).toBeGreaterThanOrEqual(KEY_TABLE.length);
       for (const [k, v] of Object.entries(rendered.keys)) if (!k.startsWith('@')) expect(node.ids()[k], k).toBe(v);
+      // Dropping them from the config takes out what we own there, and only that.
+      node.vsctl('set', 'Open_vSwitch', '.', 'other_config:theirs=keep');
       const imported = chassisConfigSchema.parse(fieldsFromNode(showView(await node.backend.read(), node.backend.description)));
       expect(render(imported).keys).toEqual(rendered.keys);
       // Every token of ours comes back (a token someone else wrote by hand earlier is imported too, as on any brownfield node).
@@ -322,6 +330,14 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       expect(plan.changes).toEqual([]);
       // neutron's own QoS token from before stays beside ours.
       expect(node.ids()['ovn-cms-options']).toContain('resource_provider_bandwidths=br-ex:1000:1000');
+      await apply(node.backend, cfg({ systemId: 'chassis-b', encap: { ip: '192.0.2.51' } }), opts());
+      expect(node.vsctl('get-manager')).toBe('');
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config')).toMatch(/^\{(?=.*ovn-chassis-idx-chassis-a="1")(?=.*theirs=keep)[^}]*\}$/);
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config')).not.toContain('pmd-cpu-mask');
+      // And a rollback puts them back exactly.
+      await rollback(node.backend, opts());
+      expect(node.vsctl('get-manager').split('\n').sort()).toEqual(['ptcp:6640:127.0.0.1', 'punix:/run/openvswitch/extra.sock']);
+      expect(node.vsctl('get', 'Open_vSwitch', '.', 'other_config:hw-offload')).toBe('"true"');
     });
   });
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../agent/diff.js';
-import { MANAGED_CMS, MANAGED_KEYS } from '../../agent/keys.js';
+import { MANAGED_CMS, MANAGED_KEYS, MANAGER_PREFIX, OTHER_CONFIG_PREFIX } from '../../agent/keys.js';
 import { render } from '../../agent/render.js';
 import type { NodeState } from '../../agent/state.js';
 import { showView } from '../../agent/view.js';
@@ -38,6 +38,11 @@ const configArb = fc
       setLocalIp: fc.boolean(),
       lflowCache: fc.record({ enable: fc.boolean(), limit: fc.nat(), memlimitKb: fc.nat(), trimLimit: fc.nat(), trimWmarkPerc: fc.nat(100), trimTimeoutMs: fc.nat() }, { requiredKeys: [] }),
       garpMaxTimeoutSec: fc.nat(3600),
+      openvswitch: fc.record(
+        { hwOffload: fc.boolean(), dpdkInit: fc.constantFrom(true, false, 'try' as const), dpdkSocketMem: fc.array(fc.nat(4096), { minLength: 1, maxLength: 2 }).map((a) => a.join(',')), dpdkLcoreMask: fc.nat().map((n) => `0x${n.toString(16)}`), pmdCpuMask: fc.nat().map((n) => n.toString(16)) },
+        { requiredKeys: [] },
+      ),
+      managers: fc.uniqueArray(fc.oneof(fc.integer({ min: 1, max: 65535 }).map((p) => `ptcp:${p}:127.0.0.1`), name.map((n) => `punix:/run/${n}.sock`)), { maxLength: 2 }),
       extportHost: fc.boolean(),
       cardSerialNumber: name.map((n) => `SN-${n}`),
       resourceProvider: fc.record(
@@ -75,7 +80,15 @@ function nodeHolding(c: ReturnType<typeof chassisConfigSchema.parse>): NodeState
   if (d.cmsTokens.length > 0) ids.set('ovn-cms-options', d.cmsTokens.join(','));
   ids.set(MANAGED_KEYS, Object.keys(d.keys).sort().join(','));
   if (d.cmsTokens.length > 0) ids.set(MANAGED_CMS, [...d.cmsTokens].sort().join(','));
-  return { externalIds: ids, ssl: undefined, bridges: new Map(d.bridges.map((b) => [b.name, []])) };
+  // Settings that live beside external_ids go where a backend would put them.
+  const other = new Map<string, string>();
+  const managers: { uuid: string; target: string }[] = [];
+  for (const [k, v] of [...ids]) {
+    if (k.startsWith(OTHER_CONFIG_PREFIX)) other.set(k.slice(OTHER_CONFIG_PREFIX.length), v);
+    else if (k.startsWith(MANAGER_PREFIX)) managers.push({ uuid: `u${managers.length}`, target: k.slice(MANAGER_PREFIX.length) });
+    if (k.startsWith('@')) ids.delete(k);
+  }
+  return { externalIds: ids, otherConfig: other, ssl: undefined, managers, bridges: new Map(d.bridges.map((b) => [b.name, []])) };
 }
 
 describe('import round trip (property)', () => {

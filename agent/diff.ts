@@ -95,6 +95,14 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
       refusals.push(`uplink port ${b.uplink} for bridge ${b.name} is already on bridge ${owner}`);
       continue;
     }
+    const have = state.bridgeModes?.get(b.name);
+    for (const [attr, want, got] of [['datapath_type', b.datapathType, have?.datapathType], ['fail_mode', b.failMode, have?.failMode]] as const) {
+      // Changing either under a live bridge drops its flows or its traffic: said, never done.
+      // Unset means OVS's default: the kernel datapath, and standalone with no controller.
+      if (want !== undefined && got !== undefined && want !== (got || (attr === 'datapath_type' ? 'system' : 'standalone'))) {
+        warnings.push(`bridge ${b.name} exists with ${attr} ${got || 'unset'}, not ${want}; an existing bridge is left as it is (change it in a maintenance window)`);
+      }
+    }
     if (!state.bridges.has(b.name)) bridges.push(b);
     else if (b.uplink && owner === undefined) ports.push({ bridge: b.name, port: b.uplink });
   }

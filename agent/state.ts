@@ -17,6 +17,8 @@ export interface NodeState {
   ssl: SslState | undefined;
   managers?: ManagerRow[];
   bridges: Map<string, string[]>;
+  /** Each bridge's datapath type and fail mode ("" when unset), where the backend reads them. */
+  bridgeModes?: Map<string, { datapathType: string; failMode: string }>;
 }
 
 /**

@@ -13,6 +13,10 @@ export { asList, bridgeName, endpoint, endpoints, ipAddress, physnetName } from 
 export const bridgeSpec = z.strictObject({
   name: bridgeName,
   uplink: portName.optional(),
+  /** netdev for DPDK (userspace); the bridge is made with it, an existing one is not changed. */
+  datapathType: z.enum(['system', 'netdev']).optional(),
+  /** What the bridge does with no controller: standalone (a learning switch, as the peers make provider bridges) or secure. */
+  failMode: z.enum(['standalone', 'secure']).optional(),
 });
 
 export const encapSchema = KEYS.encap.field;

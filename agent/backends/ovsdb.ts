@@ -47,7 +47,7 @@ export class OvsdbBackend implements Backend {
       const tables = [COLUMNS.Open_vSwitch, COLUMNS.Bridge, COLUMNS.Port, COLUMNS.SSL, COLUMNS.Manager];
       const res = await this.client.transact(DB, [
         select('Open_vSwitch', [], ['_uuid', 'external_ids', 'other_config', 'ssl', 'manager_options']),
-        select('Bridge', [], ['_uuid', 'name', 'ports']),
+        select('Bridge', [], ['_uuid', 'name', 'ports', 'datapath_type', 'fail_mode']),
         select('Port', [], ['_uuid', 'name']),
         select('SSL', [], ['_uuid', ...SSL_COLUMNS]),
         select('Manager', [], ['_uuid', 'target']),
@@ -67,6 +67,7 @@ export class OvsdbBackend implements Backend {
       ssl: sslRow ? sslFromRow(sslRow) : undefined,
       managers: managerRows.filter((m) => referenced.has(m._uuid as string)).map((m) => ({ uuid: m._uuid as string, target: m.target as string })),
       bridges: new Map(bridges.map((b) => [b.name as string, (b.ports as string[]).map((u) => portName.get(u) ?? u)])),
+      bridgeModes: new Map(bridges.map((b) => [b.name as string, { datapathType: b.datapath_type as string, failMode: (b.fail_mode as string[])[0] ?? '' }])),
     };
   }
 
@@ -119,7 +120,10 @@ export class OvsdbBackend implements Backend {
       ops.push(wait('Bridge', [cond('name', '==', b.name)], ['name'], '==', [], 0));
       const portIds = [addPort(b.name, 'internal'), ...(b.uplink ? [addPort(b.uplink)] : [])];
       const brId = `b${n++}`;
-      ops.push(insert('Bridge', { name: b.name, ports: set(portIds.map(namedUuid)) }, { uuidName: brId }));
+      ops.push(insert('Bridge', {
+        name: b.name, ports: set(portIds.map(namedUuid)),
+        ...(b.datapathType ? { datapath_type: b.datapathType } : {}), ...(b.failMode ? { fail_mode: b.failMode } : {}),
+      }, { uuidName: brId }));
       ops.push(mutate('Open_vSwitch', rootWhere, [mutation('bridges', 'insert', set([namedUuid(brId)]))]));
     }
     for (const p of w.ports) {

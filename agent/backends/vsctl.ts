@@ -38,7 +38,7 @@ export function mapLiteral(m: Map<string, string>): string {
 export const READ_ARGS = [
   '--format=json', '--data=json', '--timeout=10',
   '--', '--columns=_uuid,external_ids,ssl,other_config,manager_options', 'list', 'Open_vSwitch',
-  '--', '--columns=name,ports', 'list', 'Bridge',
+  '--', '--columns=name,ports,datapath_type,fail_mode', 'list', 'Bridge',
   '--', '--columns=_uuid,name', 'list', 'Port',
   '--', '--columns=_uuid,private_key,certificate,ca_cert,bootstrap_ca_cert', 'list', 'SSL',
   '--', '--columns=_uuid,target', 'list', 'Manager',
@@ -79,6 +79,8 @@ export function writeArgs(expected: NodeState, w: WriteSet): string[] {
   }
   for (const b of w.bridges) {
     cmd('--may-exist', 'add-br', b.name);
+    const modes = [...(b.datapathType ? [`datapath_type=${b.datapathType}`] : []), ...(b.failMode ? [`fail_mode=${b.failMode}`] : [])];
+    if (modes.length > 0) cmd('set', 'Bridge', b.name, ...modes);
     if (b.uplink) cmd('--may-exist', 'add-port', b.name, b.uplink);
   }
   for (const p of w.ports) cmd('--may-exist', 'add-port', p.bridge, p.port);
@@ -117,6 +119,9 @@ export function parseReadOutput(stdout: string): NodeState {
       : undefined,
     bridges: new Map(
       bridges.data.map((r) => [decodeDatum(r[0], col(BRIDGE, 'name')) as string, (decodeDatum(r[1], col(BRIDGE, 'ports')) as string[]).map((u) => portName.get(u) ?? u)]),
+    ),
+    bridgeModes: new Map(
+      bridges.data.map((r) => [decodeDatum(r[0], col(BRIDGE, 'name')) as string, { datapathType: decodeDatum(r[2], col(BRIDGE, 'datapath_type')) as string, failMode: (decodeDatum(r[3], col(BRIDGE, 'fail_mode')) as string[])[0] ?? '' }]),
     ),
   };
 }

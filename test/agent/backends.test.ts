@@ -295,6 +295,20 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
       endStates[kind] = { ids: node.ids(), diff: plan };
     });
 
+    it('makes a bridge with the datapath type and fail mode asked for, and only warns of an existing one that differs', async () => {
+      const dpdk = (failMode: 'standalone' | 'secure') =>
+        cfg({ systemId: 'chassis-b', encap: { ip: '192.0.2.51' }, bridgeMappings: { physnet1: 'br-ex', physnet9: 'br-dpdk' }, bridges: [{ name: 'br-ex', uplink: 'eth-uplink' }, { name: 'br-dpdk', datapathType: 'netdev', failMode }] });
+      await apply(node.backend, dpdk('standalone'), opts());
+      expect(node.vsctl('get', 'Bridge', 'br-dpdk', 'datapath_type')).toBe('netdev');
+      expect(node.vsctl('get', 'Bridge', 'br-dpdk', 'fail_mode')).toBe('standalone');
+      const bridgeWarnings = async (c: ReturnType<typeof dpdk>) => (await planFor(node.backend, c)).plan.warnings.filter((w) => w.startsWith('bridge '));
+      expect(await bridgeWarnings(dpdk('standalone'))).toEqual([]);
+      expect(await bridgeWarnings(dpdk('secure'))).toEqual(['bridge br-dpdk exists with fail_mode standalone, not secure; an existing bridge is left as it is (change it in a maintenance window)']);
+      const { plan } = await planFor(node.backend, dpdk('secure'));
+      expect(plan.bridges).toEqual([]);
+      node.vsctl('del-br', 'br-dpdk');
+    });
+
     it('every key and token kind of the key table round-trips: render, apply, import, diff 0', async () => {
       const everything = cfg({
         systemId: 'chassis-b',

@@ -166,6 +166,16 @@ describe('every refusal and warning of the plan (no server)', () => {
     expect(diff(node({}), render(cfg({ garpMaxTimeoutSec: 60, encap: { ip: '192.0.2.11', dfDefault: true } })), { ovnVersion: '24.09.0' }).warnings).toEqual([]);
   });
 
+  it('warns of an existing bridge whose datapath type or fail mode differs, unset meaning OVS\'s defaults, and never plans to change it', () => {
+    const state = (datapathType: string, failMode: string): NodeState => ({ ...node({}), bridges: new Map([['br-ex', []]]), bridgeModes: new Map([['br-ex', { datapathType, failMode }]]) });
+    const want = render(cfg({ bridges: [{ name: 'br-ex', datapathType: 'netdev', failMode: 'standalone' }] }));
+    expect(diff(state('netdev', ''), want).warnings).toEqual([]);
+    expect(diff(state('', 'standalone'), want).warnings).toEqual(['bridge br-ex exists with datapath_type unset, not netdev; an existing bridge is left as it is (change it in a maintenance window)']);
+    const secure = diff(state('netdev', 'secure'), want);
+    expect(secure.warnings).toEqual(['bridge br-ex exists with fail_mode secure, not standalone; an existing bridge is left as it is (change it in a maintenance window)']);
+    expect(secure.bridges).toEqual([]);
+  });
+
   it('warns when neutron\'s own QoS token sits beside the one the config owns', () => {
     const plan = diff(node({ 'ovn-cms-options': 'resource_provider_bandwidths=br-ex:1:1' }), render(cfg({ resourceProvider: { bandwidths: { 'br-ex': { egressKbps: 5, ingressKbps: 6 } } } })));
     expect(plan.warnings).toContain('ovn-cms-options also holds resource_provider_bandwidths=br-ex:1:1, not managed by ovn-chassis; neutron will see two resource_provider_bandwidths tokens');

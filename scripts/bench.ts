@@ -245,7 +245,7 @@ async function fleetCases(n: number): Promise<void> {
 
 let controllerCost: Record<string, number> | undefined;
 const scale: ScaleRow[] = [];
-const scaleNotes: { nodes: number; sandbox: string; verify_lag_ms: number }[] = [];
+const scaleNotes: { nodes: number; sandbox: string; verify_lag_ms: number; own_lag_ms: number }[] = [];
 
 /**
  * A monitor of the Southbound's Chassis and Encap tables (what verification
@@ -358,7 +358,7 @@ async function main(): Promise<void> {
     if (!argv.json) process.stderr.write(`scaling: a sandbox of ${n} nodes\n`);
     const r = await scaleCases(n, createLogger('bench', 'warn'), argv['real-controllers'], (text) => void (argv.json || process.stderr.write(`  ${text}\n`)));
     scale.push(...r.rows);
-    scaleNotes.push({ nodes: n, sandbox: r.sandbox, verify_lag_ms: r.verifyLagMs });
+    scaleNotes.push({ nodes: n, sandbox: r.sandbox, verify_lag_ms: r.verifyLagMs, own_lag_ms: r.ownLagMs });
   }
   const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}), ...(startupMemory ? { startup: startupMemory } : {}) };
   if (argv.json) {
@@ -380,7 +380,9 @@ async function main(): Promise<void> {
     process.stdout.write('\nscaling (CPU and memory are this process: the controller and, over the local transport, each node\'s in-process agent)\n');
     printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'CPU ms/node', 'peak RSS MB'],
       scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node ?? ''), String(r.peak_rss_mb ?? '')]));
-    for (const n of scaleNotes) process.stdout.write(`${n.sandbox}; the last chassis row landed ${n.verify_lag_ms} ms before apply + verify returned\n`);
+    for (const n of scaleNotes) {
+      process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after another monitor saw the last chassis row land, ${n.own_lag_ms} ms after its own monitor heard of it\n`);
+    }
     process.stdout.write('\n');
     printTable(['scaling ratio', 'value'], scaleRatios().map((r) => [r.name, `${r.value}x`]));
   }

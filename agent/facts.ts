@@ -38,7 +38,7 @@ async function readMidonetHostId(node: NodeAccess, files: string[]): Promise<str
     try {
       const st = await node.files.lstat(f);
       if (st?.kind !== 'file' || st.size > MAX_PROPERTIES_BYTES) continue;
-      text = await node.files.read(f);
+      text = await node.files.read(f, MAX_PROPERTIES_BYTES);
     } catch {
       continue;
     }

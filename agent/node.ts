@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
@@ -29,7 +29,8 @@ export interface NodeFiles {
   lstat(path: string): Promise<FileInfo | undefined>;
   /** Names in a directory; none when it does not exist. */
   list(dir: string): Promise<string[]>;
-  read(path: string): Promise<string>;
+  /** At most `maxBytes`: a file that holds more is refused, whatever its size said a moment before. */
+  read(path: string, maxBytes: number): Promise<string>;
   /** A crash leaves the old content or the new, never a torn file; the temporary name is unguessable and created exclusively. */
   writeAtomic(path: string, data: string, mode: number): Promise<void>;
   /** Replaces `to` if it exists. */
@@ -88,7 +89,17 @@ const localFiles: NodeFiles = {
     }
   },
   list: async (dir) => readdir(dir).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err))),
-  read: (path) => readFile(path, 'utf8'),
+  read: async (path, maxBytes) => {
+    const file = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(maxBytes + 1);
+      const { bytesRead } = await file.read(buf, 0, maxBytes + 1, 0);
+      if (bytesRead > maxBytes) throw new Error(`${path} holds more than ${maxBytes} bytes`);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await file.close();
+    }
+  },
   writeAtomic: writeFileAtomic,
   rename: (from, to) => rename(from, to),
   remove: (path) => rm(path, { force: true }),

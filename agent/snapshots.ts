@@ -112,7 +112,7 @@ export class SnapshotStore {
       const st = await this.files.lstat(path);
       if (st?.kind !== 'file') throw new Error(`it is ${st ? `a ${st.kind}` : 'gone'}, not a file`);
       if (st.size > MAX_SNAPSHOT_BYTES) throw new Error(`it is ${st.size} bytes, more than any snapshot`);
-      json = JSON.parse(await this.files.read(path));
+      json = JSON.parse(await this.files.read(path, MAX_SNAPSHOT_BYTES));
     } catch (err) {
       throw new AgentError('NO_SNAPSHOT', `snapshot ${path} is unreadable: ${(err as Error).message}`);
     }

@@ -111,7 +111,23 @@ function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>)
         throw err;
       }
     },
-    read: async (path) => (await call<Buffer>((cb) => sftp.readFile(path, cb))).toString('utf8'),
+    // Read to a bound, never to the node's EOF: a node answers for itself, not for our memory.
+    read: async (path, maxBytes) => {
+      const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
+      try {
+        const buf = Buffer.alloc(maxBytes + 1);
+        let got = 0;
+        while (got <= maxBytes) {
+          const n = await call<number>((cb) => sftp.read(handle, buf, got, maxBytes + 1 - got, got, (err, bytes) => cb(err, bytes)));
+          if (n === 0) break;
+          got += n;
+        }
+        if (got > maxBytes) throw new Error(`${path} holds more than ${maxBytes} bytes`);
+        return buf.subarray(0, got).toString('utf8');
+      } finally {
+        await act((cb) => sftp.close(handle, cb)).catch(() => undefined);
+      }
+    },
     writeAtomic: async (path, data, mode) => {
       // Created exclusively under an unguessable name: nothing planted beside the file is written through.
       const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;

@@ -4,7 +4,11 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { localNode, openBackend } from '../../agent/index.js';
+import { type Host, checkInventory } from '../../controller/inventory.js';
+import { openSsh } from '../../controller/transport/ssh.js';
+import { sshNode } from '../../controller/transport/ssh-node.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { run, tempDir } from '../../scripts/lib/procs.js';
@@ -215,6 +219,26 @@ describe('direct mode, the rest of the protocol', () => {
     // Only a command run by the node's sshd has SSH_CONNECTION set.
     expect(readFileSync(marker, 'utf8')).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
   }, 60_000);
+});
+
+describe('the node\'s files over SFTP', () => {
+  it('reads a file whole up to a bound, and refuses one that holds more (a node answers for itself, not for our memory)', async () => {
+    const inv = checkInventory(parse(readFileSync(inventory('files', 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.61', 'az1')), 'utf8')), 'files');
+    const { conn, where } = await openSsh(inv.hosts[0] as Host);
+    try {
+      const node = await sshNode(conn, where);
+      const file = join(tempDir('sftp-read'), 'big');
+      const text = 'x'.repeat(100_000);
+      writeFileSync(file, text);
+      expect(await node.files.read(file, 200_000)).toBe(text);
+      expect(await node.files.read(file, 100_000)).toBe(text);
+      await expect(node.files.read(file, 99_999)).rejects.toThrow(/holds more than 99999 bytes/);
+      expect(await localNode.files.read(file, 100_000)).toBe(text);
+      await expect(localNode.files.read(file, 50_000)).rejects.toThrow(/holds more than 50000 bytes/);
+    } finally {
+      conn.end();
+    }
+  });
 });
 
 describe('direct mode refuses what it cannot do safely', () => {

@@ -6,7 +6,8 @@ import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError } from './errors.js';
-import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, statusFleet } from './fleet.js';
+import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, resolveOnNodes, statusFleet } from './fleet.js';
+import { namedIps } from '../schemas/keys.js';
 import { type AgentInstallResult, describeInstall, installAgent, removeAgent } from './agents.js';
 import { batchSize } from './plan.js';
 import { importFleet, importedInventory } from './import.js';
@@ -94,11 +95,15 @@ export async function main(argv: string[]): Promise<number> {
       print(a, { hosts: fleet.hosts.length, findings }, formatFindings(fleet.source, fleet.hosts.length, findings));
       code = findings.some((f) => f.level === 'error') ? EXIT.ERROR : EXIT.OK;
     })
-    .command('render', 'show each host\'s resulting chassis config', (y) => common(y).option('limit', { alias: 'l', type: 'string' }), (a) => {
+    .command('render', 'show each host\'s resulting chassis config', (y) =>
+      fleetOpts(y).option('resolve', { type: 'boolean', default: false, describe: 'ask each node what it resolves (an encap IP given as an interface or a network)' }),
+    async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
-      const out = Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, groups: h.groups, transport: h.transport.kind, agent: h.agent, config: h.chassis }]));
-      print(a, out, stringify(Object.fromEntries(hosts.map((h) => [h.name, h.chassis]))).trimEnd());
+      const resolved = a.resolve ? await resolveOnNodes(hosts.filter((h) => !namedIps(h.chassis.encap.ip)), runOpts(a)) : new Map<string, string[]>();
+      const config = (h: Host) => (resolved.has(h.name) ? { ...h.chassis, encap: { ...h.chassis.encap, ip: resolved.get(h.name) } } : h.chassis);
+      const out = Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, groups: h.groups, transport: h.transport.kind, agent: h.agent, config: config(h) }]));
+      print(a, out, stringify(Object.fromEntries(hosts.map((h) => [h.name, config(h)]))).trimEnd());
     })
     .command('diff', 'show what apply would change on each node', (y) => fleetOpts(y).option('allow-system-id-change', { type: 'boolean', default: false }), async (a) => {
       const fleet = loadFleet(a.inventory);

@@ -111,6 +111,18 @@ export function precheck(host: Host, facts: Facts): string[] {
   return warnings;
 }
 
+/** What each node resolves of its config (an encap IP given as an interface or a network), by host; a node that cannot say is left out, and its failure logged. */
+export async function resolveOnNodes(hosts: Host[], opts: RunOptions): Promise<Map<string, string[]>> {
+  const progress = new Progress('resolve', hosts.length, opts.log);
+  const results = await forEachNode(hosts, opts, progress, (v: string[]) => `encap IP ${v.join(', ')}`, async (host, agent) => {
+    const ips = (await agent.diff(host.chassis)).resolvedEncapIp;
+    if (!ips) throw new ControllerError('PROTOCOL', `${host.name}: the node did not say which encap IP it found`);
+    return ips;
+  });
+  for (const r of results) if (!r.ok) opts.log.warn({ host: r.host, code: r.error.code }, r.error.message);
+  return new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));
+}
+
 export interface DiffOutcome {
   plan: PlanView;
 }

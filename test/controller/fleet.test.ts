@@ -121,6 +121,11 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
     const p = withInventory('cidr.yaml', (inv) => {
       inv.hosts['cmp-1'].encap = { ip: { cidr: '127.0.0.1/32' } };
     });
+    // render says what the inventory says, and with --resolve what the node finds.
+    const offline = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--json'])).stdout) as Record<string, { config: { encap: { ip: unknown } } }>;
+    expect(offline['cmp-1']?.config.encap.ip).toEqual({ cidr: '127.0.0.1/32' });
+    const asked = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--resolve', '--json', '--state-dir', sandbox.dir])).stdout) as typeof offline;
+    expect(asked['cmp-1']?.config.encap.ip).toEqual(['127.0.0.1']);
     const d = await ctl(['diff', '-i', p, '--limit', 'cmp-1']);
     expect(d.json[0]?.plan).toMatchObject({ resolvedEncapIp: ['127.0.0.1'], changes: [{ key: 'ovn-encap-ip', action: 'change', from: cmp1.address, to: '127.0.0.1' }] });
     const r = await ctl(['apply', '-i', p, '--limit', 'cmp-1', '--verify-timeout', '30']);

@@ -1,3 +1,4 @@
+import { byCodeUnit } from '../common/text.js';
 import type { BridgeSpec } from '../schemas/chassis.js';
 import { mergeCms } from './cms.js';
 import { KEY_ROWS, versionProblem } from '../schemas/keys.js';
@@ -71,7 +72,7 @@ export function diff(state: NodeState, desired: Desired, opts: DiffOptions = {})
   }
 
   const changes: KeyChange[] = [];
-  for (const [key, to] of [...target].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, to] of [...target].sort(([a], [b]) => byCodeUnit(a, b))) {
     const from = cur.get(key);
     if (to === undefined && from !== undefined) changes.push({ key, action: 'remove', from });
     else if (to !== undefined && from === undefined) changes.push({ key, action: 'add', to });

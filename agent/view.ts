@@ -1,3 +1,4 @@
+import { byCodeUnit } from '../common/text.js';
 import type { PlanView, ShowResult } from '../schemas/rpc.js';
 import { type Plan, hasChanges } from './diff.js';
 import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, MANAGER_PREFIX, OTHER_CONFIG_PREFIX, SSL_KEY, splitList } from './keys.js';
@@ -20,9 +21,9 @@ export function showView(state: NodeState, backend: string): ShowResult {
   const ssl = state.ssl;
   return {
     backend,
-    externalIds: Object.fromEntries([...state.externalIds].sort(([a], [b]) => a.localeCompare(b))),
+    externalIds: Object.fromEntries([...state.externalIds].sort(([a], [b]) => byCodeUnit(a, b))),
     ...(ssl ? { ssl: { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert, bootstrapCaCert: ssl.bootstrapCaCert } } : {}),
-    otherConfig: Object.fromEntries([...(state.otherConfig ?? [])].sort(([a], [b]) => a.localeCompare(b))),
+    otherConfig: Object.fromEntries([...(state.otherConfig ?? [])].sort(([a], [b]) => byCodeUnit(a, b))),
     managers: (state.managers ?? []).map((m) => m.target).sort(),
     managedKeys: splitList(state.externalIds.get(MANAGED_KEYS)),
     managedCmsTokens: splitList(state.externalIds.get(MANAGED_CMS)),

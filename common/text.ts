@@ -73,3 +73,11 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
   }
   return false;
 }
+
+/**
+ * Orders strings by UTF-16 code unit, the same on every machine. (localeCompare
+ * would load ICU's collation data, some megabytes resident, to sort key names.)
+ */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -13,27 +13,79 @@ const NO_SUCH_FILE = 2;
 /** What a program run on the node may print before the rest is dropped. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
+/**
+ * Everything open over one SSH connection fails at once when it drops: its
+ * forwarded sockets are destroyed (an OVSDB write in flight then says its
+ * outcome is unknown) and every pending SFTP request or program is rejected.
+ * ssh2 alone leaves some of them waiting on a dead session.
+ */
+export class Lifeline {
+  private readonly channels = new Set<Duplex>();
+  private readonly waiters = new Set<(err: Error) => void>();
+  private lost: Error | undefined;
+
+  constructor(conn: Client, where: string) {
+    const die = (why: string) => {
+      if (this.lost) return;
+      this.lost = new Error(`${where}: ${why}`);
+      for (const ch of this.channels) ch.destroy();
+      for (const w of this.waiters) w(this.lost);
+    };
+    conn.once('close', () => die('the SSH connection closed'));
+    conn.once('end', () => die('the SSH connection ended'));
+    conn.once('error', (err: Error) => die(`SSH error: ${err.message}`));
+  }
+
+  /** `p`, or a rejection as soon as the connection is lost. */
+  guard<T>(p: Promise<T>): Promise<T> {
+    if (this.lost) {
+      p.catch(() => undefined);
+      return Promise.reject(this.lost);
+    }
+    return new Promise((resolve, reject) => {
+      const w = (err: Error) => reject(err);
+      this.waiters.add(w);
+      p.then(
+        (v) => (this.waiters.delete(w), resolve(v)),
+        (err: unknown) => (this.waiters.delete(w), reject(err)),
+      );
+    });
+  }
+
+  /** A channel to destroy when the connection is lost. */
+  track<C extends Duplex>(ch: C): C {
+    if (this.lost) ch.destroy();
+    else {
+      this.channels.add(ch);
+      ch.once('close', () => this.channels.delete(ch));
+    }
+    return ch;
+  }
+}
+
 /** HTTP to a unix socket on the node, each request through its own SSH streamlocal forward. */
 export class ForwardAgent extends http.Agent {
   private readonly conn: Client;
   private readonly path: string;
+  private readonly lifeline: Lifeline | undefined;
 
-  constructor(conn: Client, path: string) {
+  constructor(conn: Client, path: string, lifeline?: Lifeline) {
     super({ keepAlive: false });
     this.conn = conn;
     this.path = path;
+    this.lifeline = lifeline;
   }
 
   override createConnection(_options: unknown, callback: (err: Error | null, socket: Duplex) => void): undefined {
-    this.conn.openssh_forwardOutStreamLocal(this.path, (err, channel) => callback(err ?? null, channel));
+    this.conn.openssh_forwardOutStreamLocal(this.path, (err, channel) => callback(err ?? null, channel && this.lifeline ? this.lifeline.track(channel) : channel));
     return undefined;
   }
 }
 
 /** The node's Docker API over SSH: no Docker port opened on the node. Loaded only when a node needs it. */
-export async function forwardedDocker(conn: Client, socketPath: string): Promise<Docker> {
+export async function forwardedDocker(conn: Client, socketPath: string, lifeline?: Lifeline): Promise<Docker> {
   const { default: DockerClient } = await import('dockerode');
-  return new DockerClient({ socketPath, agent: new ForwardAgent(conn, socketPath) } as Docker.DockerOptions);
+  return new DockerClient({ socketPath, agent: new ForwardAgent(conn, socketPath, lifeline) } as Docker.DockerOptions);
 }
 
 /** A unix socket on the node, or a TCP port it reaches, as a stream here (OpenSSH streamlocal / direct-tcpip). */
@@ -45,11 +97,11 @@ export function forwardedStream(conn: Client, ep: Endpoint): Promise<Duplex> {
   });
 }
 
-function call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+function callback<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 }
 
-function act(fn: (cb: (err?: Error | null) => void) => void): Promise<void> {
+function done(fn: (cb: (err?: Error | null) => void) => void): Promise<void> {
   return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
 }
 
@@ -86,7 +138,9 @@ export function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Pro
 }
 
 /** The node's files over SFTP, with the same guarantees as the agent's own writes on the node. */
-function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>): NodeFiles {
+function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>, lifeline: Lifeline): NodeFiles {
+  const call = <T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void) => lifeline.guard(callback(fn));
+  const act = (fn: (cb: (err?: Error | null) => void) => void) => lifeline.guard(done(fn));
   const lstat = async (path: string) => {
     try {
       return info(await call<Stats>((cb) => sftp.lstat(path, cb)));
@@ -179,8 +233,9 @@ export function parseIpAddr(text: string): NodeInterface[] {
  * runs there.
  */
 export async function sshNode(conn: Client, where: string): Promise<NodeAccess> {
-  const sftp = await call<SFTPWrapper>((cb) => conn.sftp(cb));
-  const run = (argv: string[], timeoutMs: number) => runOverSsh(conn, argv, timeoutMs);
+  const lifeline = new Lifeline(conn, where);
+  const sftp = await lifeline.guard(callback<SFTPWrapper>((cb) => conn.sftp(cb)));
+  const run = (argv: string[], timeoutMs: number) => lifeline.guard(runOverSsh(conn, argv, timeoutMs));
   const firstLine = async (argv: string[]) => {
     const r = await run(argv, 10_000);
     if (r.code !== 0) throw new Error(`${where}: ${argv.join(' ')} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
@@ -193,14 +248,14 @@ export async function sshNode(conn: Client, where: string): Promise<NodeAccess> 
       return Number(text);
     }));
   return {
-    files: sftpFiles(sftp, where, ourUid),
+    files: sftpFiles(sftp, where, ourUid, lifeline),
     run,
-    docker: (socketPath) => forwardedDocker(conn, socketPath),
+    docker: (socketPath) => forwardedDocker(conn, socketPath, lifeline),
     hostname: () => firstLine(['hostname']),
     interfaces: async () => {
       const r = await run(['ip', '-o', 'addr', 'show'], 10_000);
       return r.code === 0 ? parseIpAddr(r.stdout) : [];
     },
-    dial: (ep) => forwardedStream(conn, ep),
+    dial: (ep) => lifeline.guard(forwardedStream(conn, ep)).then((ch) => lifeline.track(ch)),
   };
 }

@@ -293,14 +293,14 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
     });
   });
 
-  it('sshd killed at 4 points (before, during each node\'s write, after) while the controller applies over SSH: every node all old or all new, and the report says which (or that it cannot know)', async () => {
+  it.each(['agent', 'direct'] as const)('sshd killed at 4 points (before, during each node\'s write, after) while the controller applies over SSH (via %s): every node all old or all new, and the report says which (or that it cannot know)', async (via) => {
     const sshd = await Sshd.start();
     const sandbox = await Sandbox.start({ gateways: 0, computes: 2 });
     try {
       const inv = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
       const knownHosts = join(sshd.dir, 'known_hosts');
       writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
-      inv.defaults.transport = { kind: 'ssh', user: 'root', port: sshd.port, privateKey: sshd.clientKey.key, knownHosts, agentCommand: [process.execPath, AGENT_BIN] };
+      inv.defaults.transport = { kind: 'ssh', user: 'root', port: sshd.port, privateKey: sshd.clientKey.key, knownHosts, agentCommand: [process.execPath, AGENT_BIN], via };
       for (const n of sandbox.nodes) Object.assign(inv.hosts[n.name] as object, { address: '127.0.0.1', encap: { ip: n.address }, transport: { stateDir: n.stateDir } });
       const path = join(sandbox.dir, 'ssh.yaml');
       writeFileSync(path, stringify(inv));
@@ -341,7 +341,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
           else if (said && said.error?.code !== 'OUTCOME_UNKNOWN') expect(untouched, `${n.name} reported failed (${said.error?.code}) yet changed`).toBe(true);
         }
       }
-      console.log(`sshd killed during apply: ${seen.join('; ')}`);
+      console.log(`sshd killed during apply (via ${via}): ${seen.join('; ')}`);
     } finally {
       await sandbox.stop();
       await sshd.stop();

@@ -31,9 +31,10 @@ export class Lifeline {
       for (const ch of this.channels) ch.destroy();
       for (const w of this.waiters) w(this.lost);
     };
-    conn.once('close', () => die('the SSH connection closed'));
-    conn.once('end', () => die('the SSH connection ended'));
-    conn.once('error', (err: Error) => die(`SSH error: ${err.message}`));
+    conn.on('close', () => die('the SSH connection closed'));
+    conn.on('end', () => die('the SSH connection ended'));
+    // Kept for the session's life: an 'error' with no listener would end the whole controller.
+    conn.on('error', (err: Error) => die(`SSH error: ${err.message}`));
   }
 
   /** `p`, or a rejection as soon as the connection is lost. */

@@ -81,11 +81,15 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
 
   const conn = new Client();
   await new Promise<void>((resolve, reject) => {
-    conn.once('ready', resolve);
-    conn.once('error', (err: Error & { level?: string }) => {
+    const failed = (err: Error & { level?: string }) => {
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') reject(new ControllerError('AUTH_FAILED', `${where}: the node refused our key for user ${t.user}`));
       else reject(new ControllerError('UNREACHABLE', `${where}: ${err.message}`, { cause: err }));
+    };
+    conn.once('error', failed);
+    conn.once('ready', () => {
+      conn.off('error', failed);
+      resolve();
     });
     conn.connect(config);
   });

@@ -1,4 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { parse } from 'yaml';
+import { type Host, checkInventory } from '../../controller/inventory.js';
+import { openSsh } from '../../controller/transport/ssh.js';
+import { sshNode } from '../../controller/transport/ssh-node.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -101,6 +106,23 @@ describe('ssh transport against a real sshd', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.map((n) => [n.host, n.ok, n.verdict?.state])).toEqual([['cmp-1', true, 'verified'], ['cmp-2', true, 'verified']]);
     });
+  });
+
+  it('an SSH error after the handshake fails what runs over it, never the controller process', async () => {
+    const inv = inventoryWith('after-handshake.yaml', { knownHosts: knownHosts('known_hosts_err', sshd.knownHostsLine()) });
+    const host = checkInventory(parse(readFileSync(inv, 'utf8')), inv).hosts[0] as Host;
+    // Fault injection: the session's socket fails under it, as on a reset connection.
+    const reset = (c: unknown) => (c as { _sock: Socket })._sock.destroy(new Error('connection reset by the test'));
+    const bare = await openSsh(host);
+    const closed = new Promise<void>((r) => bare.conn.once('close', () => r()));
+    reset(bare.conn);
+    // An 'error' event nobody listens for would be an uncaught exception here, failing the run.
+    await closed;
+    const { conn, where } = await openSsh(host);
+    const node = await sshNode(conn, where);
+    reset(conn);
+    await expect(node.run(['true'], 5000)).rejects.toThrow();
+    await expect(node.files.lstat('/')).rejects.toThrow();
   });
 
   it('reports a connection dropped mid-run for that node only', async () => {

@@ -70,7 +70,7 @@ export interface NodeAccess {
   dial?: (ep: Endpoint) => Promise<Duplex>;
 }
 
-export function fileKind(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isSocket(): boolean }): FileInfo['kind'] {
+function fileKind(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isSocket(): boolean }): FileInfo['kind'] {
   return s.isSymbolicLink() ? 'link' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : s.isSocket() ? 'socket' : 'other';
 }
 

@@ -7,7 +7,7 @@ import { parseEndpointText } from './endpoint.js';
  * refused here, before it reaches a node.
  */
 
-export const NO_SEP = /^[^\s,:=]+$/;
+const NO_SEP = /^[^\s,:=]+$/;
 
 /** Fields that take one value or a list (endpoints, encap type and IP), as a list. */
 export const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -78,7 +78,7 @@ export const bridgeMappings = z.union([
 
 
 /** A network interface name as Linux allows it (IFNAMSIZ: 15 bytes; no slash or whitespace). */
-export const interfaceName = z
+const interfaceName = z
   .string()
   .refine((s) => /^[^\s/:,]+$/.test(s) && s !== '.' && s !== '..', 'is not an interface name (no spaces, slashes, colons or commas)')
   .refine((s) => byteLength(s) <= 15, 'is longer than 15 bytes (the Linux limit for an interface name)');

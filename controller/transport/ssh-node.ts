@@ -19,7 +19,7 @@ const MAX_OUTPUT = 4 * 1024 * 1024;
  * outcome is unknown) and every pending SFTP request or program is rejected.
  * ssh2 alone leaves some of them waiting on a dead session.
  */
-export class Lifeline {
+class Lifeline {
   private readonly channels = new Set<Duplex>();
   private readonly waiters = new Set<(err: Error) => void>();
   private lost: Error | undefined;
@@ -65,7 +65,7 @@ export class Lifeline {
 }
 
 /** HTTP to a unix socket on the node, each request through its own SSH streamlocal forward. */
-export class ForwardAgent extends http.Agent {
+class ForwardAgent extends http.Agent {
   private readonly conn: Client;
   private readonly path: string;
   private readonly lifeline: Lifeline | undefined;
@@ -90,7 +90,7 @@ export async function forwardedDocker(conn: Client, socketPath: string, lifeline
 }
 
 /** A unix socket on the node, or a TCP port it reaches, as a stream here (OpenSSH streamlocal / direct-tcpip). */
-export function forwardedStream(conn: Client, ep: Endpoint): Promise<Duplex> {
+function forwardedStream(conn: Client, ep: Endpoint): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | undefined, ch: Duplex) => (err ? reject(err) : resolve(ch));
     if (ep.kind === 'unix') conn.openssh_forwardOutStreamLocal(ep.path, done);
@@ -114,7 +114,7 @@ function info(s: Stats): FileInfo {
 }
 
 /** Runs an argument vector on the node (quoted for its login shell, so what runs is exactly the vector). */
-export function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Promise<RunResult> {
+function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     conn.exec(shellQuote(argv), (err, ch) => {
       if (err) return reject(err);
@@ -217,7 +217,7 @@ function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>,
 }
 
 /** `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address each. */
-export function parseIpAddr(text: string): NodeInterface[] {
+function parseIpAddr(text: string): NodeInterface[] {
   const byName = new Map<string, NodeInterface>();
   for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d+)/gm)) {
     const name = m[1] as string;

@@ -10,6 +10,7 @@ import { AGENT_IMAGE } from '../schemas/version.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
 import { openSsh, shellQuote } from './transport/ssh.js';
+import type { Lifeline } from './transport/lifeline.js';
 import { forwardedDocker } from './transport/ssh-node.js';
 
 /** The agent's container on a node, as Kolla names its containers. */
@@ -31,9 +32,9 @@ function nodeDockerSocket(host: Host): string {
 }
 
 /** The node's Docker API, reached through SSH forwards of its socket. */
-async function nodeDocker(conn: Client, host: Host, where: string): Promise<Docker> {
+async function nodeDocker(conn: Client, host: Host, where: string, lifeline: Lifeline): Promise<Docker> {
   const socket = nodeDockerSocket(host);
-  const docker = await forwardedDocker(conn, socket);
+  const docker = await forwardedDocker(conn, socket, lifeline);
   await docker.ping().catch((err: unknown) => {
     throw new ControllerError('UNREACHABLE', `${where}: cannot reach the node's Docker API at ${socket} over SSH: ${(err as Error).message}`);
   });
@@ -76,9 +77,9 @@ export async function installAgent(host: Host, opts: { image?: string; local: Do
   }
   if (installKind(host.agent) === 'systemd') return installUnit(host, opts.executable);
   const image = opts.image ?? AGENT_IMAGE;
-  const { conn, where } = await openSsh(host);
+  const { conn, where, lifeline } = await openSsh(host);
   try {
-    const docker = await nodeDocker(conn, host, where);
+    const docker = await nodeDocker(conn, host, where, lifeline);
     const loaded = await ensureImage(docker, opts.local, image, where);
     const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
     await writeConfig(conn, stateDir, `${JSON.stringify(host.chassis, null, 2)}\n`, where);
@@ -196,9 +197,9 @@ function execOn(conn: Client, argv: string[]): Promise<{ code: number; stdout: s
 
 /** Removes the agent's container; the node's Open vSwitch and the state dir (snapshots) stay as they are. */
 export async function removeAgent(host: Host): Promise<{ removed: boolean }> {
-  const { conn, where } = await openSsh(host);
+  const { conn, where, lifeline } = await openSsh(host);
   try {
-    const c = (await nodeDocker(conn, host, where)).getContainer(AGENT_CONTAINER);
+    const c = (await nodeDocker(conn, host, where, lifeline)).getContainer(AGENT_CONTAINER);
     const there = await c.inspect().then(() => true, () => false);
     if (there) await c.remove({ force: true });
     return { removed: there };

@@ -12,12 +12,12 @@ import { sshNode } from './ssh-node.js';
  * rollback finds them whichever way the change was made.
  */
 export async function connectDirect(host: Host): Promise<AgentClient> {
-  const { conn, where, t } = await openSsh(host);
+  const { conn, where, t, lifeline } = await openSsh(host);
   const close = async () => {
     conn.end();
   };
   try {
-    const node = await sshNode(conn, where);
+    const node = await sshNode(conn, where, lifeline);
     // An agent serving there keeps its own desired config applied: two writers would fight over the node.
     const socket = agentSocketOf(t);
     if ((await node.files.lstat(socket))?.kind === 'socket') {

@@ -6,63 +6,13 @@ import type Docker from 'dockerode';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import type { FileInfo, NodeAccess, NodeFiles, NodeInterface, RunResult } from '../../agent/index.js';
 import type { Endpoint } from '../../schemas/endpoint.js';
+import type { Lifeline } from './lifeline.js';
 import { shellQuote } from './ssh.js';
 
 /** SFTP's "no such file" status. */
 const NO_SUCH_FILE = 2;
 /** What a program run on the node may print before the rest is dropped. */
 const MAX_OUTPUT = 4 * 1024 * 1024;
-
-/**
- * Everything open over one SSH connection fails at once when it drops: its
- * forwarded sockets are destroyed (an OVSDB write in flight then says its
- * outcome is unknown) and every pending SFTP request or program is rejected.
- * ssh2 alone leaves some of them waiting on a dead session.
- */
-class Lifeline {
-  private readonly channels = new Set<Duplex>();
-  private readonly waiters = new Set<(err: Error) => void>();
-  private lost: Error | undefined;
-
-  constructor(conn: Client, where: string) {
-    const die = (why: string) => {
-      if (this.lost) return;
-      this.lost = new Error(`${where}: ${why}`);
-      for (const ch of this.channels) ch.destroy();
-      for (const w of this.waiters) w(this.lost);
-    };
-    conn.on('close', () => die('the SSH connection closed'));
-    conn.on('end', () => die('the SSH connection ended'));
-    // Kept for the session's life: an 'error' with no listener would end the whole controller.
-    conn.on('error', (err: Error) => die(`SSH error: ${err.message}`));
-  }
-
-  /** `p`, or a rejection as soon as the connection is lost. */
-  guard<T>(p: Promise<T>): Promise<T> {
-    if (this.lost) {
-      p.catch(() => undefined);
-      return Promise.reject(this.lost);
-    }
-    return new Promise((resolve, reject) => {
-      const w = (err: Error) => reject(err);
-      this.waiters.add(w);
-      p.then(
-        (v) => (this.waiters.delete(w), resolve(v)),
-        (err: unknown) => (this.waiters.delete(w), reject(err)),
-      );
-    });
-  }
-
-  /** A channel to destroy when the connection is lost. */
-  track<C extends Duplex>(ch: C): C {
-    if (this.lost) ch.destroy();
-    else {
-      this.channels.add(ch);
-      ch.once('close', () => this.channels.delete(ch));
-    }
-    return ch;
-  }
-}
 
 /** HTTP to a unix socket on the node, each request through its own SSH streamlocal forward. */
 class ForwardAgent extends http.Agent {
@@ -233,8 +183,7 @@ function parseIpAddr(text: string): NodeInterface[] {
  * its OVSDB and Docker API by forwards of their sockets. Nothing of ours
  * runs there.
  */
-export async function sshNode(conn: Client, where: string): Promise<NodeAccess> {
-  const lifeline = new Lifeline(conn, where);
+export async function sshNode(conn: Client, where: string, lifeline: Lifeline): Promise<NodeAccess> {
   const sftp = await lifeline.guard(callback<SFTPWrapper>((cb) => conn.sftp(cb)));
   const run = (argv: string[], timeoutMs: number) => lifeline.guard(runOverSsh(conn, argv, timeoutMs));
   const firstLine = async (argv: string[]) => {

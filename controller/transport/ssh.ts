@@ -9,6 +9,7 @@ import { ControllerError } from '../errors.js';
 import type { Host } from '../inventory.js';
 import { AgentClient } from './client.js';
 import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
+import { Lifeline } from './lifeline.js';
 import { LineDemux } from './lines.js';
 
 const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
@@ -35,7 +36,7 @@ export function agentSocketOf(t: SshTransport): string {
  * key checked against known_hosts or pinned fingerprints before anything is
  * sent — an unknown or changed key is an error, never a prompt.
  */
-export async function openSsh(host: Host): Promise<{ conn: Client; where: string; t: SshTransport }> {
+export async function openSsh(host: Host): Promise<{ conn: Client; where: string; t: SshTransport; lifeline: Lifeline }> {
   const t = host.transport;
   if (t.kind !== 'ssh') throw new ControllerError('INVALID_INVENTORY', `${host.name}: this needs an ssh transport`);
   const where = `${host.name} (${host.address}:${t.port})`;
@@ -80,15 +81,22 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
   }
 
   const conn = new Client();
+  let lifeline: Lifeline | undefined;
   await new Promise<void>((resolve, reject) => {
     const failed = (err: Error & { level?: string }) => {
       if (refusal) reject(refusal);
       else if (err.level === 'client-authentication') reject(new ControllerError('AUTH_FAILED', `${where}: the node refused our key for user ${t.user}`));
       else reject(new ControllerError('UNREACHABLE', `${where}: ${err.message}`, { cause: err }));
     };
+    // A peer that goes away mid-handshake may only close: ssh2 then says nothing else, and stops its ready timer.
+    const closed = () => reject(new ControllerError('UNREACHABLE', `${where}: the connection closed during the SSH handshake`));
     conn.once('error', failed);
+    conn.once('close', closed);
     conn.once('ready', () => {
       conn.off('error', failed);
+      conn.off('close', closed);
+      // Made in the same tick as the session: nothing can drop unseen between them.
+      lifeline = new Lifeline(conn, where);
       resolve();
     });
     conn.connect(config);
@@ -96,7 +104,7 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
   // Whatever runs over the connection fails on its own when it breaks; an 'error' event with no
   // listener would end the whole controller, taking every other node's work with it.
   conn.on('error', () => undefined);
-  return { conn, where, t };
+  return { conn, where, t, lifeline: lifeline as Lifeline };
 }
 
 /**

@@ -224,9 +224,9 @@ describe('direct mode, the rest of the protocol', () => {
 describe('the node\'s files over SFTP', () => {
   it('reads a file whole up to a bound, and refuses one that holds more (a node answers for itself, not for our memory)', async () => {
     const inv = checkInventory(parse(readFileSync(inventory('files', 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.61', 'az1')), 'utf8')), 'files');
-    const { conn, where } = await openSsh(inv.hosts[0] as Host);
+    const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
     try {
-      const node = await sshNode(conn, where);
+      const node = await sshNode(conn, where, lifeline);
       const file = join(tempDir('sftp-read'), 'big');
       const text = 'x'.repeat(100_000);
       writeFileSync(file, text);

@@ -118,8 +118,8 @@ describe('ssh transport against a real sshd', () => {
     reset(bare.conn);
     // An 'error' event nobody listens for would be an uncaught exception here, failing the run.
     await closed;
-    const { conn, where } = await openSsh(host);
-    const node = await sshNode(conn, where);
+    const { conn, where, lifeline } = await openSsh(host);
+    const node = await sshNode(conn, where, lifeline);
     reset(conn);
     await expect(node.run(['true'], 5000)).rejects.toThrow();
     await expect(node.files.lstat('/')).rejects.toThrow();

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { parse } from 'yaml';
 import { type Host, checkInventory } from '../../controller/inventory.js';
 import { openSsh } from '../../controller/transport/ssh.js';
@@ -106,6 +106,23 @@ describe('ssh transport against a real sshd', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.json.map((n) => [n.host, n.ok, n.verdict?.state])).toEqual([['cmp-1', true, 'verified'], ['cmp-2', true, 'verified']]);
     });
+  });
+
+  it('a peer that closes during the handshake is UNREACHABLE at once, not a wait for the node timeout', async () => {
+    // A broken peer: an SSH banner, then the connection closed cleanly, as an sshd dying mid-handshake.
+    const peer = net.createServer((s) => {
+      s.write('SSH-2.0-OpenSSH_9.2\r\n');
+      s.once('data', () => s.end());
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', () => r()));
+    try {
+      const inv = inventoryWith('closing-peer.yaml', { knownHosts: knownHosts('known_hosts_peer', sshd.knownHostsLine()), port: (peer.address() as net.AddressInfo).port, connectTimeoutS: 3600 });
+      const host = checkInventory(parse(readFileSync(inv, 'utf8')), inv).hosts[0] as Host;
+      // With an hour's handshake timeout, only noticing the close ends this within the test's own time.
+      await expect(openSsh(host)).rejects.toMatchObject({ code: 'UNREACHABLE', message: expect.stringContaining('closed during the SSH handshake') });
+    } finally {
+      peer.close();
+    }
   });
 
   it('an SSH error after the handshake fails what runs over it, never the controller process', async () => {

@@ -1,4 +1,4 @@
-import { MANAGER_SETTING, OTHER_CONFIG_SETTING, SSL_SETTING } from '../schemas/chassis.js';
+import { SSL_SETTING } from '../schemas/chassis.js';
 import { KEY_ROWS } from '../schemas/keys.js';
 
 /** Where the agent keeps its ownership record: in the node's own OVSDB, so it cannot drift from the data. */
@@ -25,10 +25,7 @@ export function splitList(value: string | undefined): string[] {
  */
 export const SSL_KEY = SSL_SETTING;
 
-/** Open_vSwitch.other_config keys, as settings (hardware offload, DPDK: what os-net-config and the charms set). */
-export const OTHER_CONFIG_PREFIX = OTHER_CONFIG_SETTING;
-/** Each Manager target (the local OVSDB remotes nova/os-vif and the metadata agent use), as a setting whose value says it is there. */
-export const MANAGER_PREFIX = MANAGER_SETTING;
+/** The value of a Manager target's setting (MANAGER_SETTING + target): it is there. */
 export const MANAGER_PRESENT = 'present';
 
 export interface SslRow {

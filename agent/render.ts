@@ -1,6 +1,6 @@
 import type { BridgeSpec, ChassisConfig } from '../schemas/chassis.js';
-import { KEY_TABLE, TOKEN_TABLE, fieldValue } from '../schemas/keys.js';
-import { MANAGER_PREFIX, MANAGER_PRESENT, SSL_KEY, encodeSsl } from './keys.js';
+import { KEY_TABLE, MANAGER_SETTING, TOKEN_TABLE, fieldValue } from '../schemas/keys.js';
+import { MANAGER_PRESENT, SSL_KEY, encodeSsl } from './keys.js';
 
 /** What one node's config means for its OVSDB: the keys and cms tokens the agent owns, and bridges. */
 export interface Desired {
@@ -20,7 +20,7 @@ export function render(c: ChassisConfig): Desired {
     if (text !== '') keys[r.key] = text;
   }
   Object.assign(keys, c.extraExternalIds ?? {});
-  for (const t of c.managers ?? []) keys[`${MANAGER_PREFIX}${t}`] = MANAGER_PRESENT;
+  for (const t of c.managers ?? []) keys[`${MANAGER_SETTING}${t}`] = MANAGER_PRESENT;
   if (c.ssl && 'privateKey' in c.ssl) {
     keys[SSL_KEY] = encodeSsl({ privateKey: c.ssl.privateKey, certificate: c.ssl.certificate, caCert: c.ssl.caCert, bootstrapCaCert: c.ssl.bootstrapCaCert === true });
   }

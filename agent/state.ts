@@ -1,5 +1,6 @@
+import { MANAGER_SETTING, OTHER_CONFIG_SETTING } from '../schemas/keys.js';
 import type { BridgeSpec } from '../schemas/chassis.js';
-import { MANAGER_PREFIX, MANAGER_PRESENT, OTHER_CONFIG_PREFIX, SSL_KEY, type SslState, encodeSsl } from './keys.js';
+import { MANAGER_PRESENT, SSL_KEY, type SslState, encodeSsl } from './keys.js';
 
 /** A Manager row the Open_vSwitch row references (ovs-vsctl set-manager): its uuid, so a write can name it. */
 export interface ManagerRow {
@@ -29,9 +30,9 @@ export interface NodeState {
  */
 export function settingsOf(state: NodeState): Map<string, string> {
   const out = new Map([...state.externalIds].filter(([k]) => !k.startsWith('@')));
-  for (const [k, v] of state.otherConfig ?? []) out.set(`${OTHER_CONFIG_PREFIX}${k}`, v);
+  for (const [k, v] of state.otherConfig ?? []) out.set(`${OTHER_CONFIG_SETTING}${k}`, v);
   if (state.ssl) out.set(SSL_KEY, encodeSsl(state.ssl));
-  for (const m of state.managers ?? []) out.set(`${MANAGER_PREFIX}${m.target}`, MANAGER_PRESENT);
+  for (const m of state.managers ?? []) out.set(`${MANAGER_SETTING}${m.target}`, MANAGER_PRESENT);
   return out;
 }
 
@@ -85,14 +86,14 @@ export function splitWrite(w: WriteSet): SplitWrite {
   const out: SplitWrite = { set: {}, remove: [], otherConfig: { set: {}, remove: [] }, ssl: undefined, managers: { add: [], remove: [] } };
   for (const [k, v] of Object.entries(w.set)) {
     if (k === SSL_KEY) out.ssl = v;
-    else if (k.startsWith(OTHER_CONFIG_PREFIX)) out.otherConfig.set[k.slice(OTHER_CONFIG_PREFIX.length)] = v;
-    else if (k.startsWith(MANAGER_PREFIX)) out.managers.add.push(k.slice(MANAGER_PREFIX.length));
+    else if (k.startsWith(OTHER_CONFIG_SETTING)) out.otherConfig.set[k.slice(OTHER_CONFIG_SETTING.length)] = v;
+    else if (k.startsWith(MANAGER_SETTING)) out.managers.add.push(k.slice(MANAGER_SETTING.length));
     else out.set[k] = v;
   }
   for (const k of w.remove) {
     if (k === SSL_KEY) out.ssl = null;
-    else if (k.startsWith(OTHER_CONFIG_PREFIX)) out.otherConfig.remove.push(k.slice(OTHER_CONFIG_PREFIX.length));
-    else if (k.startsWith(MANAGER_PREFIX)) out.managers.remove.push(k.slice(MANAGER_PREFIX.length));
+    else if (k.startsWith(OTHER_CONFIG_SETTING)) out.otherConfig.remove.push(k.slice(OTHER_CONFIG_SETTING.length));
+    else if (k.startsWith(MANAGER_SETTING)) out.managers.remove.push(k.slice(MANAGER_SETTING.length));
     else out.remove.push(k);
   }
   return out;

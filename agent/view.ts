@@ -1,7 +1,8 @@
+import { MANAGER_SETTING, OTHER_CONFIG_SETTING } from '../schemas/keys.js';
 import { byCodeUnit } from '../common/text.js';
 import type { PlanView, ShowResult } from '../schemas/rpc.js';
 import { type Plan, hasChanges } from './diff.js';
-import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, MANAGER_PREFIX, OTHER_CONFIG_PREFIX, SSL_KEY, splitList } from './keys.js';
+import { CMS_OPTIONS, MANAGED_CMS, MANAGED_KEYS, SSL_KEY, splitList } from './keys.js';
 import { type NodeState, settingsOf } from './state.js';
 
 export function planView(plan: Plan): PlanView {
@@ -79,9 +80,9 @@ export function formatShow(s: ShowResult): string {
   }
   if (Object.keys(s.otherConfig).length > 0) {
     lines.push('other_config:');
-    for (const [k, v] of Object.entries(s.otherConfig)) lines.push(`  ${k} = ${v}${managed.has(`${OTHER_CONFIG_PREFIX}${k}`) ? '  (managed)' : ''}`);
+    for (const [k, v] of Object.entries(s.otherConfig)) lines.push(`  ${k} = ${v}${managed.has(`${OTHER_CONFIG_SETTING}${k}`) ? '  (managed)' : ''}`);
   }
-  for (const m of s.managers) lines.push(`Manager: ${m}${managed.has(`${MANAGER_PREFIX}${m}`) ? '  (managed)' : ''}`);
+  for (const m of s.managers) lines.push(`Manager: ${m}${managed.has(`${MANAGER_SETTING}${m}`) ? '  (managed)' : ''}`);
   lines.push('bridges:');
   for (const [b, ports] of Object.entries(s.bridges)) lines.push(`  ${b}: ${ports.join(', ') || '(no ports)'}`);
   return lines.join('\n');

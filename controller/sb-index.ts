@@ -79,7 +79,7 @@ function encapsOf(row: Row | undefined): string[] {
   return Array.isArray(row?.encaps) ? (row.encaps as string[]) : [];
 }
 
-/** Every chassis name a table of rows holds, as inserts: how an index starts from a monitor's cache. */
+/** A table's rows as inserts: how an index starts from a monitor's cache. */
 export function asInserts(table: string, rows: Map<string, Row>): RowChange[] {
   return [...rows].map(([uuid, row]) => ({ table, uuid, kind: 'insert', new: row }));
 }

@@ -39,7 +39,6 @@ function unstorable(v: unknown, path: (string | number)[] = []): { path: (string
 
 /** The name under which the node's SSL row is owned and diffed beside the external_ids keys. */
 export const SSL_SETTING = '@SSL';
-export { MANAGER_SETTING, OTHER_CONFIG_SETTING } from './keys.js';
 
 const nodePath = z
   .string()

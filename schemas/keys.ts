@@ -21,7 +21,7 @@ export interface OvnVersions {
   neverRead?: true;
 }
 
-/** One Open_vSwitch external_ids key: the field schema (optional unless required), how it is written and read back. */
+/** One key-valued setting (an external_ids key, or an other_config one as OTHER_CONFIG_SETTING + key): its field schema (optional unless required), how it is written and read back. */
 export interface KeyDef<S extends z.ZodType = z.ZodType> {
   kind: 'key';
   key: string;
@@ -65,7 +65,12 @@ export interface GroupDef<E extends Record<string, Def>, S extends z.ZodType> {
 
 export type Def = KeyDef | TokenDef | GroupDef<Record<string, Def>, z.ZodType>;
 
-/** Settings that live beside external_ids: other_config keys, and each Manager target. */
+/**
+ * Settings that live beside external_ids, named so they cannot be external_ids
+ * keys of ours: Open_vSwitch.other_config keys (hardware offload, DPDK) as
+ * OTHER_CONFIG_SETTING + key, and each Manager target (the local OVSDB
+ * remotes nova/os-vif and the metadata agent use) as MANAGER_SETTING + target.
+ */
 export const OTHER_CONFIG_SETTING = '@other_config:';
 export const MANAGER_SETTING = '@Manager:';
 
@@ -76,8 +81,9 @@ export const managerTarget = z.string().regex(/^(p?tcp|p?ssl):[^\s,]+$|^p?unix:\
 
 /** The IPs of an encap.ip that names them; one found on the node must be resolved there first. */
 export function concrete(v: z.output<typeof encapIpSpec>): string[] {
-  if (typeof v === 'string' || Array.isArray(v)) return asList(v);
-  throw new Error(`encap.ip ${JSON.stringify(v)} is resolved on the node, not here`);
+  const ips = namedIps(v);
+  if (!ips) throw new Error(`encap.ip ${JSON.stringify(v)} is resolved on the node, not here`);
+  return ips;
 }
 
 /** The encap IPs a config names, or undefined when they are found on the node (an interface or a network). */

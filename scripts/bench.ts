@@ -35,6 +35,7 @@ import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 import { type ScaleRow, scaleCases } from './lib/scale.js';
 import { concrete } from '../schemas/keys.js';
+import { vsctlSetArgs } from './lib/peers.js';
 
 const execFileP = promisify(execFile);
 
@@ -122,17 +123,6 @@ function alternatingConfigs(): [ChassisConfig, ChassisConfig] {
   return [make(1), make(2)];
 }
 
-/** The ovs-vsctl line an Ansible role runs for the same config (DESIGN.md), as an argument vector. */
-function vsctlSetArgs(c: ChassisConfig): string[] {
-  const list = (v: string | string[]) => (Array.isArray(v) ? v.join(',') : v);
-  return ['--no-wait', 'set', 'Open_vSwitch', '.',
-    `external_ids:system-id=${c.systemId}`, `external_ids:hostname=${c.hostname}`,
-    `external_ids:ovn-remote="${list(c.ovnRemote)}"`, `external_ids:ovn-encap-ip=${list(concrete(c.encap.ip))}`,
-    `external_ids:ovn-encap-type=${list(c.encap.type)}`,
-    `external_ids:ovn-bridge-mappings="${Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',')}"`,
-    `external_ids:ovn-cms-options="${[c.gateway ? 'enable-chassis-as-gw' : '', c.availabilityZones?.length ? `availability-zones=${c.availabilityZones.join(':')}` : ''].filter(Boolean).join(',')}"`,
-    `external_ids:ovn-remote-probe-interval=${c.remoteProbeIntervalMs}`];
-}
 
 async function nodeApplyCases(server: OvsdbServer, dockerd: Dockerd): Promise<void> {
   const configs = alternatingConfigs();
@@ -226,7 +216,7 @@ async function fleetCases(n: number): Promise<void> {
       writeFileSync(join(dir, 'hosts.ini'), `${hostsIni}\n`);
       const playbook = (i: number) => {
         const c = fleetFor(i).hosts[0]?.chassis as ChassisConfig;
-        const perHost = ['external_ids:system-id', 'external_ids:hostname', 'external_ids:ovn-encap-ip', 'external_ids:ovn-cms-options', 'external_ids:ovn-bridge-mappings'];
+        const perHost = ['external_ids:system-id', 'external_ids:hostname', 'external_ids:ovn-encap-ip', 'external_ids:ovn-cms-options', 'external_ids:ovn-bridge-mappings', 'external_ids:ovn-transport-zones'];
         const args = vsctlSetArgs(c).filter((a) => !perHost.some((p) => a.startsWith(p)));
         const line = ['ovs-vsctl', '--db={{ db }}', ...args, 'external_ids:system-id={{ system_id }}', 'external_ids:hostname={{ inventory_hostname }}', 'external_ids:ovn-encap-ip={{ encap_ip }}'];
         return `- hosts: fleet\n  gather_facts: false\n  tasks:\n    - name: set OVN chassis keys (as kolla-ansible does)\n      command:\n        argv: ${JSON.stringify(line)}\n`;

@@ -9,10 +9,9 @@ import { Journal } from '../../controller/journal.js';
 import { rollout } from '../../controller/rollout.js';
 import { type SouthboundView, watchSouthbound } from '../../controller/verify.js';
 import { OvsdbClient } from '../../ovsdb/index.js';
-import { type ChassisConfig, asList } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
-import { concrete } from '../../schemas/keys.js';
 import { round } from './measure.js';
+import { peerKeys } from './peers.js';
 import { tempDir } from './procs.js';
 import { Sandbox } from './sandbox.js';
 
@@ -70,15 +69,6 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
   }));
 }
 
-/** The external_ids a chassis config sets, as the peers would write them. */
-function keysOf(c: ChassisConfig): Record<string, string> {
-  return {
-    'system-id': c.systemId, hostname: c.hostname as string, 'ovn-remote': asList(c.ovnRemote).join(','),
-    'ovn-encap-type': asList(c.encap.type).join(','), 'ovn-encap-ip': concrete(c.encap.ip).join(','),
-    'ovn-remote-probe-interval': String(c.remoteProbeIntervalMs ?? ''), 'ovn-transport-zones': (c.transportZones ?? []).join(','),
-    ...(c.gateway ? { 'ovn-cms-options': 'enable-chassis-as-gw', 'ovn-bridge-mappings': Object.entries(c.bridgeMappings ?? {}).map(([p, b]) => `${p}:${b}`).join(',') } : {}),
-  };
-}
 
 /** The floor: one bare RFC 7047 connection per node, one mutate of the same keys, no checks. */
 function rawWrite(sockPath: string, keys: Record<string, string>): Promise<void> {
@@ -164,7 +154,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
       pool(fleet.hosts, CONCURRENCY, async (h) => {
         const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
-        await write(node.ovsdb.unix, node.ovsdb.sockPath, keysOf(h.chassis));
+        await write(node.ovsdb.unix, node.ovsdb.sockPath, peerKeys(h.chassis));
       });
     rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, () => writeAll(second, (db, _s, k) => vsctlWrite(db, k)), { own: false }));
     rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', () => writeAll(first, (_db, s, k) => rawWrite(s, k)), { own: false }));

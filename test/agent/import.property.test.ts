@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../agent/diff.js';
-import { MANAGED_CMS, MANAGED_KEYS, MANAGER_PREFIX, OTHER_CONFIG_PREFIX } from '../../agent/keys.js';
+import { MANAGED_CMS, MANAGED_KEYS } from '../../agent/keys.js';
 import { render } from '../../agent/render.js';
 import type { NodeState } from '../../agent/state.js';
 import { showView } from '../../agent/view.js';
 import { fieldsFromNode } from '../../controller/import.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
-import { KEY_TABLE, TOKEN_TABLE } from '../../schemas/keys.js';
+import { KEY_TABLE, MANAGER_SETTING, OTHER_CONFIG_SETTING, TOKEN_TABLE } from '../../schemas/keys.js';
 
 /**
  * import(render(config)) gives back the config: a node that holds what a
@@ -84,8 +84,8 @@ function nodeHolding(c: ReturnType<typeof chassisConfigSchema.parse>): NodeState
   const other = new Map<string, string>();
   const managers: { uuid: string; target: string }[] = [];
   for (const [k, v] of [...ids]) {
-    if (k.startsWith(OTHER_CONFIG_PREFIX)) other.set(k.slice(OTHER_CONFIG_PREFIX.length), v);
-    else if (k.startsWith(MANAGER_PREFIX)) managers.push({ uuid: `u${managers.length}`, target: k.slice(MANAGER_PREFIX.length) });
+    if (k.startsWith(OTHER_CONFIG_SETTING)) other.set(k.slice(OTHER_CONFIG_SETTING.length), v);
+    else if (k.startsWith(MANAGER_SETTING)) managers.push({ uuid: `u${managers.length}`, target: k.slice(MANAGER_SETTING.length) });
     if (k.startsWith('@')) ids.delete(k);
   }
   return { externalIds: ids, otherConfig: other, ssl: undefined, managers, bridges: new Map(d.bridges.map((b) => [b.name, []])) };

@@ -4,6 +4,15 @@ import { ReconnectFsm } from '../../ovsdb/reconnect.js';
 const policy = (probe = 5000) => ({ minBackoffMs: 1000, maxBackoffMs: 8000, probeIntervalMs: () => probe });
 
 /** Drives the FSM the way the client does, with time as a number we move by hand. */
+/** A script whose FSM connected to its first remote at time 0. */
+function connectedScript(remotes: number, probe = 5000) {
+  const s = script(remotes, probe);
+  s.fsm.start(0);
+  s.fsm.connecting(0);
+  s.fsm.connected(0);
+  return s;
+}
+
 function script(remotes: number, probe = 5000) {
   const fsm = new ReconnectFsm(remotes, policy(probe));
   let now = 0;
@@ -82,10 +91,7 @@ describe('reconnect FSM (scripted time)', () => {
   });
 
   it('any traffic after a probe makes the connection active again and pushes the next probe out', () => {
-    const s = script(1, 5000);
-    s.fsm.start(0);
-    s.fsm.connecting(0);
-    s.fsm.connected(0);
+    const s = connectedScript(1, 5000);
     s.fsm.probed(5000);
     s.fsm.activity(7000);
     expect(s.fsm.state).toBe('active');
@@ -96,10 +102,7 @@ describe('reconnect FSM (scripted time)', () => {
   });
 
   it('hearing again of traffic it already knew does not count as an answer to a probe', () => {
-    const s = script(1, 5000);
-    s.fsm.start(0);
-    s.fsm.connecting(0);
-    s.fsm.connected(0);
+    const s = connectedScript(1, 5000);
     s.fsm.activity(100);
     s.fsm.probed(5100);
     s.fsm.activity(100);
@@ -109,10 +112,7 @@ describe('reconnect FSM (scripted time)', () => {
   });
 
   it('never probes a remote whose interval is 0 (unix sockets)', () => {
-    const s = script(1, 0);
-    s.fsm.start(0);
-    s.fsm.connecting(0);
-    s.fsm.connected(0);
+    const s = connectedScript(1, 0);
     s.at(1e9);
     expect(s.run()).toBeUndefined();
     expect(s.fsm.wakeAt()).toBeUndefined();

@@ -1,4 +1,5 @@
 import type { Hook } from '../schemas/hooks.js';
+import { DockerApiError } from './docker-api.js';
 import { AgentError } from './errors.js';
 import { type NodeAccess, localNode } from './node.js';
 
@@ -11,33 +12,28 @@ function describe(h: Hook): string {
   return h.action === 'command' ? `command ${JSON.stringify(h.argv)}` : `${h.action} ${h.container}`;
 }
 
-/** Docker answers 304 when a container already is as asked: that is success, so hooks can be re-run. */
-const alreadyThere = (err: unknown) => (err as { statusCode?: number }).statusCode === 304;
-
 async function docker(node: NodeAccess, h: Exclude<Hook, { action: 'command' }>, deadline: number): Promise<string> {
-  const c = (await node.docker(h.dockerSocket)).getContainer(h.container);
+  const api = await node.docker(h.dockerSocket);
   const t = Math.max(1, Math.floor(h.timeoutS / 2));
   try {
-    if (h.action === 'stop') await c.stop({ t }).catch((e: unknown) => (alreadyThere(e) ? undefined : Promise.reject(e)));
-    else if (h.action === 'start') await c.start().catch((e: unknown) => (alreadyThere(e) ? undefined : Promise.reject(e)));
-    else if (h.action === 'restart') await c.restart({ t });
+    if (h.action === 'stop') await api.stop(h.container, t);
+    else if (h.action === 'start') await api.start(h.container);
+    else if (h.action === 'restart') await api.restart(h.container, t);
     else {
       for (;;) {
-        const info = await c.inspect();
-        const health = info.State.Health?.Status;
-        if (health === 'healthy' || (health === undefined && info.State.Running)) return `${h.container} is ${health ?? 'running'}`;
-        if (Date.now() > deadline) throw new AgentError('HOOK_FAILED', `${h.container} is not healthy after ${h.timeoutS} s (state: ${health ?? info.State.Status})`);
+        const state = await api.inspect(h.container);
+        const health = state.Health?.Status;
+        if (health === 'healthy' || (health === undefined && state.Running)) return `${h.container} is ${health ?? 'running'}`;
+        if (Date.now() > deadline) throw new AgentError('HOOK_FAILED', `${h.container} is not healthy after ${h.timeoutS} s (state: ${health ?? state.Status})`);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
   } catch (err) {
     if (err instanceof AgentError) throw err;
-    const status = (err as { statusCode?: number }).statusCode;
-    const why = status === 404 ? 'no such container' : (err as Error).message;
+    const why = err instanceof DockerApiError && err.status === 404 ? 'no such container' : (err as Error).message;
     throw new AgentError('HOOK_FAILED', `${describe(h)} failed: ${why}`, { cause: err });
   }
-  const info = await c.inspect();
-  return `${h.container} is ${info.State.Status}`;
+  return `${h.container} is ${(await api.inspect(h.container)).Status}`;
 }
 
 async function command(node: NodeAccess, h: Extract<Hook, { action: 'command' }>): Promise<string> {

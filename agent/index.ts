@@ -5,6 +5,7 @@
  * Everything else in agent/ is the agent's own business.
  */
 export { openBackend } from './backends/open.js';
+export { DockerApi } from './docker-api.js';
 export { splitList } from './keys.js';
 export { type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult, localNode } from './node.js';
 export { RpcSession } from './rpc.js';

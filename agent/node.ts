@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import type Docker from 'dockerode';
 import type { Endpoint } from '../schemas/endpoint.js';
+import { DockerApi } from './docker-api.js';
 import { writeFileAtomic } from './files.js';
 
 export interface FileInfo {
@@ -64,7 +64,7 @@ export interface NodeInterface {
 export interface NodeAccess {
   files: NodeFiles;
   run(argv: string[], timeoutMs: number): Promise<RunResult>;
-  docker(socketPath: string): Promise<Docker>;
+  docker(socketPath: string): Promise<DockerApi>;
   hostname(): Promise<string>;
   interfaces(): Promise<NodeInterface[]>;
   dial?: (ep: Endpoint) => Promise<Duplex>;
@@ -121,8 +121,7 @@ export const localNode: NodeAccess = {
       });
     });
   },
-  // Loaded only when needed: the Docker client is most of the agent's start-up time.
-  docker: async (socketPath) => new (await import('dockerode')).default({ socketPath }),
+  docker: async (socketPath) => new DockerApi({ socketPath }),
   hostname: async () => hostname(),
   interfaces: async () =>
     Object.entries(networkInterfaces()).map(([name, list]) => ({

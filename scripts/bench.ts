@@ -314,15 +314,26 @@ async function startupOn(server: OvsdbServer): Promise<void> {
   // cache: a file just written (a build, an install) is all cached, so every page fault maps its
   // neighbours too. So each is measured hot (as built), cold (the page cache dropped, as after a
   // node's boot; root only), and as anonymous memory (its heaps and stacks, whatever the cache).
-  const memoryAtRest = async (cmd: string, args: string[], cold: boolean): Promise<{ rss: number; anon: number }> => {
+  // And it is read twice: 4 s after start, while V8 still holds start-up's garbage and the young
+  // generation it grew then, and at rest, 15 s after start, once V8's memory reducer (which acts
+  // when allocation has stopped for some seconds) has given them back.
+  const memory = async (cmd: string, args: string[], cold: boolean): Promise<Record<'started' | 'rest', { rss: number; anon: number }>> => {
     if (cold) writeFileSync('/proc/sys/vm/drop_caches', '1\n');
     const p = spawnServer(cmd, args);
-    await new Promise((r) => setTimeout(r, 4000));
-    const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
-    const rollup = readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8');
-    await stopPid(p.pid);
-    const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? 0);
-    return { rss: round(kb(/VmRSS:\s+(\d+)/, status) / 1024, 1), anon: round(kb(/Anonymous:\s+(\d+)/, rollup) / 1024, 1) };
+    const read = () => {
+      const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? 0);
+      const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
+      const rollup = readFileSync(`/proc/${p.pid}/smaps_rollup`, 'utf8');
+      return { rss: round(kb(/VmRSS:\s+(\d+)/, status) / 1024, 1), anon: round(kb(/Anonymous:\s+(\d+)/, rollup) / 1024, 1) };
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      const started = read();
+      await new Promise((r) => setTimeout(r, 11_000));
+      return { started, rest: read() };
+    } finally {
+      await stopPid(p.pid);
+    }
   };
   const canDrop = (() => {
     try {
@@ -332,19 +343,23 @@ async function startupOn(server: OvsdbServer): Promise<void> {
       return false;
     }
   })();
-  const idle = process.execPath;
   const serve = [agentExe, ['serve', '--config', cfg, '--db', server.unix, '--state-dir', join(dir, 'state')]] as const;
-  const hot = await memoryAtRest(serve[0], [...serve[1]], false);
-  const cold = canDrop ? await memoryAtRest(serve[0], [...serve[1]], true) : undefined;
-  const idleNode = await memoryAtRest(idle, ['-e', 'setInterval(() => {}, 1000)'], false);
+  const hot = await memory(serve[0], [...serve[1]], false);
+  const cold = canDrop ? await memory(serve[0], [...serve[1]], true) : undefined;
+  const idleNode = await memory(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], false);
   startupMemory = {
-    node_idle_rss_mb: idleNode.rss,
-    node_idle_anon_mb: idleNode.anon,
-    agent_serve_rss_mb: hot.rss,
-    ...(cold ? { agent_serve_rss_cold_mb: cold.rss } : {}),
-    agent_serve_anon_mb: hot.anon,
+    node_idle_rss_mb: idleNode.rest.rss,
+    node_idle_anon_mb: idleNode.rest.anon,
+    agent_serve_rss_mb: hot.rest.rss,
+    ...(cold ? { agent_serve_rss_cold_mb: cold.rest.rss } : {}),
+    agent_serve_anon_mb: hot.rest.anon,
+    agent_serve_started_rss_mb: hot.started.rss,
+    agent_serve_started_anon_mb: hot.started.anon,
   };
-  if (!argv.json) process.stderr.write(`  resident memory at rest: ovn-chassis-agent serve ${hot.rss} MB (cold page cache: ${cold ? `${cold.rss} MB` : 'not measured, needs root'}; anonymous ${hot.anon} MB), idle node ${idleNode.rss} MB (anonymous ${idleNode.anon} MB)\n`);
+  if (!argv.json) {
+    process.stderr.write(`  resident memory at rest (15 s): ovn-chassis-agent serve ${hot.rest.rss} MB (cold page cache: ${cold ? `${cold.rest.rss} MB` : 'not measured, needs root'}; anonymous ${hot.rest.anon} MB), idle node ${idleNode.rest.rss} MB (anonymous ${idleNode.rest.anon} MB)\n`);
+    process.stderr.write(`  4 s after start: ovn-chassis-agent serve ${hot.started.rss} MB (cold page cache: ${cold ? `${cold.started.rss} MB` : 'not measured'}; anonymous ${hot.started.anon} MB), idle node ${idleNode.started.rss} MB\n`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -358,7 +373,7 @@ async function main(): Promise<void> {
     dockerd = await Dockerd.start();
     await dockerd.buildOvsImage();
     await dockerd.startOvsContainer('openvswitch_vswitchd', tempDir('bench-ovs-run'));
-    await dockerExec(dockerd.api, 'openvswitch_vswitchd', ['ovs-vsctl', '--no-wait', 'init']);
+    await dockerExec(await localNode.docker(dockerd.socketPath), 'openvswitch_vswitchd', ['ovs-vsctl', '--no-wait', 'init']);
     await nodeApplyCases(server, dockerd);
   } finally {
     await dockerd?.stop();
@@ -385,7 +400,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\npeak RSS of the benchmark process: ${memory.peak_rss_mb} MB\n`);
   if (startupMemory) {
     const m = startupMemory;
-    process.stdout.write(`resident memory at rest: ovn-chassis-agent serve (single executable) ${m.agent_serve_rss_mb} MB just built, ${m.agent_serve_rss_cold_mb ?? '(not measured)'} MB with the page cache dropped, ${m.agent_serve_anon_mb} MB anonymous; an idle node process ${m.node_idle_rss_mb} MB (${m.node_idle_anon_mb} MB anonymous)\n`);
+    process.stdout.write(`resident memory at rest (15 s after start): ovn-chassis-agent serve (single executable) ${m.agent_serve_rss_mb} MB just built, ${m.agent_serve_rss_cold_mb ?? '(not measured)'} MB with the page cache dropped, ${m.agent_serve_anon_mb} MB anonymous; an idle node process ${m.node_idle_rss_mb} MB (${m.node_idle_anon_mb} MB anonymous); 4 s after start the agent held ${m.agent_serve_started_rss_mb} MB (${m.agent_serve_started_anon_mb} MB anonymous)\n`);
   }
   if (controllerCost) {
     process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
-import type { FileInfo, NodeAccess, NodeFiles, NodeInterface, RunResult } from '../../agent/index.js';
+import { DockerApi, type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult } from '../../agent/index.js';
 import type { Endpoint } from '../../schemas/endpoint.js';
 import type { Lifeline } from './lifeline.js';
 import { shellQuote } from './ssh.js';
@@ -200,7 +200,7 @@ export async function sshNode(conn: Client, where: string, lifeline: Lifeline): 
   return {
     files: sftpFiles(sftp, where, ourUid, lifeline),
     run,
-    docker: (socketPath) => forwardedDocker(conn, socketPath, lifeline),
+    docker: async (socketPath) => new DockerApi({ agent: new ForwardAgent(conn, socketPath, lifeline) }),
     hostname: () => firstLine(['hostname']),
     interfaces: async () => {
       const r = await run(['ip', '-o', 'addr', 'show'], 10_000);

@@ -26,6 +26,15 @@ function nextSequence(paths: string[]): number {
 }
 
 /**
+ * The snapshot each store last wrote, per node (its files) and dir: the next
+ * apply there compares it with the node, and reading back what this process
+ * just wrote would cost each apply an open, a read and a parse. Snapshot files
+ * are never changed once written, so a file under the same name and of the
+ * same size is this one; anything else is read from disk as before.
+ */
+const lastWritten = new WeakMap<NodeFiles, Map<string, { path: string; size: number; snapshot: Snapshot }>>();
+
+/**
  * Snapshots in the state dir, newest last. `rollback` restores the newest an
  * apply took and moves it (and the repairs after it) to restored/, so a
  * second rollback goes one apply further back.
@@ -54,7 +63,7 @@ export class SnapshotStore {
     if (paths.length === 0) await this.files.mkdir(this.dir, 0o700);
     const newest = paths.at(-1);
     // A damaged newest snapshot must not stop every later apply (and the daemon's repairs): it is set aside, and said.
-    const previous = newest ? await this.readOrQuarantine(newest) : undefined;
+    const previous = newest ? await this.readOrQuarantine(newest, true) : undefined;
     if (newest && !previous) paths = paths.slice(0, -1);
     if (newest && previous && supersedes?.(previous)) {
       await this.files.remove(newest);
@@ -64,7 +73,10 @@ export class SnapshotStore {
     const seq = nextSequence(paths);
     const name = `q${String(seq).padStart(10, '0')}-${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
     const path = join(this.dir, name);
-    await this.files.writeAtomic(path, `${JSON.stringify(s, null, 2)}\n`, 0o600);
+    const text = `${JSON.stringify(s, null, 2)}\n`;
+    await this.files.writeAtomic(path, text, 0o600);
+    const memo = lastWritten.get(this.files) ?? new Map();
+    lastWritten.set(this.files, memo.set(this.dir, { path, size: Buffer.byteLength(text), snapshot: s }));
     // A serving agent repairing drift for months would otherwise fill the disk;
     // repairs are counted apart, so they never push the last apply out. Pruned
     // in batches, so an apply does not pay for a delete each time.
@@ -94,9 +106,9 @@ export class SnapshotStore {
     return (await this.files.list(this.dir)).filter((f) => f.endsWith('.json')).sort().map((f) => join(this.dir, f));
   }
 
-  private async readOrQuarantine(path: string): Promise<Snapshot | undefined> {
+  private async readOrQuarantine(path: string, mayRemember = false): Promise<Snapshot | undefined> {
     try {
-      return await this.read(path);
+      return await this.read(path, mayRemember);
     } catch (err) {
       const corrupt = join(this.dir, 'corrupt');
       await this.files.mkdir(corrupt, 0o700);
@@ -106,12 +118,14 @@ export class SnapshotStore {
     }
   }
 
-  private async read(path: string): Promise<Snapshot> {
+  private async read(path: string, mayRemember: boolean): Promise<Snapshot> {
     let json: unknown;
     try {
       const st = await this.files.lstat(path);
       if (st?.kind !== 'file') throw new Error(`it is ${st ? `a ${st.kind}` : 'gone'}, not a file`);
       if (st.size > MAX_SNAPSHOT_BYTES) throw new Error(`it is ${st.size} bytes, more than any snapshot`);
+      const memo = mayRemember ? lastWritten.get(this.files)?.get(this.dir) : undefined;
+      if (memo?.path === path && memo.size === st.size) return memo.snapshot;
       json = JSON.parse(await this.files.read(path, MAX_SNAPSHOT_BYTES));
     } catch (err) {
       throw new AgentError('NO_SNAPSHOT', `snapshot ${path} is unreadable: ${(err as Error).message}`);

@@ -406,9 +406,9 @@ async function main(): Promise<void> {
     process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
   }
   if (scale.length > 0) {
-    process.stdout.write('\nscaling (CPU and memory are this process: the controller and, over the local transport, each node\'s in-process agent)\n');
-    printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'CPU ms/node', 'peak RSS MB'],
-      scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node ?? ''), String(r.peak_rss_mb ?? '')]));
+    process.stdout.write('\nscaling (controller CPU and memory are this process; agents CPU is the process that answers as each node\'s agent; "agents in-process" runs them in this one, as direct mode does)\n');
+    printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'controller CPU ms/node', 'agents CPU ms/node', 'peak RSS MB'],
+      scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node ?? ''), String(r.agents_cpu_ms_per_node ?? ''), String(r.peak_rss_mb ?? '')]));
     for (const n of scaleNotes) {
       process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after another monitor saw the last chassis row land, ${n.own_lag_ms} ms after its own monitor heard of it\n`);
     }
@@ -422,15 +422,15 @@ function scaleRatios(): Ratio[] {
   const out: Ratio[] = [];
   const row = (n: number, op: string, tool: string) => scale.find((r) => r.nodes === n && r.op === op && r.tool.startsWith(tool));
   for (const n of new Set(scale.map((r) => r.nodes))) {
-    const ours = row(n, 'apply, first (no verify)', 'ovn-chassis');
+    const ours = scale.find((r) => r.nodes === n && r.op === 'apply, first (no verify)' && r.tool === 'ovn-chassis');
     const vsctl = row(n, 'apply, first (no verify)', 'ovs-vsctl');
     const raw = row(n, 'apply, first (no verify)', 'raw');
     if (ours && vsctl) out.push({ name: `ovs-vsctl per node / ovn-chassis, first apply, ${n} nodes`, value: round(vsctl.wall_ms / ours.wall_ms, 2) });
     if (ours && raw) out.push({ name: `ovn-chassis / raw client floor, first apply, ${n} nodes`, value: round(ours.wall_ms / raw.wall_ms, 2) });
   }
-  for (const op of new Set(scale.filter((r) => r.cpu_ms_per_node !== undefined).map((r) => r.op))) {
-    const cpu = scale.filter((r) => r.op === op && r.cpu_ms_per_node !== undefined).map((r) => r.cpu_ms_per_node as number);
-    if (cpu.length > 1) out.push({ name: `CPU per node, highest / lowest across sizes: ${op}`, value: round(Math.max(...cpu) / Math.min(...cpu), 2) });
+  for (const what of new Set(scale.filter((r) => r.cpu_ms_per_node !== undefined).map((r) => `${r.op} [${r.tool}]`))) {
+    const cpu = scale.filter((r) => `${r.op} [${r.tool}]` === what && r.cpu_ms_per_node !== undefined).map((r) => r.cpu_ms_per_node as number);
+    if (cpu.length > 1) out.push({ name: `controller CPU per node, highest / lowest across sizes: ${what}`, value: round(Math.max(...cpu) / Math.min(...cpu), 2) });
   }
   return out;
 }

@@ -2,6 +2,7 @@ import type { AgentBackend } from '../../schemas/backend.js';
 import { AgentError } from '../errors.js';
 import { type NodeAccess, localNode } from '../node.js';
 import type { Backend } from '../state.js';
+import { dockerVsctl } from './docker.js';
 import { OvsdbBackend } from './ovsdb.js';
 import { localVsctl } from './vsctl.js';
 
@@ -24,8 +25,7 @@ export async function openBackend(spec: AgentBackend, opts: { reconnect?: boolea
       });
     }
     case 'docker':
-      // Loaded only for nodes that use it: the Docker client is most of the agent's start-up time.
-      return (await import('./docker.js')).dockerVsctl(spec.container, await node.docker(spec.dockerSocket), spec.dockerSocket);
+      return dockerVsctl(spec.container, await node.docker(spec.dockerSocket), spec.dockerSocket);
     case 'vsctl':
       if (node !== localNode) throw new AgentError('INVALID_CONFIG', 'the vsctl backend runs ovs-vsctl beside the agent; reaching a node without one, use the ovsdb backend (its OVSDB socket) or the docker backend');
       return localVsctl(spec.path);

@@ -10,6 +10,7 @@ import { rollout } from '../../controller/rollout.js';
 import { type SouthboundView, watchSouthbound } from '../../controller/verify.js';
 import { OvsdbClient } from '../../ovsdb/index.js';
 import { inventorySchema } from '../../schemas/inventory.js';
+import { AgentHostProcess } from './agent-host.js';
 import { round } from './measure.js';
 import { peerKeys } from './peers.js';
 import { tempDir } from './procs.js';
@@ -24,8 +25,10 @@ export interface ScaleRow {
   tool: string;
   wall_ms: number;
   wall_ms_per_node: number;
-  /** CPU of this process per node (the controller, and here also the in-process agents of the local transport). */
+  /** CPU of this process per node: the controller (and the agents too, in the row that runs them in-process). */
   cpu_ms_per_node?: number;
+  /** CPU of the agents per node, in their own process as on real nodes. */
+  agents_cpu_ms_per_node?: number;
   /** The highest resident memory of this process while the operation ran. */
   peak_rss_mb?: number;
 }
@@ -37,27 +40,29 @@ const CONCURRENCY = 20;
  * resident memory; reports the run of median wall time (one slow run on a
  * shared machine says little about the cost per node).
  */
-async function measure(nodes: number, op: string, tool: string, fn: () => Promise<void>, opts: { own?: boolean; runs?: number } = {}): Promise<ScaleRow> {
+async function measure(nodes: number, op: string, tool: string, fn: () => Promise<void>, opts: { own?: boolean; runs?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
   const own = opts.own ?? true;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
-  const samples: { wall: number; cpu: number }[] = [];
+  const samples: { wall: number; cpu: number; agents: number }[] = [];
   try {
     for (let i = 0; i < (opts.runs ?? 1); i++) {
       const cpu0 = process.cpuUsage();
+      const agents0 = opts.agents?.cpuMs() ?? 0;
       const t0 = process.hrtime.bigint();
       await fn();
       const cpu = process.cpuUsage(cpu0);
-      samples.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: (cpu.user + cpu.system) / 1000 });
+      samples.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: (cpu.user + cpu.system) / 1000, agents: (opts.agents?.cpuMs() ?? 0) - agents0 });
     }
   } finally {
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage().rss);
-  const median = [...samples].sort((a, b) => a.wall - b.wall)[Math.floor(samples.length / 2)] as { wall: number; cpu: number };
+  const median = [...samples].sort((a, b) => a.wall - b.wall)[Math.floor(samples.length / 2)] as { wall: number; cpu: number; agents: number };
   return {
     nodes, op, tool, wall_ms: round(median.wall, 1), wall_ms_per_node: round(median.wall / nodes, 3),
     ...(own ? { cpu_ms_per_node: round(median.cpu / nodes, 3), peak_rss_mb: round(peak / 1048576, 1) } : {}),
+    ...(opts.agents ? { agents_cpu_ms_per_node: round(median.agents / nodes, 3) } : {}),
   };
 }
 
@@ -132,6 +137,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
   const sandbox = await Sandbox.start({ computes: n - Math.max(1, Math.floor(n / 10)), gateways: Math.max(1, Math.floor(n / 10)), realControllers });
   const rows: ScaleRow[] = [];
   let sb: SouthboundView | undefined;
+  let agents: AgentHostProcess | undefined;
   try {
     const described = `${n} nodes: ${sandbox.describeRegistration()}; started in ${round((Date.now() - t0) / 1000, 1)} s`;
     onProgress(described);
@@ -146,9 +152,14 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
 
     // The nodes' own reaction (ovn-controller, the registrar) would share this machine's CPUs with what is measured.
     sandbox.pauseRegistration();
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts))));
-    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs: 3 }));
-    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs: 3 }));
+    // Once with each node's agent in this process (as direct mode runs it), then with the agents in a
+    // process of their own answering on each node's socket, as on real nodes: the controller's cost apart.
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', async () => must('apply', await applyFleet(second.hosts, applyOpts))));
+    agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
+    const viaAgents = { agents };
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
+    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs: 3, ...viaAgents }));
+    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs: 3, ...viaAgents }));
 
     // The peers write the other fleet's keys, then ours again, so every write changes something.
     const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
@@ -171,14 +182,14 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
         const res = await applyFleet(second.hosts, { ...applyOpts, southbound: sb as SouthboundView });
         returned = performance.now();
         must('apply + verify', res);
-      }));
+      }, viaAgents));
     } finally {
       land.close();
       stopHearing();
     }
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above.
     const lastLanding = Math.max(...second.hosts.map((h) => land.at.get(h.chassis.systemId) ?? 0));
-    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(second.hosts, run, sb as SouthboundView)), { runs: 3 }));
+    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(second.hosts, run, sb as SouthboundView)), { runs: 3, ...viaAgents }));
     const journal = Journal.open(join(tempDir('bench-journal'), 'rollout.journal'), false);
     try {
       rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async () => {
@@ -187,13 +198,14 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
           onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
         });
         if (outcome !== 'done') throw new Error(`rollout ${outcome}`);
-      }));
+      }, viaAgents));
     } finally {
       await journal.close();
     }
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();
+    await agents?.stop();
     await sandbox.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KEEP_SNAPSHOTS, PRUNE_BATCH, SnapshotStore } from '../../agent/snapshots.js';
@@ -37,5 +37,25 @@ describe('snapshot store', () => {
     const last = await store.lastApply();
     expect(last?.path).toBe(apply);
     expect(last?.repairsSince).toEqual(repairs.reverse());
+  });
+
+  it('reads back a snapshot changed on disk since this process wrote it, instead of what it remembers writing', async () => {
+    const dir = tempDir('snapshots');
+    const store = await SnapshotStore.open(dir);
+    const first = await store.save(snapshot(1));
+    // Still ours as written: the next save compares with it without reading it again, and keeps it.
+    await store.save(snapshot(2), (newest) => newest.takenAt !== snapshot(1).takenAt);
+    expect(readdirSync(join(dir, 'snapshots'))).toContain(first.slice(first.lastIndexOf('/') + 1));
+    // Damaged after it was written (same name, other content): it must be seen as damaged, and set aside.
+    const second = (await store.lastApply())?.path as string;
+    writeFileSync(second, '{"version": 1, "keys": ');
+    const seen: string[] = [];
+    await store.save(snapshot(3), (newest) => {
+      seen.push(newest.takenAt);
+      return false;
+    });
+    expect(seen).toEqual([]);
+    expect(store.warnings.join('\n')).toMatch(/is unreadable.*moved to .*corrupt/);
+    expect(readdirSync(join(dir, 'snapshots', 'corrupt'))).toEqual([second.slice(second.lastIndexOf('/') + 1)]);
   });
 });

@@ -1,0 +1,87 @@
+import net from 'node:net';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openBackend } from '../../agent/backends/open.js';
+import { RpcSession, serveLines } from '../../agent/rpc.js';
+import { agentSocketIn } from '../../agent/serving.js';
+import { spawnServer, stopPid, waitFor } from './procs.js';
+
+/** A sandbox node as its agent sees it: its state dir and its OVSDB. */
+export interface HostedNode {
+  stateDir: string;
+  db: string;
+}
+
+/**
+ * Answers the agent RPC on every node's socket (STATE_DIR/agent.sock), each
+ * connection with its own session and OVSDB connection, as
+ * `ovn-chassis-agent rpc` does for a controller that comes over SSH; the
+ * controller's local transport finds the socket and talks to it.
+ */
+async function host(nodes: HostedNode[]): Promise<net.Server[]> {
+  const servers: net.Server[] = [];
+  for (const n of nodes) {
+    const path = agentSocketIn(n.stateDir);
+    mkdirSync(n.stateDir, { recursive: true, mode: 0o700 });
+    rmSync(path, { force: true });
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+      sock.on('error', () => sock.destroy());
+      void (async () => {
+        const backend = await openBackend({ backend: 'ovsdb', db: n.db });
+        try {
+          await serveLines(sock, sock, new RpcSession({ backend, stateDir: n.stateDir }));
+        } finally {
+          await backend.close();
+          sock.end();
+        }
+      })().catch(() => sock.destroy());
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+    chmodSync(path, 0o600);
+    servers.push(server);
+  }
+  return servers;
+}
+
+/**
+ * The sandbox's agents in a process of their own, as they are on real nodes,
+ * so that a benchmark counts the controller's CPU apart from the nodes'.
+ */
+export class AgentHostProcess {
+  readonly pid: number;
+
+  private constructor(pid: number) {
+    this.pid = pid;
+  }
+
+  static async start(dir: string, nodes: HostedNode[]): Promise<AgentHostProcess> {
+    const list = join(dir, 'agent-host-nodes.json');
+    const ready = join(dir, 'agent-host.ready');
+    writeFileSync(list, JSON.stringify(nodes));
+    const proc = spawnServer(process.execPath, [fileURLToPath(import.meta.url), list, ready]);
+    await waitFor(`the agents of ${nodes.length} nodes\n${proc.output()}`, () => existsSync(ready), 120_000);
+    return new AgentHostProcess(proc.pid);
+  }
+
+  /** CPU time (user and system) the agents have used so far, in ms. */
+  cpuMs(): number {
+    // /proc/PID/stat: fields 14 and 15 (utime, stime) after the parenthesised name, in clock ticks (100 a second).
+    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+
+  async stop(): Promise<void> {
+    await stopPid(this.pid);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [list, ready] = process.argv.slice(2) as [string, string];
+  const servers = await host(JSON.parse(readFileSync(list, 'utf8')) as HostedNode[]);
+  writeFileSync(ready, '');
+  process.once('SIGTERM', () => {
+    for (const s of servers) s.close();
+    process.exit(0);
+  });
+}

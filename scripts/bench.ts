@@ -403,7 +403,7 @@ async function main(): Promise<void> {
     process.stdout.write(`resident memory at rest (15 s after start): ovn-chassis-agent serve (single executable) ${m.agent_serve_rss_mb} MB just built, ${m.agent_serve_rss_cold_mb ?? '(not measured)'} MB with the page cache dropped, ${m.agent_serve_anon_mb} MB anonymous; an idle node process ${m.node_idle_rss_mb} MB (${m.node_idle_anon_mb} MB anonymous); 4 s after start the agent held ${m.agent_serve_started_rss_mb} MB (${m.agent_serve_started_anon_mb} MB anonymous)\n`);
   }
   if (controllerCost) {
-    process.stdout.write(`controller cost per node during fleet apply: ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
+    process.stdout.write(`cost per node during fleet apply, the controller with each node's agent in its process (local transport; the scaling table below counts them apart): ${controllerCost.cpu_ms_per_node} ms CPU, ${controllerCost.peak_rss_growth_kb_per_node} KB peak memory growth\n`);
   }
   if (scale.length > 0) {
     process.stdout.write('\nscaling (controller CPU and memory are this process; agents CPU is the process that answers as each node\'s agent; "agents in-process" runs them in this one, as direct mode does)\n');

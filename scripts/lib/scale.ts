@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Logger } from '../../common/log.js';
 import { type RunOptions, applyFleet, diffFleet, statusFleet } from '../../controller/fleet.js';
 import { type Fleet, resolveFleet } from '../../controller/inventory.js';
@@ -13,7 +15,6 @@ import { inventorySchema } from '../../schemas/inventory.js';
 import { AgentHostProcess } from './agent-host.js';
 import { round } from './measure.js';
 import { peerKeys } from './peers.js';
-import { tempDir } from './procs.js';
 import { Sandbox } from './sandbox.js';
 
 const execFileP = promisify(execFile);
@@ -35,22 +36,28 @@ export interface ScaleRow {
 
 const CONCURRENCY = 20;
 
+// A full collection before each measured run: one that falls inside a run (tens of ms with a
+// thousand nodes' objects about) would otherwise be charged to the few nodes of a small fleet.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
 /**
  * Runs `fn` `runs` times, measuring wall time, this process's CPU and its peak
  * resident memory; reports the run of median wall time (one slow run on a
  * shared machine says little about the cost per node).
  */
-async function measure(nodes: number, op: string, tool: string, fn: () => Promise<void>, opts: { own?: boolean; runs?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
+async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { own?: boolean; runs?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
   const own = opts.own ?? true;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   const samples: { wall: number; cpu: number; agents: number }[] = [];
   try {
     for (let i = 0; i < (opts.runs ?? 1); i++) {
+      collect();
       const cpu0 = process.cpuUsage();
       const agents0 = opts.agents?.cpuMs() ?? 0;
       const t0 = process.hrtime.bigint();
-      await fn();
+      await fn(i);
       const cpu = process.cpuUsage(cpu0);
       samples.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: (cpu.user + cpu.system) / 1000, agents: (opts.agents?.cpuMs() ?? 0) - agents0 });
     }
@@ -152,23 +159,26 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
 
     // The nodes' own reaction (ovn-controller, the registrar) would share this machine's CPUs with what is measured.
     sandbox.pauseRegistration();
-    // Once with each node's agent in this process (as direct mode runs it), then with the agents in a
+    // With each node's agent in this process (as direct mode runs it), then with the agents in a
     // process of their own answering on each node's socket, as on real nodes: the controller's cost apart.
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', async () => must('apply', await applyFleet(second.hosts, applyOpts))));
+    // Three runs each, alternating the fleets so that every run changes every node; the in-process ones end on
+    // `second`, the others on `first`, which the no-change cases then find in place.
+    const alternate = (from: Fleet, to: Fleet) => async (i: number) => must('apply', await applyFleet((i % 2 === 0 ? from : to).hosts, applyOpts));
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), { runs: 3 }));
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
     const viaAgents = { agents };
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), { runs: 3, ...viaAgents }));
     rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs: 3, ...viaAgents }));
     rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs: 3, ...viaAgents }));
 
-    // The peers write the other fleet's keys, then ours again, so every write changes something.
+    // The peers alternate the fleets' keys as well, so every write of theirs changes something too.
     const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
       pool(fleet.hosts, CONCURRENCY, async (h) => {
         const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
         await write(node.ovsdb.unix, node.ovsdb.sockPath, peerKeys(h.chassis));
       });
-    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, () => writeAll(second, (db, _s, k) => vsctlWrite(db, k)), { own: false }));
-    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', () => writeAll(first, (_db, s, k) => rawWrite(s, k)), { own: false }));
+    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { own: false, runs: 3 }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { own: false, runs: 3 }));
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);
@@ -189,19 +199,20 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     }
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above.
     const lastLanding = Math.max(...second.hosts.map((h) => land.at.get(h.chassis.systemId) ?? 0));
-    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(second.hosts, run, sb as SouthboundView)), { runs: 3, ...viaAgents }));
-    const journal = Journal.open(join(tempDir('bench-journal'), 'rollout.journal'), false);
-    try {
-      rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async () => {
-        const outcome = await rollout(first, journal, sb as SouthboundView, {
+    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(second.hosts, run, sb as SouthboundView)), { runs: 5, ...viaAgents }));
+    // Each run its own rollout, alternating the fleets so every run changes every node.
+    rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {
+      const journal = Journal.open(join(sandbox.dir, `rollout-${i}.journal`), false);
+      try {
+        const outcome = await rollout(i % 2 === 0 ? first : second, journal, sb as SouthboundView, {
           batch: '10%', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 120, run, log,
           onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
         });
         if (outcome !== 'done') throw new Error(`rollout ${outcome}`);
-      }, viaAgents));
-    } finally {
-      await journal.close();
-    }
+      } finally {
+        await journal.close();
+      }
+    }, { runs: 3, ...viaAgents }));
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();

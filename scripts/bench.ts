@@ -410,7 +410,7 @@ async function main(): Promise<void> {
     printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'controller CPU ms/node', 'agents CPU ms/node', 'peak RSS MB'],
       scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node ?? ''), String(r.agents_cpu_ms_per_node ?? ''), String(r.peak_rss_mb ?? '')]));
     for (const n of scaleNotes) {
-      process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after another monitor saw the last chassis row land, ${n.own_lag_ms} ms after its own monitor heard of it\n`);
+      process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after an independent monitor saw the last chassis land as expected (below zero: before it did), ${n.own_lag_ms} ms after its own monitor heard of it\n`);
     }
     process.stdout.write('\n');
     printTable(['scaling ratio', 'value'], scaleRatios().map((r) => [r.name, `${r.value}x`]));

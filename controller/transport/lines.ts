@@ -13,7 +13,9 @@ const MAX_LINE_BYTES = 16 * 1024 * 1024;
 export class LineDemux {
   private readonly where: string;
   private readonly pending = new Map<number, { resolve: (line: string) => void; reject: (e: Error) => void }>();
-  private lost: ControllerError | undefined;
+  /** Why the stream was lost; the error is made only when a request needs it (most connections just end). */
+  private lostWhy: string | undefined;
+  private lostError: ControllerError | undefined;
   private readonly splitter = new LineSplitter(MAX_LINE_BYTES);
 
   constructor(where: string) {
@@ -24,7 +26,7 @@ export class LineDemux {
   caller(write: (line: string) => void): LineCall {
     return (req) =>
       new Promise((resolve, reject) => {
-        if (this.lost) return reject(this.lost);
+        if (this.lostWhy !== undefined) return reject(this.lost());
         this.pending.set(req.id, { resolve, reject });
         write(`${JSON.stringify(req)}\n`);
       });
@@ -44,13 +46,28 @@ export class LineDemux {
   }
 
   lose(why: string): void {
-    this.lost ??= new ControllerError('CONNECTION_LOST', `${this.where}: ${why}`);
-    for (const p of this.pending.values()) p.reject(this.lost);
+    this.lostWhy ??= why;
+    for (const p of this.pending.values()) p.reject(this.lost());
     this.pending.clear();
+  }
+
+  private lost(): ControllerError {
+    this.lostError ??= new ControllerError('CONNECTION_LOST', `${this.where}: ${this.lostWhy}`);
+    return this.lostError;
   }
 }
 
+/**
+ * The answer's id, for matching it to its request. An agent writes it first,
+ * so it is read from the line's start without parsing the whole answer twice;
+ * anything else is parsed. The client checks the id again on the parsed
+ * answer, so a line whose start lies is refused there.
+ */
+const LEADING_ID = /^\{"id":(\d{1,15})[,}]/;
+
 function idOf(line: string): number | undefined {
+  const lead = LEADING_ID.exec(line);
+  if (lead) return Number(lead[1]);
   try {
     const id = (JSON.parse(line) as { id?: unknown }).id;
     return typeof id === 'number' ? id : undefined;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AgentClient } from '../../controller/transport/client.js';
 import { LineDemux } from '../../controller/transport/lines.js';
+import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
 
 describe('agent answer lines', () => {
   it('matches answers to requests by id, whatever their order and however the stream is cut', async () => {
@@ -30,5 +32,22 @@ describe('agent answer lines', () => {
     const chunk = Buffer.alloc(1024 * 1024, 'a');
     for (let i = 0; i < 17; i++) lines.feed(chunk);
     await expect(waiting).rejects.toThrow(/cmp-1: the agent sent a line over \d+ bytes/);
+  });
+
+  it('matches an answer whose id is not first; one whose leading id lies is refused by the client, not believed', async () => {
+    const lines = new LineDemux('cmp-1');
+    // A node that answers hello well, then show with its id last, then facts with two ids (JSON keeps the last).
+    const answers: Record<string, (id: number) => string> = {
+      hello: (id) => JSON.stringify({ id, result: { protocol: PROTOCOL_VERSION, agent: 'x', backend: 'y' } }),
+      show: (id) => `{"result":{"externalIds":{}},"id":${id}}`,
+      facts: (id) => `{"id":${id},"id":${id + 100},"result":{}}`,
+    };
+    const write = (line: string) => {
+      const req = JSON.parse(line) as { id: number; method: string };
+      queueMicrotask(() => lines.feed(Buffer.from(`${answers[req.method]?.(req.id)}\n`)));
+    };
+    const client = await AgentClient.open('cmp-1', lines.caller(write), async () => undefined);
+    await expect(client.show()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/show result does not match/) });
+    await expect(client.facts()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/answer to facts is not a valid response/) });
   });
 });

@@ -42,17 +42,22 @@ setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
 /**
- * Runs `fn` `runs` times, measuring wall time, this process's CPU and its peak
- * resident memory; reports the run of median wall time (one slow run on a
- * shared machine says little about the cost per node).
+ * Runs `fn` `warmups` times to warm up (code run for the first time is not
+ * yet optimised: the first fleet size would pay for it), then `runs` times,
+ * measuring wall time, this process's CPU and its peak resident memory;
+ * reports the median of each (one slow run on a shared machine says little
+ * about the cost per node). `fn` is told which call it is, so runs can
+ * alternate what they write.
  */
-async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { own?: boolean; runs?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
+async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { own?: boolean; runs?: number; warmups?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
   const own = opts.own ?? true;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
   const samples: { wall: number; cpu: number; agents: number }[] = [];
   try {
-    for (let i = 0; i < (opts.runs ?? 1); i++) {
+    const warmups = opts.warmups ?? 1;
+    for (let i = 0; i < warmups; i++) await fn(i);
+    for (let i = warmups; i < warmups + (opts.runs ?? 1); i++) {
       collect();
       const cpu0 = process.cpuUsage();
       const agents0 = opts.agents?.cpuMs() ?? 0;
@@ -65,11 +70,11 @@ async function measure(nodes: number, op: string, tool: string, fn: (run: number
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage().rss);
-  const median = [...samples].sort((a, b) => a.wall - b.wall)[Math.floor(samples.length / 2)] as { wall: number; cpu: number; agents: number };
+  const median = (k: 'wall' | 'cpu' | 'agents') => samples.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
   return {
-    nodes, op, tool, wall_ms: round(median.wall, 1), wall_ms_per_node: round(median.wall / nodes, 3),
-    ...(own ? { cpu_ms_per_node: round(median.cpu / nodes, 3), peak_rss_mb: round(peak / 1048576, 1) } : {}),
-    ...(opts.agents ? { agents_cpu_ms_per_node: round(median.agents / nodes, 3) } : {}),
+    nodes, op, tool, wall_ms: round(median('wall'), 1), wall_ms_per_node: round(median('wall') / nodes, 3),
+    ...(own ? { cpu_ms_per_node: round(median('cpu') / nodes, 3), peak_rss_mb: round(peak / 1048576, 1) } : {}),
+    ...(opts.agents ? { agents_cpu_ms_per_node: round(median('agents') / nodes, 3) } : {}),
   };
 }
 
@@ -182,9 +187,11 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
       if (bad > 0) throw new Error(`${what}: ${bad} of ${res.length} nodes failed`);
     };
     const byName = new Map(sandbox.nodes.map((x) => [x.name, x]));
-    // A small fleet's run takes a few ms, where a collection or a scheduler hiccup weighs a lot: more runs
-    // (an odd number, so the alternating ones end on the fleet the next case expects).
-    const runs = n <= 50 ? 9 : n <= 200 ? 5 : 3;
+    // A small fleet's run takes a few ms, where a collection or a scheduler hiccup weighs a lot: more runs,
+    // and warm-ups until some 400 nodes have been done. Runs even and warm-ups odd, so the alternating ones
+    // end on the fleet the next case expects.
+    const runs = n <= 50 ? 8 : n <= 200 ? 4 : 2;
+    const warmups = n <= 50 ? 9 : n <= 200 ? 3 : 1;
 
     // The nodes' own reaction (ovn-controller, the registrar) would share this machine's CPUs with what is measured.
     sandbox.pauseRegistration();
@@ -193,12 +200,12 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Runs alternating the fleets so that every run changes every node; the in-process ones end on
     // `second`, the others on `first`, which the no-change cases then find in place.
     const alternate = (from: Fleet, to: Fleet) => async (i: number) => must('apply', await applyFleet((i % 2 === 0 ? from : to).hosts, applyOpts));
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), { runs }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), { runs, warmups }));
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
     const viaAgents = { agents };
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), { runs, ...viaAgents }));
-    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs, ...viaAgents }));
-    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs, ...viaAgents }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), { runs, warmups, ...viaAgents }));
+    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs, warmups, ...viaAgents }));
+    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs, warmups, ...viaAgents }));
 
     // The peers alternate the fleets' keys as well, so every write of theirs changes something too.
     const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
@@ -206,13 +213,13 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
         const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
         await write(node.ovsdb.unix, node.ovsdb.sockPath, peerKeys(h.chassis));
       });
-    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { own: false, runs }));
-    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { own: false, runs }));
+    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { own: false, runs, warmups }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { own: false, runs, warmups }));
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);
     const verifyWith = (fleet: Fleet) => async () => must('apply + verify', await applyFleet(fleet.hosts, { ...applyOpts, southbound: sb as SouthboundView }));
-    rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), { runs, ...viaAgents }));
+    rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), { runs, warmups, ...viaAgents }));
     // Verification's lag, in a run of its own: the witness, a second monitor, is not the controller's work.
     const land = await landings(sandbox.southboundEndpoints[0] as string, new Map(first.hosts.map((h) => [h.chassis.systemId, expectationOf(h.name, h.chassis).encaps[0] as { type: string; ip: string }])));
     // When our own verification monitor last heard of a change: from there to the verdict is our work alone.
@@ -230,7 +237,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above
     // (below zero: ours proved it before the witness heard of it).
     const lastLanding = Math.max(...land.at.values());
-    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), { runs, ...viaAgents }));
+    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), { runs, warmups, ...viaAgents }));
     // Each run its own rollout, alternating the fleets so every run changes every node.
     rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {
       const journal = Journal.open(join(sandbox.dir, `rollout-${i}.journal`), false);
@@ -243,7 +250,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
       } finally {
         await journal.close();
       }
-    }, { runs: 3, ...viaAgents }));
+    }, { runs: 2, warmups, ...viaAgents }));
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();

@@ -13,6 +13,8 @@ import { z } from 'zod';
 /** How dockerd is reached: its unix socket here, or an agent whose connections are forwards (direct mode). */
 export type DockerTarget = { socketPath: string } | { agent: http.Agent };
 
+/** How long dockerd may leave a request unanswered (silent, mid-answer) before it is given up on. */
+const DEFAULT_TIMEOUT_MS = 60_000;
 /** What a JSON answer may hold before it is refused. */
 const MAX_JSON = 1024 * 1024;
 /** What an exec may print before it is refused, as for local programs. */
@@ -58,9 +60,11 @@ interface Answer {
 
 export class DockerApi {
   private readonly target: DockerTarget;
+  private readonly timeoutMs: number;
 
-  constructor(target: DockerTarget) {
+  constructor(target: DockerTarget, opts: { timeoutMs?: number } = {}) {
     this.target = target;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** One request; the answer's body is read whole, up to `max` bytes. */
@@ -84,6 +88,8 @@ export class DockerApi {
         // dockerd ends an exec's output by closing the connection it took over, with no length said.
         res.on('close', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       });
+      // A dockerd that stops answering (a wedged daemon, a forward that stalls) must not hold the agent forever.
+      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`dockerd did not answer ${method} ${path} within ${this.timeoutMs / 1000} s`)));
       req.on('error', reject);
       req.end(payload);
     });

@@ -115,4 +115,16 @@ describe('a Docker API that answers badly', () => {
     });
     await expect(dockerExec(api, 'ovs', ['ovs-vsctl', 'show'])).rejects.toMatchObject({ code: 'OUTCOME_UNKNOWN', message: expect.stringMatching(/cut the exec output inside a frame/) });
   });
+
+  it('gives up on a dockerd that stops answering, saying so; for an exec already started, as an unknown outcome', async () => {
+    const slow = new DockerApi({ socketPath: join(dir, 'docker.sock') }, { timeoutMs: 300 });
+    routes.set('GET /containers/mute/json', () => undefined);
+    await expect(slow.inspect('mute')).rejects.toThrow(/dockerd did not answer GET \/containers\/mute\/json within 0.3 s/);
+    routes.set('POST /containers/ovs/exec', json(201, { Id: 'def456' }));
+    routes.set('POST /exec/def456/start', (res) => {
+      res.writeHead(200);
+      res.write(frame(1, 'partial'));
+    });
+    await expect(dockerExec(slow, 'ovs', ['ovs-vsctl', 'show'])).rejects.toMatchObject({ code: 'OUTCOME_UNKNOWN', message: expect.stringMatching(/did not answer POST \/exec\/def456\/start/) });
+  });
 });

@@ -3,8 +3,8 @@
  * in a container (an exec, argument vector, no shell) and start, stop,
  * restart or inspect a container for hooks. Our own client rather than
  * dockerode because dockerode brings gRPC, protobuf and an SSH client for
- * BuildKit, twice the rest of the agent, which a resident agent pays for in
- * memory. The controller's image work (load, create, wait healthy) keeps
+ * BuildKit, as much code as the rest of the agent, which a resident agent
+ * pays for in memory. The controller's image work (load, create, wait healthy) keeps
  * dockerode. Every answer is bounded and checked: dockerd is outside the tool.
  */
 import http from 'node:http';
@@ -35,7 +35,7 @@ export class DockerApiError extends Error {
   }
 }
 
-export const containerState = z.object({
+const containerState = z.object({
   Status: z.string(),
   Running: z.boolean(),
   Health: z.object({ Status: z.string() }).optional(),

@@ -73,24 +73,40 @@ export class DockerApi {
     const headers = payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {};
     const where = 'socketPath' in this.target ? { socketPath: this.target.socketPath, agent: false as const } : { agent: this.target.agent };
     return new Promise((resolve, reject) => {
+      // A dockerd that stops answering (a wedged daemon, a forward that stalls) must not hold the agent
+      // forever. Our own timer: a forwarded connection (an SSH channel) has no socket timeout.
+      let timer: NodeJS.Timeout | undefined;
+      const quiet = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          // Said first: what the destroyed connection emits after (a close) must not pass for an answer.
+          reject(new Error(`dockerd did not answer ${method} ${path} within ${this.timeoutMs / 1000} s`));
+          req.destroy();
+        }, this.timeoutMs);
+      };
+      const settle = (fn: () => void) => {
+        clearTimeout(timer);
+        fn();
+      };
       const req = http.request({ ...where, method, path, headers }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
+          quiet();
           size += c.length;
           if (size > max) {
+            settle(() => reject(new Error(`dockerd's answer to ${method} ${path} is over ${max} bytes`)));
             res.destroy();
-            reject(new Error(`dockerd's answer to ${method} ${path} is over ${max} bytes`));
           } else chunks.push(c);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
+        const answered = () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('end', answered);
+        res.on('error', (err) => settle(() => reject(err)));
         // dockerd ends an exec's output by closing the connection it took over, with no length said.
-        res.on('close', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('close', answered);
       });
-      // A dockerd that stops answering (a wedged daemon, a forward that stalls) must not hold the agent forever.
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`dockerd did not answer ${method} ${path} within ${this.timeoutMs / 1000} s`)));
-      req.on('error', reject);
+      quiet();
+      req.on('error', (err) => settle(() => reject(err)));
       req.end(payload);
     });
   }

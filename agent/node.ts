@@ -50,17 +50,17 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-/**
- * Everything the agent's logic needs of the node besides its Open vSwitch:
- * files, programs (argument vectors, no shell), its Docker API and its
- * identity. `dial` reaches the node's OVSDB when the agent is not on the node.
- */
 /** One network interface and its addresses, each with its prefix length. */
 export interface NodeInterface {
   name: string;
   addresses: { address: string; prefix: number }[];
 }
 
+/**
+ * Everything the agent's logic needs of the node besides its Open vSwitch:
+ * files, programs (argument vectors, no shell), its Docker API and its
+ * identity. `dial` reaches the node's OVSDB when the agent is not on the node.
+ */
 export interface NodeAccess {
   files: NodeFiles;
   run(argv: string[], timeoutMs: number): Promise<RunResult>;
@@ -73,6 +73,9 @@ export interface NodeAccess {
 function fileKind(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isSocket(): boolean }): FileInfo['kind'] {
   return s.isSymbolicLink() ? 'link' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : s.isSocket() ? 'socket' : 'other';
 }
+
+/** How much of a file is read at a time. */
+const READ_PIECE = 64 * 1024;
 
 const missing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -89,13 +92,21 @@ const localFiles: NodeFiles = {
     }
   },
   list: async (dir) => readdir(dir).catch((err: unknown) => (missing(err) ? [] : Promise.reject(err))),
+  // In pieces as the file has them, up to one byte past the bound: a bound of a megabyte costs a small file nothing.
   read: async (path, maxBytes) => {
     const file = await open(path, 'r');
     try {
-      const buf = Buffer.alloc(maxBytes + 1);
-      const { bytesRead } = await file.read(buf, 0, maxBytes + 1, 0);
-      if (bytesRead > maxBytes) throw new Error(`${path} holds more than ${maxBytes} bytes`);
-      return buf.subarray(0, bytesRead).toString('utf8');
+      const parts: Buffer[] = [];
+      let got = 0;
+      for (;;) {
+        const piece = Buffer.allocUnsafe(Math.min(READ_PIECE, maxBytes + 1 - got));
+        const { bytesRead } = await file.read(piece, 0, piece.length, null);
+        if (bytesRead === 0) break;
+        parts.push(piece.subarray(0, bytesRead));
+        got += bytesRead;
+        if (got > maxBytes) throw new Error(`${path} holds more than ${maxBytes} bytes`);
+      }
+      return Buffer.concat(parts, got).toString('utf8');
     } finally {
       await file.close();
     }

@@ -136,8 +136,6 @@ export interface SouthboundView {
   access: SouthboundAccess;
   client: OvsdbClient;
   monitor: Monitor;
-  /** Kept current with the monitor. */
-  index: SouthboundIndex;
   chassisByName(name: string): Row | undefined;
   encaps(): Map<string, Row>;
   chassisNames(): string[];
@@ -167,7 +165,6 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
     access,
     client,
     monitor,
-    index,
     chassisByName: (name) => index.chassisByName(name),
     encaps: () => index.encaps(),
     chassisNames: () => [...index.names()],
@@ -186,7 +183,7 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
  */
 export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs: number, onVerified?: (v: Verdict) => void): Promise<Verdict[]> {
   return new Promise((resolve) => {
-    const board = new VerdictBoard(exps, sb.index);
+    const board = new VerdictBoard(exps, sb);
     const finish = () => {
       clearTimeout(timer);
       stop();
@@ -196,7 +193,7 @@ export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs
       if (onVerified) for (const v of verified) onVerified(v);
       if (board.allVerified()) finish();
     };
-    const stop = sb.onTouched((names) => report(board.reassess(names, sb.index)));
+    const stop = sb.onTouched((names) => report(board.reassess(names, sb)));
     const timer = setTimeout(finish, timeoutMs);
     report(board.all().filter((v) => v.state === 'verified'));
   });

@@ -101,9 +101,6 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
     });
     conn.connect(config);
   });
-  // Whatever runs over the connection fails on its own when it breaks; an 'error' event with no
-  // listener would end the whole controller, taking every other node's work with it.
-  conn.on('error', () => undefined);
   return { conn, where, t, lifeline: lifeline as Lifeline };
 }
 

@@ -1,11 +1,10 @@
 import net from 'node:net';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openBackend } from '../../agent/backends/open.js';
 import { RpcSession, serveLines } from '../../agent/rpc.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { spawnServer, stopPid, waitFor } from './procs.js';
+import { helperStarted, startHelper, stopPid } from './procs.js';
 
 /** A sandbox node as its agent sees it: its state dir and its OVSDB. */
 export interface HostedNode {
@@ -56,12 +55,7 @@ export class AgentHostProcess {
   }
 
   static async start(dir: string, nodes: HostedNode[]): Promise<AgentHostProcess> {
-    const list = join(dir, 'agent-host-nodes.json');
-    const ready = join(dir, 'agent-host.ready');
-    writeFileSync(list, JSON.stringify(nodes));
-    const proc = spawnServer(process.execPath, [fileURLToPath(import.meta.url), list, ready]);
-    await waitFor(`the agents of ${nodes.length} nodes\n${proc.output()}`, () => existsSync(ready), 120_000);
-    return new AgentHostProcess(proc.pid);
+    return new AgentHostProcess(await startHelper(fileURLToPath(import.meta.url), dir, 'agent-host', nodes, `the agents of ${nodes.length} nodes`));
   }
 
   /** CPU time (user and system) the agents have used so far, in ms. */
@@ -77,9 +71,9 @@ export class AgentHostProcess {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [list, ready] = process.argv.slice(2) as [string, string];
-  const servers = await host(JSON.parse(readFileSync(list, 'utf8')) as HostedNode[]);
-  writeFileSync(ready, '');
+  const { data, ready } = helperStarted<HostedNode[]>();
+  const servers = await host(data);
+  ready();
   process.once('SIGTERM', () => {
     for (const s of servers) s.close();
     process.exit(0);

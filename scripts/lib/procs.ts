@@ -94,6 +94,28 @@ export function spawnServer(cmd: string, args: string[], opts: { env?: NodeJS.Pr
   return { child, pid: child.pid, output: () => out };
 }
 
+/**
+ * A helper of ours (a module in scripts/lib) in a process of its own, so its
+ * work is never counted as the caller's: `data` goes to it as a JSON file,
+ * and it is waited for until it says it is ready (`helperStarted`). Resolves
+ * with its pid, ours to stop.
+ */
+export async function startHelper(script: string, dir: string, name: string, data: unknown, what: string, args: string[] = []): Promise<number> {
+  const input = join(dir, `${name}.json`);
+  const ready = join(dir, `${name}.ready`);
+  writeFileSync(input, JSON.stringify(data));
+  const proc = spawnServer(process.execPath, [script, ...args, input, ready]);
+  await waitFor(what, () => existsSync(ready), 120_000).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${proc.output()}`)));
+  return proc.pid;
+}
+
+/** In a helper started by startHelper: its arguments, its data, and how it says it is ready. */
+export function helperStarted<T>(): { args: string[]; data: T; ready: () => void } {
+  const argv = process.argv.slice(2);
+  const [input, ready] = argv.slice(-2) as [string, string];
+  return { args: argv.slice(0, -2), data: JSON.parse(readFileSync(input, 'utf8')) as T, ready: () => writeFileSync(ready, '') };
+}
+
 export function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
   return execFileSync(cmd, args, { encoding: 'utf8', env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
 }

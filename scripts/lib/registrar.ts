@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Monitor, OvsdbClient } from '../../ovsdb/index.js';
-import { spawnServer, stopPid, waitFor } from './procs.js';
+import { helperStarted, startHelper, stopPid } from './procs.js';
 
 /** What ovn-controller would register for a node, from the node's Open_vSwitch external_ids. */
 interface Registration {
@@ -112,20 +110,13 @@ class Registrar {
  */
 export class RegistrarProcess {
   readonly pid: number;
-  readonly output: () => string;
 
-  private constructor(pid: number, output: () => string) {
+  private constructor(pid: number) {
     this.pid = pid;
-    this.output = output;
   }
 
   static async start(dir: string, southbound: string, nodes: { name: string; db: string }[]): Promise<RegistrarProcess> {
-    const list = join(dir, 'registrar-nodes.json');
-    const ready = join(dir, 'registrar.ready');
-    writeFileSync(list, JSON.stringify(nodes));
-    const proc = spawnServer(process.execPath, [fileURLToPath(import.meta.url), southbound, list, ready]);
-    await waitFor(`the registrar watching ${nodes.length} nodes\n${proc.output()}`, () => existsSync(ready), 120_000);
-    return new RegistrarProcess(proc.pid, proc.output);
+    return new RegistrarProcess(await startHelper(fileURLToPath(import.meta.url), dir, 'registrar', nodes, `the registrar watching ${nodes.length} nodes`, [southbound]));
   }
 
   async stop(): Promise<void> {
@@ -134,8 +125,8 @@ export class RegistrarProcess {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [southbound, list, ready] = process.argv.slice(2) as [string, string, string];
-  const registrar = await Registrar.start(southbound, JSON.parse(readFileSync(list, 'utf8')) as { name: string; db: string }[]);
-  writeFileSync(ready, '');
+  const { args, data, ready } = helperStarted<{ name: string; db: string }[]>();
+  const registrar = await Registrar.start(args[0] as string, data);
+  ready();
   process.once('SIGTERM', () => void registrar.stop().then(() => process.exit(0)));
 }

@@ -9,8 +9,7 @@ import { type RunOptions, applyFleet, diffFleet, statusFleet } from '../../contr
 import { type Fleet, resolveFleet } from '../../controller/inventory.js';
 import { Journal } from '../../controller/journal.js';
 import { rollout } from '../../controller/rollout.js';
-import { type SouthboundView, expectationOf, watchSouthbound } from '../../controller/verify.js';
-import { OvsdbClient, type RowChange } from '../../ovsdb/index.js';
+import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, watchSouthbound } from '../../controller/verify.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { AgentHostProcess } from './agent-host.js';
 import { round } from './measure.js';
@@ -122,47 +121,20 @@ function fleetsOf(sandbox: Sandbox): [Fleet, Fleet] {
 }
 
 /**
- * When each chassis first stood in the Southbound as wanted (its row naming an
- * Encap of the wanted type and IP), as seen by a monitor of our own: an
- * independent witness for verification's lag. `all` waits until it has seen
- * every one, since its connection may hear of the last ones after ours does.
+ * A witness for verification's lag: a second view of the Southbound, on a
+ * connection of its own, judging the same expectations. Resolves with when it
+ * saw each chassis stand as expected, once it has seen them all.
  */
-async function landings(sb: string, want: Map<string, { type: string; ip: string }>): Promise<{ at: Map<string, number>; all: (timeoutMs: number) => Promise<void>; close: () => void }> {
-  const client = await OvsdbClient.connect({ endpoint: sb });
-  const m = await client.monitor('OVN_Southbound', {
-    Chassis: { columns: ['name', 'encaps'] },
-    Encap: { columns: ['type', 'ip', 'chassis_name'] },
-  });
+async function witness(endpoint: string, exps: Expectation[], timeoutMs: number): Promise<{ landed: Promise<Map<string, number>>; close: () => void }> {
+  const view = await watchSouthbound({ endpoints: [endpoint] });
   const at = new Map<string, number>();
-  const uuidOf = new Map<string, string>();
-  let seenAll: (() => void) | undefined;
-  const landed = (name: string): boolean => {
-    const w = want.get(name);
-    const chassis = m.cache.rows('Chassis').get(uuidOf.get(name) ?? '');
-    const encaps = m.cache.rows('Encap');
-    return w !== undefined && Array.isArray(chassis?.encaps) && (chassis.encaps as string[]).some((u) => encaps.get(u)?.type === w.type && encaps.get(u)?.ip === w.ip);
-  };
-  m.on('change', (changes: RowChange[]) => {
-    const now = performance.now();
-    for (const c of changes) {
-      const row = c.new ?? c.old;
-      const name = c.table === 'Chassis' ? row?.name : row?.chassis_name;
-      if (typeof name !== 'string') continue;
-      if (c.table === 'Chassis' && c.new) uuidOf.set(name, c.uuid);
-      if (!at.has(name) && landed(name)) at.set(name, now);
-    }
-    if (at.size === want.size) seenAll?.();
+  const landed = awaitVerdicts(view, exps, timeoutMs, (v) => at.set(v.systemId, performance.now())).then(() => {
+    if (at.size < exps.length) throw new Error(`the witness saw ${at.size} of ${exps.length} chassis land within ${timeoutMs / 1000} s`);
+    return at;
   });
-  const all = (timeoutMs: number) =>
-    new Promise<void>((resolve, reject) => {
-      if (at.size === want.size) return resolve();
-      const timer = setTimeout(() => reject(new Error(`the witness monitor saw ${at.size} of ${want.size} chassis land`)), timeoutMs);
-      seenAll = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  return { at, all, close: () => client.close() };
+  // Awaited once the apply is done; a failed apply must not leave its rejection unheard.
+  landed.catch(() => undefined);
+  return { landed, close: () => view.close() };
 }
 
 /**
@@ -221,22 +193,23 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     const verifyWith = (fleet: Fleet) => async () => must('apply + verify', await applyFleet(fleet.hosts, { ...applyOpts, southbound: sb as SouthboundView }));
     rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), { runs, warmups, ...viaAgents }));
     // Verification's lag, in a run of its own: the witness, a second monitor, is not the controller's work.
-    const land = await landings(sandbox.southboundEndpoints[0] as string, new Map(first.hosts.map((h) => [h.chassis.systemId, expectationOf(h.name, h.chassis).encaps[0] as { type: string; ip: string }])));
+    const seen = await witness(sandbox.southboundEndpoints[0] as string, first.hosts.map((h) => expectationOf(h.name, h.chassis)), 30_000);
     // When our own verification monitor last heard of a change: from there to the verdict is our work alone.
     let lastHeard = 0;
     const stopHearing = sb.onTouched(() => void (lastHeard = performance.now()));
     let returned = 0;
+    let landed: Map<string, number>;
     try {
       await verifyWith(first)();
       returned = performance.now();
-      await land.all(30_000);
+      landed = await seen.landed;
     } finally {
-      land.close();
+      seen.close();
       stopHearing();
     }
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above
-    // (below zero: ours proved it before the witness heard of it).
-    const lastLanding = Math.max(...land.at.values());
+    // (below zero: ours proved it before the witness saw it).
+    const lastLanding = Math.max(...landed.values());
     rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), { runs, warmups, ...viaAgents }));
     // Each run its own rollout, alternating the fleets so every run changes every node.
     rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {

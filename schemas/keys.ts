@@ -113,8 +113,7 @@ const intKey = (k: string, doc: string, limits: { min: number; max?: number }, o
   key(k, (limits.max === undefined ? z.number().int().min(limits.min) : z.number().int().min(limits.min).max(limits.max)).optional(), String, int, doc, ovn ? { ovn } : {});
 
 function group<E extends Record<string, Def>>(entries: E) {
-  const shape = Object.fromEntries(Object.entries(entries).map(([k, d]) => [k, d.field])) as { [K in keyof E]: E[K]['field'] };
-  return { kind: 'group' as const, entries, field: z.strictObject(shape) };
+  return { kind: 'group' as const, entries, field: z.strictObject(shapeOf(entries)) };
 }
 
 function optionalGroup<E extends Record<string, Def>>(entries: E) {
@@ -195,8 +194,6 @@ function valued<S extends z.ZodType>(name: string, field: S, show: (v: Exclude<z
   };
 }
 
-/** A value inside one cms token: no commas (they separate tokens), no whitespace. */
-const tokenText = z.string().refine((s) => s.length > 0 && !/[\s,]/.test(s), 'is not a single token value (no spaces or commas)');
 const kbps = z.number().int().min(0);
 
 /** The ovn-cms-options tokens of a chassis (neutron's reading of them: neutron/common/ovn/constants.py, config-qos-min-bw). */
@@ -204,7 +201,7 @@ export const TOKENS = {
   gateway: flag('enable-chassis-as-gw', 'neutron may schedule router gateways here'),
   extportHost: flag('enable-chassis-as-extport-host', 'neutron may host external (SR-IOV, baremetal) ports here'),
   availabilityZones: valued('availability-zones', z.array(azName).optional(), (v) => v.join(':'), (t) => t.split(':').filter(Boolean), 'the chassis\'s availability zones'),
-  cardSerialNumber: valued('card-serial-number', tokenText.optional(), same, same, 'the SmartNIC DPU serial number neutron matches ports by'),
+  cardSerialNumber: valued('card-serial-number', token.optional(), same, same, 'the SmartNIC DPU serial number neutron matches ports by'),
   resourceProvider: optionalGroup({
     bandwidths: valued(
       'resource_provider_bandwidths',
@@ -216,11 +213,11 @@ export const TOKENS = {
       })),
       'minimum-bandwidth QoS: per bridge, the bandwidth placement may hand out (kbps)',
     ),
-    hypervisors: valued('resource_provider_hypervisors', tokenText.optional(), same, same, 'QoS placement: bridge → hypervisor name, as neutron writes it'),
-    inventoryDefaults: valued('resource_provider_inventory_defaults', tokenText.optional(), same, same, 'QoS placement inventory defaults, as neutron writes them'),
+    hypervisors: valued('resource_provider_hypervisors', token.optional(), same, same, 'QoS placement: bridge → hypervisor name, as neutron writes it'),
+    inventoryDefaults: valued('resource_provider_inventory_defaults', token.optional(), same, same, 'QoS placement inventory defaults, as neutron writes them'),
     packetProcessingWithoutDirection: valued('resource_provider_packet_processing_without_direction', z.number().int().min(0).optional(), String, int, 'minimum packet-rate QoS: packets/s either way'),
-    packetProcessingWithDirection: valued('resource_provider_packet_processing_with_direction', tokenText.optional(), same, same, 'minimum packet-rate QoS: "egress:ingress" packets/s'),
-    packetProcessingInventoryDefaults: valued('resource_provider_packet_processing_inventory_defaults', tokenText.optional(), same, same, 'QoS packet-rate inventory defaults, as neutron writes them'),
+    packetProcessingWithDirection: valued('resource_provider_packet_processing_with_direction', token.optional(), same, same, 'minimum packet-rate QoS: "egress:ingress" packets/s'),
+    packetProcessingInventoryDefaults: valued('resource_provider_packet_processing_inventory_defaults', token.optional(), same, same, 'QoS packet-rate inventory defaults, as neutron writes them'),
   }),
 };
 

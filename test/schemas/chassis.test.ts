@@ -38,7 +38,7 @@ describe('typed fields of the key table', () => {
     expect(check(chassisConfigSchema, { ...good, encap: { ip: '172.30.0.101', tos: 'inherit' } }, 'c').encap.tos).toBe('inherit');
     expect(issues({ ...good, integrationBridgeDatapathType: 'dpdk' }).join('\n')).toMatch(/integrationBridgeDatapathType/);
     expect(issues({ ...good, lflowCache: { trimWmarkPerc: 101 } }).join('\n')).toMatch(/lflowCache\.trimWmarkPerc/);
-    expect(issues({ ...good, resourceProvider: { hypervisors: 'a,b' } }).join('\n')).toMatch(/resourceProvider\.hypervisors.*single token value/s);
+    expect(issues({ ...good, resourceProvider: { hypervisors: 'a,b' } }).join('\n')).toMatch(/resourceProvider\.hypervisors.*is not a single token \(no spaces or commas\)/s);
   });
 });
 

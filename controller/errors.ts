@@ -15,7 +15,8 @@ export type ControllerErrorCode =
   | 'OUTCOME_UNKNOWN'
   | 'PROTOCOL_MISMATCH'
   | 'AGENT_UNHEALTHY'
-  | 'AGENT_NOT_STARTED';
+  | 'AGENT_NOT_STARTED'
+  | 'JOURNAL_FAILED';
 
 export class ControllerError extends Error {
   readonly code: ControllerErrorCode | string;

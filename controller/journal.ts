@@ -41,9 +41,14 @@ export function checkJournalHosts(journal: Journal, hosts: Host[]): void {
 }
 
 /**
- * The rollout journal: every record is appended and fsynced before the call
- * returns, so what the journal says happened, happened (or was about to).
- * A lock file beside it keeps a second controller off the same journal.
+ * The rollout journal. Records are written in order as they come; a record
+ * that a change to a node depends on is `append`ed, which resolves only once
+ * it (and everything before it) is on disk, so what the journal says happened,
+ * happened (or was about to). A record a crash may lose without harm (a step
+ * that changes nothing, which a resume simply runs again) is `note`d: it
+ * reaches the disk with the next sync. A sync that fails ends the journal:
+ * what it holds from then on may not survive a crash. A lock file beside it
+ * keeps a second controller off the same journal.
  */
 export class Journal {
   readonly path: string;
@@ -55,6 +60,10 @@ export class Journal {
   /** Appends waiting for the fsync that will cover them, and whether one is under way. */
   private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private syncing = false;
+  /** Records written since the last sync began. */
+  private dirty = false;
+  /** Set by a failed sync: every later record and close is refused with it. */
+  private broken: ControllerError | undefined;
 
   private constructor(path: string, records: JournalRecord[], fd: number, lock: string) {
     this.path = path;
@@ -81,39 +90,56 @@ export class Journal {
   }
 
   /**
-   * Appends a record; resolves once it is on disk. Records are written in
-   * the order appended, and appends made while an fsync runs share the next
-   * one (group commit): nodes of a batch do not queue for the disk one by
-   * one, and no caller goes on before its record is durable.
+   * Appends a record; resolves once it is on disk. Appends made while an
+   * fsync runs share the next one (group commit): nodes of a batch do not
+   * queue for the disk one by one, and no caller goes on before its record
+   * is durable.
    */
   append(draft: Draft): Promise<JournalRecord> {
-    const rec = { ...draft, at: new Date().toISOString() } as JournalRecord;
-    writeSync(this.fd, `${JSON.stringify(rec)}\n`);
-    this.records.push(rec);
-    apply(this.history, rec);
+    const rec = this.note(draft);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve: () => resolve(rec), reject });
       if (!this.syncing) this.sync();
     });
   }
 
+  /** Writes a record without waiting for the disk: a crash may lose it, so nothing that changes a node may follow it unsynced. */
+  note(draft: Draft): JournalRecord {
+    if (this.broken) throw this.broken;
+    const rec = { ...draft, at: new Date().toISOString() } as JournalRecord;
+    writeSync(this.fd, `${JSON.stringify(rec)}\n`);
+    this.dirty = true;
+    this.records.push(rec);
+    apply(this.history, rec);
+    return rec;
+  }
+
   private sync(): void {
     this.syncing = true;
+    this.dirty = false;
     const covered = this.waiting;
     this.waiting = [];
     fsync(this.fd, (err) => {
-      for (const w of covered) (err ? w.reject(err) : w.resolve());
+      if (err) this.broken ??= new ControllerError('JOURNAL_FAILED', `journal ${this.path} could not be synced to disk (${err.message}): what it says may not survive a crash; the rollout stops here (check the disk, then --resume)`, { cause: err });
+      for (const w of covered) (this.broken ? w.reject(this.broken) : w.resolve());
       if (this.waiting.length > 0) this.sync();
       else this.syncing = false;
     });
   }
 
-  /** Closes the journal once every record appended is on disk, and gives up its lock. */
+  /** Closes the journal once every record written is on disk (or the disk refused it: then that is thrown), and gives up its lock. */
   async close(): Promise<void> {
-    if (this.syncing) await new Promise<void>((resolve) => this.waiting.push({ resolve, reject: () => resolve() }));
+    let failure: unknown;
+    if (this.fd >= 0 && (this.syncing || this.dirty) && !this.broken) {
+      await new Promise<void>((resolve) => {
+        this.waiting.push({ resolve, reject: (err) => ((failure = err), resolve()) });
+        if (!this.syncing) this.sync();
+      });
+    }
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     rmSync(this.lock, { force: true });
+    if (failure ?? this.broken) throw failure ?? this.broken;
   }
 }
 

@@ -66,13 +66,13 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     const history = journal.history;
     const todo = batch.filter((h) => history.get(h.name)?.state !== 'done');
     if (todo.length === 0) continue;
-    await journal.append({ type: 'batch', index: i, phase: 'begin' });
+    journal.note({ type: 'batch', index: i, phase: 'begin' });
     opts.onEvent(`batch ${i + 1}/${batches.length}${i === 0 && canary ? ' (canary)' : ''}: ${todo.map((h) => h.name).join(', ')}`);
     // Each node's history as it stood before the batch: what it did on an earlier run, not what it does now.
     const prior = new Map(todo.map((h) => [h.name, snapshotOf(history.get(h.name))]));
     const results = await Promise.all(todo.map((h) => migrateNode(h, prior.get(h.name), journal, sb, opts)));
     const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
-    await journal.append({ type: 'batch', index: i, phase: 'end', failed });
+    journal.note({ type: 'batch', index: i, phase: 'end', failed });
     const limit = i === 0 && canary ? 0 : opts.maxFailures;
     if (failed.length > limit) {
       const why = i === 0 && canary ? `the canary batch failed (${failed.join(', ')})` : `batch ${i + 1} had ${failed.length} failed nodes (${failed.join(', ')}), more than --max-failures ${opts.maxFailures}`;
@@ -110,17 +110,23 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   const done = (s: Step) => prior?.steps.get(s) === 'ok';
   const interrupted = (s: Step) => prior?.steps.get(s) === 'begun';
   let agent: AgentClient | undefined;
-  const step = async (s: Step, fn: () => Promise<{ detail: string; previous?: Record<string, string | null> }>): Promise<void> => {
+  /**
+   * A step that changes the node has its begin on disk before it starts and
+   * its end before the node goes on: a resume must know it may have run.
+   * One that only reads is noted: a crash that loses it makes a resume run it again.
+   */
+  const step = async (s: Step, changes: boolean, fn: () => Promise<{ detail: string; previous?: Record<string, string | null> }>): Promise<void> => {
     if (done(s)) return;
-    await journal.append({ type: 'step', host: host.name, step: s, phase: 'begin' });
+    const record = (draft: Parameters<Journal['note']>[0]) => (changes ? journal.append(draft) : journal.note(draft));
+    await record({ type: 'step', host: host.name, step: s, phase: 'begin' });
     const t0 = Date.now();
     try {
       const r = await fn();
-      await journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
+      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
       opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
     } catch (err) {
       const message = (err as Error).message;
-      await journal.append({ type: 'step', host: host.name, step: s, phase: 'end', ok: false, ms: Date.now() - t0, error: message });
+      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: false, ms: Date.now() - t0, error: message });
       throw err;
     }
   };
@@ -134,15 +140,15 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   };
   try {
     agent = await connectAgent(host, opts.run);
-    await step('precheck', async () => {
-      const warnings = precheck(host, await agent!.facts());
+    await step('precheck', false, async () => {
+      const [facts, plan] = await Promise.all([agent!.facts(), agent!.diff(host.chassis)]);
+      const warnings = precheck(host, facts);
       for (const w of warnings) opts.log.warn({ host: host.name }, w);
-      const plan = await agent!.diff(host.chassis);
       if (plan.refusals.length > 0) throw new ControllerError('REFUSED', `${host.name}: ${plan.refusals.join('; ')}`);
       return { detail: `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}` };
     });
-    await step('before', () => hooks(host.hooks.before));
-    await step('apply', async () => {
+    await step('before', Boolean(host.hooks.before?.length), () => hooks(host.hooks.before));
+    await step('apply', true, async () => {
       if (interrupted('apply')) {
         // Killed mid-apply: the node's real state decides, never a blind redo.
         const plan = await agent!.diff(host.chassis);
@@ -151,8 +157,8 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       const res = await agent!.apply(host.chassis);
       return { detail: res.applied ? `applied ${res.plan.changes.length} changes` : 'already in sync', ...(res.previous ? { previous: res.previous } : {}) };
     });
-    await step('after', () => hooks(host.hooks.after));
-    await step('verify', async () => {
+    await step('after', Boolean(host.hooks.after?.length), () => hooks(host.hooks.after));
+    await step('verify', false, async () => {
       // An encap IP left to the node: the node says which it found (the apply step may have run before a resume).
       const resolved = namedIps(host.chassis.encap.ip) ? undefined : (await agent!.diff(host.chassis)).resolvedEncapIp;
       const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis, resolved)], opts.verifyTimeoutS * 1000);
@@ -160,12 +166,12 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       if (why) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${why}`);
       return { detail: `chassis ${host.chassis.systemId} registered as desired` };
     });
-    await journal.append({ type: 'node', host: host.name, state: 'done' });
+    journal.note({ type: 'node', host: host.name, state: 'done' });
     opts.onEvent(`  ${host.name}: done`);
     return true;
   } catch (err) {
     const message = (err as Error).message;
-    await journal.append({ type: 'node', host: host.name, state: 'failed', error: message });
+    journal.note({ type: 'node', host: host.name, state: 'failed', error: message });
     opts.onEvent(`  ${host.name}: FAILED: ${message}`);
     return false;
   } finally {

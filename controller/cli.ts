@@ -232,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
       const hosts = selected(fleet, a.limit);
       if (a.action === 'status') {
         const progress = new Progress('agent status', hosts.length, log);
-        const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, async (_host, agent) => agent.info as HelloResult);
+        const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, (_host, agent) => agent.hello());
         const skewed = results.filter((r) => r.ok && r.value.agent !== VERSION).map((r) => r.host);
         print(a, { controller: VERSION, protocol: PROTOCOL_VERSION, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
         code = fleetExit(results, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);

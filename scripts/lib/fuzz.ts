@@ -13,6 +13,7 @@ import { readRecords } from '../../controller/journal.js';
 import { AgentClient } from '../../controller/transport/client.js';
 import { JsonFramer, OvsdbError, RpcConnection, TableCache, parseSchema } from '../../ovsdb/index.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
+import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
 import { ConfigError } from '../../schemas/errors.js';
 import { check, parseYaml } from '../../schemas/load.js';
 import { tempDir } from './procs.js';
@@ -173,7 +174,9 @@ export function agentAnswerTarget(): FuzzTarget {
     name: 'agent answers (a hostile node)',
     inputs: inputsFrom(seeds),
     run: async (answer) => {
-      const client = new AgentClient('fuzz-node', async (req) => answer.replace(/"id":1\b/, `"id":${req.id}`), async () => {});
+      // The agent proved it speaks our protocol; what it says after that is hostile.
+      const hello = (id: number) => JSON.stringify({ id, result: { protocol: PROTOCOL_VERSION, agent: 'fuzz', backend: 'b' } });
+      const client = new AgentClient('fuzz-node', async (req) => (req.method === 'hello' ? hello(req.id) : answer.replace(/"id":1\b/, `"id":${req.id}`)), async () => {});
       for (const m of methods) {
         await (m === 'apply' || m === 'diff'
           ? client[m](chassisConfigSchema.parse({ systemId: 'a', ovnRemote: 'tcp:1.2.3.4:6642', encap: { ip: '10.0.0.1' } }))

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { AgentClient, type LineCall } from '../../controller/transport/client.js';
+import { chassisConfigSchema } from '../../schemas/chassis.js';
+import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
+
+const config = chassisConfigSchema.parse({ systemId: 'cmp-1', ovnRemote: 'tcp:10.0.0.2:6642', encap: { ip: '10.0.0.1' } });
+const helloOk = (id: number) => JSON.stringify({ id, result: { protocol: PROTOCOL_VERSION, agent: 'x', backend: 'y' } });
+const facts = (id: number) => JSON.stringify({ id, result: { hostname: 'cmp-1', fqdn: 'cmp-1', addresses: ['10.0.0.1'] } });
+const settle = () => new Promise((r) => setTimeout(r, 10));
+
+/** An agent whose answers the test gives by hand, in the order it likes; what was sent is kept. */
+function handAgent(): { send: LineCall; sent: string[]; answer: (id: number, line: string) => void } {
+  const sent: string[] = [];
+  const waiting = new Map<number, (line: string) => void>();
+  return {
+    sent,
+    send: (req) => new Promise((resolve) => (sent.push(req.method), waiting.set(req.id, resolve))),
+    answer: (id, line) => waiting.get(id)?.(line),
+  };
+}
+
+describe('agent client', () => {
+  it('sends a read behind the hello at once, but gives its answer, and sends a write, only once the hello proved the protocol', async () => {
+    const agent = handAgent();
+    const client = await AgentClient.open('cmp-1', agent.send, async () => undefined);
+    let answered = false;
+    const read = client.facts().then((f) => ((answered = true), f));
+    const write = client.apply(config);
+    await settle();
+    expect(agent.sent).toEqual(['hello', 'facts']);
+    agent.answer(2, facts(2));
+    await settle();
+    expect(answered).toBe(false);
+    agent.answer(1, helloOk(1));
+    await expect(read).resolves.toMatchObject({ hostname: 'cmp-1' });
+    await settle();
+    expect(agent.sent).toEqual(['hello', 'facts', 'apply']);
+    agent.answer(3, JSON.stringify({ id: 3, result: { applied: false, attempts: 1, plan: { inSync: true, changes: [], bridges: [], ports: [], warnings: [], refusals: [] }, warnings: [] } }));
+    await expect(write).resolves.toMatchObject({ applied: false });
+  });
+
+  it('fails every request with the mismatch when the agent refuses our protocol, and never sends it a write', async () => {
+    const agent = handAgent();
+    const client = await AgentClient.open('cmp-1', agent.send, async () => undefined);
+    const read = client.facts();
+    const write = client.apply(config);
+    agent.answer(1, JSON.stringify({ id: 1, error: { code: 'PROTOCOL', message: 'protocol 1 is not supported; this agent speaks 99' } }));
+    agent.answer(2, JSON.stringify({ id: 2, error: { code: 'PROTOCOL', message: 'send hello with the protocol version first' } }));
+    for (const r of [read, write, client.hello()]) await expect(r).rejects.toMatchObject({ code: 'PROTOCOL_MISMATCH', message: expect.stringContaining('the agent speaks protocol 99') });
+    await settle();
+    expect(agent.sent).toEqual(['hello', 'facts']);
+  });
+});

@@ -5,7 +5,7 @@ import type { Backend } from './state.js';
 /** Where MidoNet keeps a host's identity: the current file first, then the legacy one. */
 export const MIDONET_HOST_ID_FILES = ['/etc/midonet_host_id.properties', '/etc/midolman/host_uuid.properties'];
 
-/** A host's name, addresses and OVN version do not change within a fleet run: ask once a minute, not per request. */
+/** A host's name, addresses and OVS and OVN versions do not change within a fleet run: ask once a minute, not per request. */
 const CACHE_MS = 60_000;
 const caches = new WeakMap<NodeAccess, Map<string, { at: number; value: Promise<unknown> }>>();
 
@@ -65,7 +65,7 @@ export async function gatherFacts(backend: Backend, node: NodeAccess = localNode
     cached(node, 'hostname', () => node.hostname()),
     interfacesOf(node).then((list) => [...new Set(list.flatMap((i) => i.addresses.map((a) => a.address)))]),
     firstLine(node, ['hostname', '--fqdn']),
-    backend.ovsVersion().catch(() => undefined),
+    cached(node, `ovs-version ${backend.description}`, () => backend.ovsVersion().catch(() => undefined)),
     ovnVersionOf(node),
     cached(node, `midonet ${midonetFiles.join(' ')}`, () => readMidonetHostId(node, midonetFiles)),
   ]);

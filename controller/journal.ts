@@ -1,9 +1,12 @@
-import { closeSync, existsSync, fsync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type JournalRecord, type Step, journalRecordSchema } from '../schemas/journal.js';
 import { preview } from '../common/text.js';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
+
+/** A rollout writes some 3 KB per node (more with resumes): far below this. */
+const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
 
 type Draft = JournalRecord extends infer R ? (R extends { at: string } ? Omit<R, 'at'> : never) : never;
 
@@ -41,12 +44,12 @@ export function checkJournalHosts(journal: Journal, hosts: Host[]): void {
 }
 
 /**
- * The rollout journal. Records are written in order as they come; a record
- * that a change to a node depends on is `append`ed, which resolves only once
- * it (and everything before it) is on disk, so what the journal says happened,
+ * The rollout journal. Records keep the order they come in; a record that a
+ * change to a node depends on is `append`ed, which resolves only once it (and
+ * everything before it) is on disk, so what the journal says happened,
  * happened (or was about to). A record a crash may lose without harm (a step
- * that changes nothing, which a resume simply runs again) is `note`d: it
- * reaches the disk with the next sync. A sync that fails ends the journal:
+ * that changes nothing, which a resume simply runs again) is `note`d: it is
+ * written with the next sync. A write or sync that fails ends the journal:
  * what it holds from then on may not survive a crash. A lock file beside it
  * keeps a second controller off the same journal.
  */
@@ -60,9 +63,9 @@ export class Journal {
   /** Appends waiting for the fsync that will cover them, and whether one is under way. */
   private waiting: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private syncing = false;
-  /** Records written since the last sync began. */
-  private dirty = false;
-  /** Set by a failed sync: every later record and close is refused with it. */
+  /** Records not yet written: each sync writes them all at once (never while an fsync of the file runs, which a write would wait for). */
+  private unwritten = '';
+  /** Set by a failed write or sync: every later record and close is refused with it. */
   private broken: ControllerError | undefined;
 
   private constructor(path: string, records: JournalRecord[], fd: number, lock: string) {
@@ -77,7 +80,11 @@ export class Journal {
     const lock = `${path}.lock`;
     takeLock(lock, path);
     try {
-      const exists = existsSync(path) && readFileSync(path, 'utf8').trim().length > 0;
+      const st = existsSync(path) ? statSync(path) : undefined;
+      // A device or a pipe would be read forever (/dev/full never ends) and could not be synced.
+      if (st && !st.isFile()) throw new ControllerError('REFUSED', `journal ${path} is not a regular file; name a file for --journal`);
+      if (st && st.size > MAX_JOURNAL_BYTES) throw new ControllerError('REFUSED', `journal ${path} is ${st.size} bytes, more than any rollout writes (${MAX_JOURNAL_BYTES}); it is not a journal of ours`);
+      const exists = st !== undefined && readFileSync(path, 'utf8').trim().length > 0;
       if (exists && !resume) throw new ControllerError('REFUSED', `journal ${path} already holds a rollout: continue it with --resume, or name a new --journal`);
       if (!exists && resume) throw new ControllerError('REFUSED', `--resume: journal ${path} is missing or empty; nothing to resume`);
       if (exists) dropBadTail(path);
@@ -103,12 +110,11 @@ export class Journal {
     });
   }
 
-  /** Writes a record without waiting for the disk: a crash may lose it, so nothing that changes a node may follow it unsynced. */
+  /** Records a record, to be written with the next sync: a crash may lose it, so nothing that changes a node may follow it unsynced. */
   note(draft: Draft): JournalRecord {
     if (this.broken) throw this.broken;
     const rec = { ...draft, at: new Date().toISOString() } as JournalRecord;
-    writeSync(this.fd, `${JSON.stringify(rec)}\n`);
-    this.dirty = true;
+    this.unwritten += `${JSON.stringify(rec)}\n`;
     this.records.push(rec);
     apply(this.history, rec);
     return rec;
@@ -116,21 +122,30 @@ export class Journal {
 
   private sync(): void {
     this.syncing = true;
-    this.dirty = false;
     const covered = this.waiting;
     this.waiting = [];
-    fsync(this.fd, (err) => {
-      if (err) this.broken ??= new ControllerError('JOURNAL_FAILED', `journal ${this.path} could not be synced to disk (${err.message}): what it says may not survive a crash; the rollout stops here (check the disk, then --resume)`, { cause: err });
+    const done = (err: Error | null) => {
+      if (err) this.broken ??= new ControllerError('JOURNAL_FAILED', `journal ${this.path} could not be written to disk (${err.message}): what it says may not survive a crash; the rollout stops here (check the disk, then --resume)`, { cause: err });
       for (const w of covered) (this.broken ? w.reject(this.broken) : w.resolve());
       if (this.waiting.length > 0) this.sync();
       else this.syncing = false;
-    });
+    };
+    try {
+      const bytes = Buffer.from(this.unwritten);
+      this.unwritten = '';
+      if (bytes.length > 0 && writeSync(this.fd, bytes) !== bytes.length) throw new Error('a short write');
+    } catch (err) {
+      // Called back, not thrown: this may run in the callback of the fsync before it.
+      process.nextTick(done, err as Error);
+      return;
+    }
+    fsync(this.fd, done);
   }
 
   /** Closes the journal once every record written is on disk (or the disk refused it: then that is thrown), and gives up its lock. */
   async close(): Promise<void> {
     let failure: unknown;
-    if (this.fd >= 0 && (this.syncing || this.dirty) && !this.broken) {
+    if (this.fd >= 0 && (this.syncing || this.unwritten) && !this.broken) {
       await new Promise<void>((resolve) => {
         this.waiting.push({ resolve, reject: (err) => ((failure = err), resolve()) });
         if (!this.syncing) this.sync();

@@ -72,7 +72,8 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     const prior = new Map(todo.map((h) => [h.name, snapshotOf(history.get(h.name))]));
     const results = await Promise.all(todo.map((h) => migrateNode(h, prior.get(h.name), journal, sb, opts)));
     const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
-    journal.note({ type: 'batch', index: i, phase: 'end', failed });
+    // On disk before a pause or the next batch: the journal shows where the rollout stands while it waits.
+    await journal.append({ type: 'batch', index: i, phase: 'end', failed });
     const limit = i === 0 && canary ? 0 : opts.maxFailures;
     if (failed.length > limit) {
       const why = i === 0 && canary ? `the canary batch failed (${failed.join(', ')})` : `batch ${i + 1} had ${failed.length} failed nodes (${failed.join(', ')}), more than --max-failures ${opts.maxFailures}`;

@@ -1,4 +1,4 @@
-import fs, { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,19 +12,23 @@ import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { sleep, tempDir } from '../../scripts/lib/procs.js';
 
 const realFsync = fs.fsync;
+const realWriteSync = fs.writeSync;
 
 /**
- * Puts `fsync` in the journal's hands: each call the real fsync's, passed
- * through `via` (the module's named export is the same function: node:fs
- * exports are synced to it).
+ * A disk that holds back or refuses what the journal asks of it, which a
+ * real disk here cannot be made to do: node:fs's own functions, wrapped (its
+ * named exports are synced to the module, so the journal calls the wrapper).
  */
 function interceptFsync(via: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void): void {
   fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => via(fd, cb)) as typeof fs.fsync;
   syncBuiltinESMExports();
 }
 
+const refused = (code: string) => Object.assign(new Error(`${code}: refused by the disk`), { code });
+
 afterEach(() => {
   fs.fsync = realFsync;
+  fs.writeSync = realWriteSync;
   syncBuiltinESMExports();
 });
 
@@ -64,25 +68,27 @@ describe('journal', () => {
     expect(() => readRecords(path)).toThrow(`journal ${path} line 1 is not JSON`);
   });
 
-  it('notes a record at once without waiting for the disk; an append waits for a sync begun after every record before it; close syncs what is left', async () => {
+  it('writes noted records with the next sync, never while an fsync runs; an append waits for a sync begun after every record before it; close syncs what is left', async () => {
     const path = join(tempDir('journal'), 'rollout.journal');
     const held: (() => void)[] = [];
     interceptFsync((fd, done) => held.push(() => realFsync(fd, done)));
     const j = Journal.open(path, false);
     j.note({ type: 'resume' });
     j.note({ type: 'resume' });
-    expect(lines(path)).toBe(2);
-    expect(held).toHaveLength(0);
+    expect(lines(path)).toBe(0);
     let durable = false;
     const appended = j.append({ type: 'resume' }).then(() => (durable = true));
+    expect(lines(path)).toBe(3);
     await sleep(20);
     expect(held).toHaveLength(1);
     expect(durable).toBe(false);
-    // A record written while that sync runs is not covered by it: its append waits for the next.
+    // A record that comes while that fsync runs is not covered by it: it is written, and its append resolved, with the next.
     let second = false;
     const next = j.append({ type: 'resume' }).then(() => (second = true));
+    expect(lines(path)).toBe(3);
     held.shift()?.();
     await appended;
+    expect(lines(path)).toBe(4);
     await sleep(20);
     expect(second).toBe(false);
     expect(held).toHaveLength(1);
@@ -97,16 +103,32 @@ describe('journal', () => {
     expect(readRecords(path)).toHaveLength(5);
   });
 
-  it('ends at a sync the disk refuses: the append that needed it fails, and so do every later record and the close', async () => {
-    const dir = tempDir('journal');
-    // fsync of /dev/null is refused by the kernel (EINVAL): a journal pointed at a device.
-    const path = join(dir, 'device.journal');
-    symlinkSync('/dev/null', path);
+  it.each([
+    ['an fsync', () => interceptFsync((_fd, done) => done(refused('EIO')))],
+    ['a write', () => {
+      fs.writeSync = (() => {
+        throw refused('ENOSPC');
+      }) as typeof fs.writeSync;
+      syncBuiltinESMExports();
+    }],
+  ])('ends at %s the disk refuses: the append that needed it fails, and so do every later record and the close', async (_what, refuse) => {
+    const path = join(tempDir('journal'), 'rollout.journal');
     const j = Journal.open(path, false);
+    refuse();
     j.note({ type: 'resume' });
-    await expect(j.append({ type: 'resume' })).rejects.toMatchObject({ code: 'JOURNAL_FAILED', message: expect.stringContaining(`journal ${path} could not be synced to disk`) });
-    expect(() => j.note({ type: 'resume' })).toThrow(/could not be synced to disk/);
+    await expect(j.append({ type: 'resume' })).rejects.toMatchObject({ code: 'JOURNAL_FAILED', message: expect.stringContaining(`journal ${path} could not be written to disk`) });
+    expect(() => j.note({ type: 'resume' })).toThrow(/could not be written to disk/);
     await expect(j.close()).rejects.toMatchObject({ code: 'JOURNAL_FAILED' });
+  });
+
+  it('refuses a journal that is not a regular file (a device is never read to its end), and leaves no lock behind', () => {
+    const dir = tempDir('journal');
+    for (const [name, target] of [['full', '/dev/full'], ['dir', dir]] as const) {
+      const path = join(dir, `${name}.journal`);
+      symlinkSync(target, path);
+      for (const resume of [false, true]) expect(() => Journal.open(path, resume)).toThrow(`journal ${path} is not a regular file`);
+      expect(existsSync(`${path}.lock`)).toBe(false);
+    }
   });
 
   it('lets a rollout change no node before the disk holds the record that says it will', async () => {
@@ -117,7 +139,7 @@ describe('journal', () => {
       // The disk fails the sync that would cover the first apply's begin; every earlier one goes through.
       interceptFsync((fd, done) => {
         const applying = readRecords(path).some((r) => r.type === 'step' && r.step === 'apply' && r.phase === 'begin');
-        if (applying) done(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+        if (applying) done(refused('EIO'));
         else realFsync(fd, done);
       });
       const fleet = resolveFleet(inventorySchema.parse(sandbox.inventory()), 'test');

@@ -1,10 +1,10 @@
 import net from 'node:net';
-import { chmodSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openBackend } from '../../agent/backends/open.js';
 import { RpcSession, serveLines } from '../../agent/rpc.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { helperStarted, startHelper, stopPid } from './procs.js';
+import { cpuMsOf, helperStarted, startHelper, stopPid } from './procs.js';
 
 /** A sandbox node as its agent sees it: its state dir and its OVSDB. */
 export interface HostedNode {
@@ -60,9 +60,7 @@ export class AgentHostProcess {
 
   /** CPU time (user and system) the agents have used so far, in ms. */
   cpuMs(): number {
-    // /proc/PID/stat: fields 14 and 15 (utime, stime) after the parenthesised name, in clock ticks (100 a second).
-    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return cpuMsOf(this.pid);
   }
 
   async stop(): Promise<void> {

@@ -12,6 +12,7 @@ import { rollout } from '../../controller/rollout.js';
 import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, watchSouthbound } from '../../controller/verify.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { AgentHostProcess } from './agent-host.js';
+import { childrenCpuMs, cpuMsOf } from './procs.js';
 import { round } from './measure.js';
 import { peerKeys } from './peers.js';
 import { Sandbox } from './sandbox.js';
@@ -25,10 +26,16 @@ export interface ScaleRow {
   tool: string;
   wall_ms: number;
   wall_ms_per_node: number;
-  /** CPU of this process per node: the controller (and the agents too, in the row that runs them in-process). */
-  cpu_ms_per_node?: number;
+  /**
+   * CPU per node of this process and the processes it ran and waited for: the
+   * controller (and the agents too, in the row that runs them in-process), or
+   * a peer (the ovs-vsctl processes, the raw client).
+   */
+  cpu_ms_per_node: number;
   /** CPU of the agents per node, in their own process as on real nodes. */
   agents_cpu_ms_per_node?: number;
+  /** CPU of the nodes' ovsdb-servers per node: what the writes and reads cost the databases. */
+  servers_cpu_ms_per_node: number;
   /** The highest resident memory of this process while the operation ran. */
   peak_rss_mb?: number;
 }
@@ -48,31 +55,39 @@ const collect = runInNewContext('gc') as () => void;
  * about the cost per node). `fn` is told which call it is, so runs can
  * alternate what they write.
  */
-async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { own?: boolean; runs?: number; warmups?: number; agents?: AgentHostProcess } = {}): Promise<ScaleRow> {
+async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { servers: () => number; own?: boolean; runs?: number; warmups?: number; agents?: AgentHostProcess }): Promise<ScaleRow> {
   const own = opts.own ?? true;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
-  const samples: { wall: number; cpu: number; agents: number }[] = [];
+  const samples: { wall: number; cpu: number; agents: number; servers: number }[] = [];
   try {
     const warmups = opts.warmups ?? 1;
     for (let i = 0; i < warmups; i++) await fn(i);
     for (let i = warmups; i < warmups + (opts.runs ?? 1); i++) {
       collect();
+      // The servers' CPU is read outside the timed part: a thousand /proc reads are not the controller's work.
+      const servers0 = opts.servers();
       const cpu0 = process.cpuUsage();
+      const children0 = childrenCpuMs();
       const agents0 = opts.agents?.cpuMs() ?? 0;
       const t0 = process.hrtime.bigint();
       await fn(i);
-      const cpu = process.cpuUsage(cpu0);
-      samples.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: (cpu.user + cpu.system) / 1000, agents: (opts.agents?.cpuMs() ?? 0) - agents0 });
+      const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+      const own = process.cpuUsage(cpu0);
+      const cpu = (own.user + own.system) / 1000 + childrenCpuMs() - children0;
+      const agents = (opts.agents?.cpuMs() ?? 0) - agents0;
+      samples.push({ wall, cpu, agents, servers: opts.servers() - servers0 });
     }
   } finally {
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage().rss);
-  const median = (k: 'wall' | 'cpu' | 'agents') => samples.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
+  const median = (k: 'wall' | 'cpu' | 'agents' | 'servers') => samples.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
   return {
     nodes, op, tool, wall_ms: round(median('wall'), 1), wall_ms_per_node: round(median('wall') / nodes, 3),
-    ...(own ? { cpu_ms_per_node: round(median('cpu') / nodes, 3), peak_rss_mb: round(peak / 1048576, 1) } : {}),
+    cpu_ms_per_node: round(median('cpu') / nodes, 3),
+    servers_cpu_ms_per_node: round(median('servers') / nodes, 3),
+    ...(own ? { peak_rss_mb: round(peak / 1048576, 1) } : {}),
     ...(opts.agents ? { agents_cpu_ms_per_node: round(median('agents') / nodes, 3) } : {}),
   };
 }
@@ -164,6 +179,8 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // end on the fleet the next case expects.
     const runs = n <= 50 ? 8 : n <= 200 ? 4 : 2;
     const warmups = n <= 50 ? 9 : n <= 200 ? 3 : 1;
+    const servers = () => sandbox.nodes.reduce((sum, x) => sum + cpuMsOf(x.ovsdb.pid), 0);
+    const base = { runs, warmups, servers };
 
     // The nodes' own reaction (ovn-controller, the registrar) would share this machine's CPUs with what is measured.
     sandbox.pauseRegistration();
@@ -172,12 +189,12 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Runs alternating the fleets so that every run changes every node; the in-process ones end on
     // `second`, the others on `first`, which the no-change cases then find in place.
     const alternate = (from: Fleet, to: Fleet) => async (i: number) => must('apply', await applyFleet((i % 2 === 0 ? from : to).hosts, applyOpts));
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), { runs, warmups }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), base));
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
-    const viaAgents = { agents };
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), { runs, warmups, ...viaAgents }));
-    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), { runs, warmups, ...viaAgents }));
-    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), { runs, warmups, ...viaAgents }));
+    const viaAgents = { ...base, agents };
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), viaAgents));
+    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
+    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), viaAgents));
 
     // The peers alternate the fleets' keys as well, so every write of theirs changes something too.
     const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
@@ -185,13 +202,13 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
         const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
         await write(node.ovsdb.unix, node.ovsdb.sockPath, peerKeys(h.chassis));
       });
-    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { own: false, runs, warmups }));
-    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { own: false, runs, warmups }));
+    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { ...base, own: false }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { ...base, own: false }));
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);
     const verifyWith = (fleet: Fleet) => async () => must('apply + verify', await applyFleet(fleet.hosts, { ...applyOpts, southbound: sb as SouthboundView }));
-    rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), { runs, warmups, ...viaAgents }));
+    rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), viaAgents));
     // Verification's lag, in a run of its own: the witness, a second monitor, is not the controller's work.
     const seen = await witness(sandbox.southboundEndpoints[0] as string, first.hosts.map((h) => expectationOf(h.name, h.chassis)), 30_000);
     // When our own verification monitor last heard of a change: from there to the verdict is our work alone.
@@ -210,7 +227,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above
     // (below zero: ours proved it before the witness saw it).
     const lastLanding = Math.max(...landed.values());
-    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), { runs, warmups, ...viaAgents }));
+    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), viaAgents));
     // Each run its own rollout, alternating the fleets so every run changes every node.
     rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {
       const journal = Journal.open(join(sandbox.dir, `rollout-${i}.journal`), false);
@@ -223,7 +240,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
       } finally {
         await journal.close();
       }
-    }, { runs: 2, warmups, ...viaAgents }));
+    }, { ...viaAgents, runs: 2 }));
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();

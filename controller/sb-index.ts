@@ -79,6 +79,42 @@ function encapsOf(row: Row | undefined): string[] {
   return Array.isArray(row?.encaps) ? (row.encaps as string[]) : [];
 }
 
+type Listener = (names: Set<string>) => void;
+
+/**
+ * Who hears of which chassis: a listener for some chassis names is called
+ * only for changes that touched one of them, so the work per Southbound
+ * event is the size of the event, not of the nodes waiting (a rollout's
+ * whole batch waits at once). Pure.
+ */
+export class TouchFanout {
+  private readonly everyone = new Set<Listener>();
+  private readonly byName = new Map<string, Set<Listener>>();
+
+  /** `names` undefined: every change. Returns the unsubscribe. */
+  subscribe(listener: Listener, names?: Iterable<string>): () => void {
+    if (!names) {
+      this.everyone.add(listener);
+      return () => this.everyone.delete(listener);
+    }
+    const own = [...new Set(names)];
+    for (const n of own) this.byName.set(n, (this.byName.get(n) ?? new Set()).add(listener));
+    return () => {
+      for (const n of own) {
+        const set = this.byName.get(n);
+        set?.delete(listener);
+        if (set?.size === 0) this.byName.delete(n);
+      }
+    };
+  }
+
+  publish(touched: Set<string>): void {
+    const called = new Set<Listener>(this.everyone);
+    for (const name of touched) for (const l of this.byName.get(name) ?? []) called.add(l);
+    for (const l of called) l(touched);
+  }
+}
+
 /** A table's rows as inserts: how an index starts from a monitor's cache. */
 export function asInserts(table: string, rows: Map<string, Row>): RowChange[] {
   return [...rows].map(([uuid, row]) => ({ table, uuid, kind: 'insert', new: row }));

@@ -5,7 +5,7 @@ import type { Inventory } from '../schemas/inventory.js';
 import type { Logger } from '../common/log.js';
 import { namedIps } from '../schemas/keys.js';
 import { ControllerError } from './errors.js';
-import { SouthboundIndex, asInserts } from './sb-index.js';
+import { SouthboundIndex, TouchFanout, asInserts } from './sb-index.js';
 
 /** What the Southbound DB must show for a node to count as done. */
 export interface Expectation {
@@ -139,8 +139,8 @@ export interface SouthboundView {
   chassisByName(name: string): Row | undefined;
   encaps(): Map<string, Row>;
   chassisNames(): string[];
-  /** Fires with the names of the chassis each Southbound change touched. */
-  onTouched(listener: (names: Set<string>) => void): () => void;
+  /** Fires with the names of the chassis each Southbound change touched: every change, or (`names`) those that touched one of these chassis. */
+  onTouched(listener: (names: Set<string>) => void, names?: Iterable<string>): () => void;
   close(): void;
 }
 
@@ -156,10 +156,10 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
   });
   const index = new SouthboundIndex();
   index.apply([...asInserts('Chassis', monitor.cache.rows('Chassis')), ...asInserts('Encap', monitor.cache.rows('Encap'))]);
-  const listeners = new Set<(names: Set<string>) => void>();
+  const fanout = new TouchFanout();
   monitor.on('change', (changes: RowChange[]) => {
     const touched = index.apply(changes);
-    if (touched.size > 0) for (const l of listeners) l(touched);
+    if (touched.size > 0) fanout.publish(touched);
   });
   return {
     access,
@@ -168,10 +168,7 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
     chassisByName: (name) => index.chassisByName(name),
     encaps: () => index.encaps(),
     chassisNames: () => [...index.names()],
-    onTouched: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onTouched: (listener, names) => fanout.subscribe(listener, names),
     close: () => client.close(),
   };
 }
@@ -193,7 +190,7 @@ export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs
       if (onVerified) for (const v of verified) onVerified(v);
       if (board.allVerified()) finish();
     };
-    const stop = sb.onTouched((names) => report(board.reassess(names, sb)));
+    const stop = sb.onTouched((names) => report(board.reassess(names, sb)), exps.map((e) => e.systemId));
     const timer = setTimeout(finish, timeoutMs);
     report(board.all().filter((v) => v.state === 'verified'));
   });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Row, type RowChange, TableCache, parseSchema } from '../../ovsdb/index.js';
-import { SouthboundIndex } from '../../controller/sb-index.js';
+import { SouthboundIndex, TouchFanout } from '../../controller/sb-index.js';
 import { type Expectation, type Verdict, VerdictBoard, assess } from '../../controller/verify.js';
 
 /**
@@ -101,12 +101,22 @@ describe('Southbound index and incremental verdicts', () => {
         const cache = new TableCache(schema, { Chassis: undefined, Encap: undefined });
         const index = new SouthboundIndex();
         const board = new VerdictBoard(exps, index);
+        // As a rollout's nodes wait: a board per node, hearing only of changes to its own chassis.
+        const fanout = new TouchFanout();
+        const perNode = exps.map((e) => new VerdictBoard([e], index));
+        perNode.forEach((b, i) => fanout.subscribe((names) => b.reassess(names, index), [exps[i]?.systemId as string]));
         let chassis: ChassisModel[] = [];
         let encaps: EncapModel[] = [];
         let next = 1;
         const verifiedEvents = new Map<string, number>();
-        const feed = (changes: RowChange[]) => {
-          for (const v of board.reassess(index.apply(changes), index)) verifiedEvents.set(v.host, (verifiedEvents.get(v.host) ?? 0) + 1);
+        fanout.subscribe((names) => {
+          for (const v of board.reassess(names, index)) verifiedEvents.set(v.host, (verifiedEvents.get(v.host) ?? 0) + 1);
+        });
+        const feed = (changes: RowChange[]) => fanout.publish(index.apply(changes));
+        const same = () => {
+          const full = fullReassessment(cache, exps);
+          expect(board.all()).toEqual(full);
+          expect(perNode.map((b) => b.all()[0])).toEqual(full);
         };
         const pickOf = <T>(list: T[], n: number) => (list.length > 0 ? list[n % list.length] : undefined);
         const encapUuids = (ns: number[]) => [...new Set(ns.map((n) => pickOf(encaps, n)?.uuid).filter((u): u is string => !!u))];
@@ -170,14 +180,14 @@ describe('Southbound index and incremental verdicts', () => {
               Encap: Object.fromEntries(encaps.map((x) => [x.uuid, { initial: encapInsert(x) }])),
             };
             feed(cache.resync((fresh) => fresh.applyUpdate2(full)));
-            expect(board.all()).toEqual(fullReassessment(cache, exps));
+            same();
             continue;
           }
           if (Object.keys(update).length === 0) continue;
           feed(cache.applyUpdate2(update));
           stats.feeds++;
           stats.verified += board.all().filter((v) => v.state === 'verified').length;
-          expect(board.all()).toEqual(fullReassessment(cache, exps));
+          same();
           expect(board.allVerified()).toBe(fullReassessment(cache, exps).every((v) => v.state === 'verified'));
         }
         // The board started on an empty Southbound: every node verified now was reported as it turned verified.
@@ -187,5 +197,20 @@ describe('Southbound index and incremental verdicts', () => {
     );
     // The runs must reach verified nodes, or the comparison proves little.
     expect(stats.verified).toBeGreaterThan(stats.feeds / 10);
+  });
+
+  it('tells a listener only of changes to its chassis, everyone of every change, and no one after unsubscribing', () => {
+    const fanout = new TouchFanout();
+    const heard: string[] = [];
+    const offA = fanout.subscribe((n) => heard.push(`a:${[...n].join()}`), ['c0', 'c0']);
+    fanout.subscribe((n) => heard.push(`b:${[...n].join()}`), ['c1']);
+    const offAll = fanout.subscribe((n) => heard.push(`all:${[...n].join()}`));
+    fanout.publish(new Set(['c0', 'c2']));
+    expect(heard.sort()).toEqual(['a:c0,c2', 'all:c0,c2']);
+    heard.length = 0;
+    offA();
+    offAll();
+    fanout.publish(new Set(['c0', 'c1']));
+    expect(heard).toEqual(['b:c0,c1']);
   });
 });

@@ -62,6 +62,8 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
   }
 
   const canary = Boolean(start ? start.options.canary : opts.canary);
+  // A batch's nodes become done only when it runs: the last batch with work is known before the first runs.
+  const lastWithWork = batches.map((b) => b.some((h) => journal.history.get(h.name)?.state !== 'done')).lastIndexOf(true);
   for (const [i, batch] of batches.entries()) {
     const history = journal.history;
     const todo = batch.filter((h) => history.get(h.name)?.state !== 'done');
@@ -81,8 +83,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
       opts.onEvent(`STOPPED: ${why}; fix the nodes, then run again with --resume`);
       return 'failed';
     }
-    const last = batches.slice(i + 1).every((b) => b.every((h) => history.get(h.name)?.state === 'done'));
-    if (last) continue;
+    if (i >= lastWithWork) continue;
     const operatorStop = async () => {
       if (!opts.stopRequested()) return false;
       await journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });

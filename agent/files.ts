@@ -1,40 +1,47 @@
 import { randomBytes } from 'node:crypto';
-import { constants, lstatSync, statSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { closeSync, constants, fsync, lstatSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import { AgentError } from './errors.js';
 import type { NodeFiles } from './node.js';
+
+const fsyncFd = promisify(fsync);
 
 /**
  * Writes a file so that a crash leaves either the old content or the new,
  * never a torn one. The temporary file has an unguessable name and is created
  * exclusively, never through a symbolic link: a link planted beside the file
  * cannot make this (root) process write somewhere else.
+ *
+ * Only the two fsyncs, which wait for the disk, leave the event loop: the
+ * other calls are quick ones on a local file, and a trip through libuv's
+ * thread pool costs some 35 us of CPU where the call itself costs 1.
  */
 export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
-  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    await file.writeFile(data);
-    await file.sync();
+    const bytes = Buffer.from(data);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    await fsyncFd(fd);
   } catch (err) {
-    await file.close();
-    await rm(tmp, { force: true });
+    closeSync(fd);
+    rmSync(tmp, { force: true });
     throw err;
   }
-  await file.close();
+  closeSync(fd);
   try {
-    await rename(tmp, path);
+    renameSync(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     throw err;
   }
   // The rename itself must reach the disk before anyone acts on the new content.
-  const dir = await open(dirname(path), 'r');
+  const dir = openSync(dirname(path), 'r');
   try {
-    await dir.sync();
+    await fsyncFd(dir);
   } finally {
-    await dir.close();
+    closeSync(dir);
   }
 }
 

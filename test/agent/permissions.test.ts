@@ -1,8 +1,10 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../agent/files.js';
+import { localNode } from '../../agent/node.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { tempDir } from '../../scripts/lib/procs.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
@@ -115,5 +117,17 @@ describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', ()
     expect(readFileSync(victim, 'utf8')).toBe('root-only content\n');
     expect(readFileSync(target, 'utf8')).toBe('{"new": true}\n');
     expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(true);
+  });
+
+  it('reads a node file neither through a link nor blocked on a pipe put where a file was checked to be', async () => {
+    const victim = join(dir, 'read-victim');
+    writeFileSync(victim, 'root-only content\n');
+    const link = join(dir, 'read-link');
+    symlinkSync(victim, link);
+    await expect(localNode.files.read(link, 1024)).rejects.toMatchObject({ code: 'ELOOP' });
+    // No writer ever comes: a blocking open would hold the agent's event loop for good.
+    const pipe = join(dir, 'read-pipe');
+    execFileSync('mkfifo', [pipe]);
+    await expect(localNode.files.read(pipe, 1024)).resolves.toBe('');
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -11,7 +12,10 @@ import { Journal } from '../../controller/journal.js';
 import { rollout } from '../../controller/rollout.js';
 import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, watchSouthbound } from '../../controller/verify.js';
 import { inventorySchema } from '../../schemas/inventory.js';
+import { agentSocketIn } from '../../agent/serving.js';
+import { createLogger } from '../../common/log.js';
 import { AgentHostProcess } from './agent-host.js';
+import { Sshd } from './sshd.js';
 import { childrenCpuMs, cpuMsOf } from './procs.js';
 import { round } from './measure.js';
 import { peerKeys } from './peers.js';
@@ -126,8 +130,21 @@ function vsctlWrite(db: string, keys: Record<string, string>): Promise<unknown> 
   return execFileP('ovs-vsctl', [`--db=${db}`, '--no-wait', 'set', 'Open_vSwitch', '.', ...Object.entries(keys).map(([k, v]) => `external_ids:${k}="${v}"`)]);
 }
 
-function fleetsOf(sandbox: Sandbox): [Fleet, Fleet] {
-  const inv = sandbox.inventory() as { defaults: Record<string, unknown> };
+/** How the controller reaches the nodes over SSH: one sshd stands for every node, each node's serving agent reached on its socket. */
+interface SshReach {
+  sshd: Sshd;
+  knownHosts: string;
+}
+
+function fleetsOf(sandbox: Sandbox, ssh?: SshReach): [Fleet, Fleet] {
+  const inv = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
+  if (ssh) {
+    for (const node of sandbox.nodes) {
+      const t = { kind: 'ssh', user: 'root', port: ssh.sshd.port, privateKey: ssh.sshd.clientKey.key, knownHosts: ssh.knownHosts, agentSocket: agentSocketIn(node.stateDir), stateDir: node.stateDir };
+      // Reached at the sshd's address; the node keeps its own encap IP.
+      inv.hosts[node.name] = { ...inv.hosts[node.name], address: '127.0.0.1', encap: { ip: node.address }, transport: t };
+    }
+  }
   // Two fleets that differ on every node, so alternating them really writes each node; the encap type differs
   // too, so every chassis registers anew in the Southbound and verification has something to wait for.
   const make = (k: number) =>
@@ -163,6 +180,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
   const rows: ScaleRow[] = [];
   let sb: SouthboundView | undefined;
   let agents: AgentHostProcess | undefined;
+  let sshd: Sshd | undefined;
   try {
     const described = `${n} nodes: ${sandbox.describeRegistration()}; started in ${round((Date.now() - t0) / 1000, 1)} s`;
     onProgress(described);
@@ -193,6 +211,17 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
     const viaAgents = { ...base, agents };
     rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), viaAgents));
+    // The same first apply over SSH, as in production: a real sshd, each node's agent reached on its
+    // socket through a streamlocal forward. Every node is the same machine, so the precheck's hostname
+    // warnings are not logged.
+    sshd = await Sshd.start();
+    const knownHosts = join(sshd.dir, 'known_hosts');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
+    const [sshFirst, sshSecond] = fleetsOf(sandbox, { sshd, knownHosts });
+    const quiet = { ...applyOpts, log: createLogger('bench', 'error') };
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis over SSH', async (i) => must('apply', await applyFleet((i % 2 === 0 ? sshFirst : sshSecond).hosts, quiet)), viaAgents));
+    await sshd.stop();
+    sshd = undefined;
     rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
     rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), viaAgents));
 
@@ -244,6 +273,7 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();
+    await sshd?.stop();
     await agents?.stop();
     await sandbox.stop();
   }

@@ -11,7 +11,7 @@ import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_IMAGE, VERSION } from '../../schemas/version.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
-import { Sshd } from '../support/sshd.js';
+import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * ovn-chassis agent install / upgrade / status / remove on a node reached

@@ -13,7 +13,7 @@ import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { run, tempDir } from '../../scripts/lib/procs.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
-import { Sshd } from '../support/sshd.js';
+import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * Direct mode (transport.via: direct) against the same node reached through

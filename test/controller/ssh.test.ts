@@ -16,7 +16,7 @@ import { VERSION } from '../../schemas/version.js';
 
 const HOSTILE_AGENT = fileURLToPath(new URL('../support/hostile-agent.mjs', import.meta.url));
 import { expectServingAgentAdopts } from '../support/serving.js';
-import { Sshd, keygen } from '../support/sshd.js';
+import { Sshd, keygen } from '../../scripts/lib/sshd.js';
 
 /** The controller reaches two sandbox nodes' agents through a real sshd. */
 let sshd: Sshd;

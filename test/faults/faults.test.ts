@@ -11,7 +11,7 @@ import { Sandbox } from '../../scripts/lib/sandbox.js';
 import type { OvnController } from '../../scripts/lib/ovn-controller.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
-import { Sshd } from '../support/sshd.js';
+import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * The fault suite: what production does to the tool, done for real and

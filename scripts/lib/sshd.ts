@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { run, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
 export interface Keypair {
   key: string;
@@ -72,6 +72,8 @@ export class Sshd {
       `AuthorizedKeysFile ${join(d.dir, 'authorized_keys')}`, `PidFile ${join(d.dir, 'sshd.pid')}`,
       'UsePAM no', 'StrictModes no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password', 'LogLevel ERROR', 'Subsystem sftp internal-sftp',
+      // One sshd stands for many nodes here: a controller's 20 handshakes at once are not an attack.
+      'MaxStartups 200',
     ].join('\n'));
     await d.launch();
     return d;

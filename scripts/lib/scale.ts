@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -13,7 +15,6 @@ import { rollout } from '../../controller/rollout.js';
 import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, watchSouthbound } from '../../controller/verify.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { createLogger } from '../../common/log.js';
 import { AgentHostProcess } from './agent-host.js';
 import { Sshd } from './sshd.js';
 import { childrenCpuMs, cpuMsOf } from './procs.js';
@@ -22,6 +23,9 @@ import { peerKeys } from './peers.js';
 import { Sandbox } from './sandbox.js';
 
 const execFileP = promisify(execFile);
+
+/** The controller command as an operator runs it (its bundle when built). */
+const CONTROLLER_BIN = fileURLToPath(new URL('../../../bin/ovn-chassis.js', import.meta.url));
 
 /** One row of the scaling table. */
 export interface ScaleRow {
@@ -136,7 +140,8 @@ interface SshReach {
   knownHosts: string;
 }
 
-function fleetsOf(sandbox: Sandbox, ssh?: SshReach): [Fleet, Fleet] {
+/** The two alternating fleets' inventories (see fleetsOf), reached locally or over SSH. */
+function inventoriesOf(sandbox: Sandbox, ssh?: SshReach): [Record<string, unknown>, Record<string, unknown>] {
   const inv = sandbox.inventory() as { defaults: Record<string, unknown>; hosts: Record<string, Record<string, unknown>> };
   if (ssh) {
     for (const node of sandbox.nodes) {
@@ -147,9 +152,13 @@ function fleetsOf(sandbox: Sandbox, ssh?: SshReach): [Fleet, Fleet] {
   }
   // Two fleets that differ on every node, so alternating them really writes each node; the encap type differs
   // too, so every chassis registers anew in the Southbound and verification has something to wait for.
-  const make = (k: number) =>
-    resolveFleet(inventorySchema.parse({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k, encap: { type: k === 0 ? 'geneve' : 'vxlan' } } }), 'bench');
+  const make = (k: number) => ({ ...inv, defaults: { ...inv.defaults, remoteProbeIntervalMs: 60_000 + k, encap: { type: k === 0 ? 'geneve' : 'vxlan' } } });
   return [make(0), make(1)];
+}
+
+function fleetsOf(sandbox: Sandbox): [Fleet, Fleet] {
+  const [a, b] = inventoriesOf(sandbox).map((inv) => resolveFleet(inventorySchema.parse(inv), 'bench'));
+  return [a as Fleet, b as Fleet];
 }
 
 /**
@@ -211,15 +220,19 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
     const viaAgents = { ...base, agents };
     rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), viaAgents));
-    // The same first apply over SSH, as in production: a real sshd, each node's agent reached on its
-    // socket through a streamlocal forward. Every node is the same machine, so the precheck's hostname
-    // warnings are not logged.
+    // The same first apply as an operator runs it in production: the `ovn-chassis` command (its bundle,
+    // start-up included) over SSH to a real sshd, each node's agent reached on its socket through a
+    // streamlocal forward. Every node is the same machine, so the precheck's hostname warnings are not logged.
     sshd = await Sshd.start();
     const knownHosts = join(sshd.dir, 'known_hosts');
     writeFileSync(knownHosts, `${sshd.knownHostsLine()}\n`);
-    const [sshFirst, sshSecond] = fleetsOf(sandbox, { sshd, knownHosts });
-    const quiet = { ...applyOpts, log: createLogger('bench', 'error') };
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis over SSH', async (i) => must('apply', await applyFleet((i % 2 === 0 ? sshFirst : sshSecond).hosts, quiet)), viaAgents));
+    const viaSsh = inventoriesOf(sandbox, { sshd, knownHosts }).map((inv, k) => {
+      const path = join(sandbox.dir, `ssh-${k}.yaml`);
+      writeFileSync(path, stringify(inv));
+      return path;
+    });
+    const cli = (inv: string) => execFileP(process.execPath, [CONTROLLER_BIN, 'apply', '-i', inv, '--no-verify', '--json', '--state-dir', sandbox.dir], { env: { ...process.env, OVN_CHASSIS_LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
+    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis command over SSH', async (i) => void (await cli(viaSsh[i % 2] as string)), viaAgents));
     await sshd.stop();
     sshd = undefined;
     rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));

@@ -153,7 +153,15 @@ describe('the controller on a 3-member Raft Southbound', () => {
     });
     const r = await ctl(['apply', '-i', off, '--limit', 'gw-1', '--verify-timeout', '30']);
     expect(r.code, r.stderr).toBe(0);
-    expect(sbctl(cluster.tcp, '--bare', '--columns=other_config', 'find', 'Chassis', `name=${node('gw-1').ovsdb.externalIds()['system-id']}`)).not.toContain('enable-chassis-as-gw');
+    // ovn-sbctl wants the leader: a member thawed by the test before may still be holding an election.
+    const gwOptions = await waitFor('ovn-sbctl to reach the Southbound leader', () => {
+      try {
+        return sbctl(cluster.tcp, '--bare', '--columns=other_config', 'find', 'Chassis', `name=${node('gw-1').ovsdb.externalIds()['system-id']}`);
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    expect(gwOptions).not.toContain('enable-chassis-as-gw');
     const back = await ctl(['apply', '-i', inv, '--limit', 'gw-1', '--verify-timeout', '30']);
     expect(back.code, back.stderr).toBe(0);
   });

@@ -65,6 +65,7 @@ export class Sshd {
   static async start(): Promise<Sshd> {
     const d = new Sshd(tempDir('sshd'));
     writeFileSync(join(d.dir, 'authorized_keys'), `${d.clientKey.pub}\n`, { mode: 0o600 });
+    mkdirSync(join(d.dir, 'home'), { mode: 0o700 });
     d.port = await freePort();
     const config = join(d.dir, 'sshd_config');
     writeFileSync(config, [
@@ -74,6 +75,9 @@ export class Sshd {
       'PermitRootLogin prohibit-password', 'LogLevel ERROR', 'Subsystem sftp internal-sftp',
       // One sshd stands for many nodes here: a controller's 20 handshakes at once are not an attack.
       'MaxStartups 200',
+      // Sessions get a home of their own: the shell sshd starts reads ~/.bashrc, and a session the
+      // fault tests kill mid-way must not leave this machine's own dotfiles half-done (a stale lock).
+      `SetEnv HOME=${join(d.dir, 'home')}`,
     ].join('\n'));
     await d.launch();
     return d;

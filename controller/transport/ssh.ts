@@ -74,10 +74,13 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
       throw new ControllerError('AUTH_FAILED', `${where}: cannot read private key ${t.privateKey}: ${(err as Error).message}`);
     }
     if (t.passphrase) config.passphrase = t.passphrase;
+    // The one way we log in, straight away: ssh2 would first try "none", a round trip per node to be refused.
+    config.authHandler = ['publickey'];
   } else {
     const agent = t.agent ?? process.env.SSH_AUTH_SOCK;
     if (!agent) throw new ControllerError('AUTH_FAILED', `${where}: no privateKey in the transport and no ssh-agent (SSH_AUTH_SOCK)`);
     config.agent = agent;
+    config.authHandler = ['agent'];
   }
 
   const conn = new Client();

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import { parse } from 'yaml';
 import { type Host, checkInventory } from '../../controller/inventory.js';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
-import { run } from '../../scripts/lib/procs.js';
+import { run, spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
 import { VERSION } from '../../schemas/version.js';
 
 const HOSTILE_AGENT = fileURLToPath(new URL('../support/hostile-agent.mjs', import.meta.url));
@@ -66,6 +66,22 @@ describe('ssh transport against a real sshd', () => {
     expect(r.code).toBe(0);
     expect(r.json.map((n) => [n.host, n.ok, n.verdict?.state])).toEqual([['cmp-1', true, 'verified'], ['cmp-2', true, 'verified']]);
     expect(sandbox.nodes[0]?.ovsdb.externalIds()['ovn-encap-ip']).toBe(sandbox.nodes[0]?.address);
+  });
+
+  it('logs in through a real ssh-agent holding the key (no privateKey in the transport)', async () => {
+    const sock = join(sshd.dir, 'ssh-agent.sock');
+    const agent = spawnServer('ssh-agent', ['-D', '-a', sock]);
+    try {
+      await waitFor('ssh-agent', () => existsSync(sock));
+      run('ssh-add', ['-q', sshd.clientKey.key], { ...process.env, SSH_AUTH_SOCK: sock });
+      const inv = inventoryWith('agent-auth.yaml', { knownHosts: knownHosts('known_hosts_agent', sshd.knownHostsLine()), privateKey: undefined, agent: sock });
+      expect(readFileSync(inv, 'utf8')).not.toContain('client_key');
+      const r = await ctl(['diff', '-i', inv]);
+      expect(r.code, r.stderr).not.toBe(1);
+      expect(r.json.map((n) => [n.host, n.ok])).toEqual([['cmp-1', true], ['cmp-2', true]]);
+    } finally {
+      await stopPid(agent.pid);
+    }
   });
 
   it('accepts a pinned SHA256 fingerprint instead of known_hosts', async () => {

@@ -428,9 +428,9 @@ function scaleRatios(): Ratio[] {
     if (ours && vsctl) out.push({ name: `ovs-vsctl per node / ovn-chassis, first apply, ${n} nodes`, value: round(vsctl.wall_ms / ours.wall_ms, 2) });
     if (ours && raw) out.push({ name: `ovn-chassis / raw client floor, first apply, ${n} nodes`, value: round(ours.wall_ms / raw.wall_ms, 2) });
   }
-  const ours = scale.filter((r) => r.tool.startsWith('ovn-chassis'));
-  for (const what of new Set(ours.map((r) => `${r.op} [${r.tool}]`))) {
-    const cpu = ours.filter((r) => `${r.op} [${r.tool}]` === what).map((r) => r.cpu_ms_per_node);
+  const oursEverywhere = scale.filter((r) => r.tool.startsWith('ovn-chassis'));
+  for (const what of new Set(oursEverywhere.map((r) => `${r.op} [${r.tool}]`))) {
+    const cpu = oursEverywhere.filter((r) => `${r.op} [${r.tool}]` === what).map((r) => r.cpu_ms_per_node);
     if (cpu.length > 1) out.push({ name: `controller CPU per node, highest / lowest across sizes: ${what}`, value: round(Math.max(...cpu) / Math.min(...cpu), 2) });
   }
   return out;

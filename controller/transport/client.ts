@@ -47,13 +47,9 @@ export class AgentClient {
     this.greeting.catch(() => undefined);
   }
 
-  static async open(host: string, send: LineCall, close: () => Promise<void>): Promise<AgentClient> {
-    return new AgentClient(host, send, close);
-  }
-
   /** The agent's logic in this process (local and direct transports): the same protocol, the same checks on every answer. */
-  static inProcess(host: string, session: { handle(line: string): Promise<unknown> }, close: () => Promise<void>): Promise<AgentClient> {
-    return AgentClient.open(host, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), close);
+  static inProcess(host: string, session: { handle(line: string): Promise<unknown> }, close: () => Promise<void>): AgentClient {
+    return new AgentClient(host, async (req) => JSON.stringify(await session.handle(JSON.stringify(req))), close);
   }
 
   /** What the agent said of itself: its version, protocol and backend. */

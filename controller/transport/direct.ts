@@ -30,7 +30,7 @@ export async function connectDirect(host: Host): Promise<AgentClient> {
       throw new ControllerError('UNREACHABLE', `${where}: ${(err as Error).message}`, { cause: err });
     }
     const session = new RpcSession({ backend, node, stateDir: t.stateDir ?? DEFAULT_STATE_DIR });
-    return await AgentClient.inProcess(host.name, session, async () => {
+    return AgentClient.inProcess(host.name, session, async () => {
       await backend.close();
       await close();
     });

@@ -38,7 +38,7 @@ async function viaSocket(host: Host, sock: Socket): Promise<AgentClient> {
   sock.on('data', (d: Buffer) => lines.feed(d));
   sock.on('close', () => lines.lose('the serving agent closed the connection'));
   sock.on('error', () => sock.destroy());
-  return AgentClient.open(host.name, lines.caller((line) => sock.write(line)), async () => {
+  return new AgentClient(host.name, lines.caller((line) => sock.write(line)), async () => {
     sock.end();
   });
 }

@@ -125,7 +125,7 @@ export async function connectSsh(host: Host, log?: Logger): Promise<AgentClient>
   conn.on('close', () => drop('the SSH connection dropped'));
   conn.on('error', (err: Error) => drop(`SSH error: ${err.message}`));
 
-  return AgentClient.open(host.name, lines.caller((line) => channel.write(line)), async () => {
+  return new AgentClient(host.name, lines.caller((line) => channel.write(line)), async () => {
     channel.end();
     conn.end();
   });

@@ -37,7 +37,6 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Sends `signal`, then SIGKILL if it is still there after `graceMs`; resolves once gone. */
 /**
  * CPU time a running process has used so far, in ms: each of its threads'
  * time on a CPU, in ns (/proc/PID/task/TID/schedstat). /proc/PID/stat counts
@@ -61,6 +60,7 @@ export function childrenCpuMs(): number {
   return (Number(f[13]) + Number(f[14])) * 10;
 }
 
+/** Sends `signal`, then SIGKILL if it is still there after `graceMs`; resolves once gone. */
 export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
   try {
     process.kill(pid, signal);

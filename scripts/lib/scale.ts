@@ -1,25 +1,26 @@
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { stringify } from 'yaml';
 import type { Logger } from '../../common/log.js';
 import { type RunOptions, applyFleet, diffFleet, statusFleet } from '../../controller/fleet.js';
 import { type Fleet, resolveFleet } from '../../controller/inventory.js';
 import { Journal } from '../../controller/journal.js';
 import { rollout } from '../../controller/rollout.js';
 import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, watchSouthbound } from '../../controller/verify.js';
+import type { ChassisConfig } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { agentSocketIn } from '../../agent/serving.js';
 import { AgentHostProcess } from './agent-host.js';
 import { Sshd } from './sshd.js';
 import { childrenCpuMs, cpuMsOf } from './procs.js';
 import { round } from './measure.js';
-import { peerKeys } from './peers.js';
+import { peerKeys, vsctlSetArgs } from './peers.js';
 import { Sandbox } from './sandbox.js';
 
 const execFileP = promisify(execFile);
@@ -58,7 +59,8 @@ const collect = runInNewContext('gc') as () => void;
 /**
  * Runs `fn` `warmups` times to warm up (code run for the first time is not
  * yet optimised: the first fleet size would pay for it), then `runs` times,
- * measuring wall time, this process's CPU and its peak resident memory;
+ * measuring wall time, the CPU of this process and of the children it waited
+ * for, of the agents and of the servers, and this process's peak resident memory;
  * reports the median of each (one slow run on a shared machine says little
  * about the cost per node). `fn` is told which call it is, so runs can
  * alternate what they write.
@@ -130,8 +132,8 @@ function rawWrite(sockPath: string, keys: Record<string, string>): Promise<void>
 }
 
 /** ovs-vsctl as a role runs it: one process per node. */
-function vsctlWrite(db: string, keys: Record<string, string>): Promise<unknown> {
-  return execFileP('ovs-vsctl', [`--db=${db}`, '--no-wait', 'set', 'Open_vSwitch', '.', ...Object.entries(keys).map(([k, v]) => `external_ids:${k}="${v}"`)]);
+function vsctlWrite(db: string, c: ChassisConfig): Promise<unknown> {
+  return execFileP('ovs-vsctl', [`--db=${db}`, ...vsctlSetArgs(c)]);
 }
 
 /** How the controller reaches the nodes over SSH: one sshd stands for every node, each node's serving agent reached on its socket. */
@@ -239,13 +241,10 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), viaAgents));
 
     // The peers alternate the fleets' keys as well, so every write of theirs changes something too.
-    const writeAll = (fleet: Fleet, write: (db: string, sock: string, keys: Record<string, string>) => Promise<unknown>) =>
-      pool(fleet.hosts, CONCURRENCY, async (h) => {
-        const node = byName.get(h.name) as (typeof sandbox.nodes)[number];
-        await write(node.ovsdb.unix, node.ovsdb.sockPath, peerKeys(h.chassis));
-      });
-    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (db, _s, k) => vsctlWrite(db, k)), { ...base, own: false }));
-    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (_db, s, k) => rawWrite(s, k)), { ...base, own: false }));
+    const writeAll = (fleet: Fleet, write: (node: (typeof sandbox.nodes)[number], c: ChassisConfig) => Promise<unknown>) =>
+      pool(fleet.hosts, CONCURRENCY, async (h) => void (await write(byName.get(h.name) as (typeof sandbox.nodes)[number], h.chassis)));
+    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (node, c) => vsctlWrite(node.ovsdb.unix, c)), { ...base, own: false }));
+    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (node, c) => rawWrite(node.ovsdb.sockPath, peerKeys(c))), { ...base, own: false }));
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);

@@ -22,7 +22,7 @@ function handAgent(): { send: LineCall; sent: string[]; answer: (id: number, lin
 describe('agent client', () => {
   it('sends a read behind the hello at once, but gives its answer, and sends a write, only once the hello proved the protocol', async () => {
     const agent = handAgent();
-    const client = await AgentClient.open('cmp-1', agent.send, async () => undefined);
+    const client = new AgentClient('cmp-1', agent.send, async () => undefined);
     let answered = false;
     const read = client.facts().then((f) => ((answered = true), f));
     const write = client.apply(config);
@@ -41,7 +41,7 @@ describe('agent client', () => {
 
   it('fails every request with the mismatch when the agent refuses our protocol, and never sends it a write', async () => {
     const agent = handAgent();
-    const client = await AgentClient.open('cmp-1', agent.send, async () => undefined);
+    const client = new AgentClient('cmp-1', agent.send, async () => undefined);
     const read = client.facts();
     const write = client.apply(config);
     agent.answer(1, JSON.stringify({ id: 1, error: { code: 'PROTOCOL', message: 'protocol 1 is not supported; this agent speaks 99' } }));

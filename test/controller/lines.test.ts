@@ -46,7 +46,7 @@ describe('agent answer lines', () => {
       const req = JSON.parse(line) as { id: number; method: string };
       queueMicrotask(() => lines.feed(Buffer.from(`${answers[req.method]?.(req.id)}\n`)));
     };
-    const client = await AgentClient.open('cmp-1', lines.caller(write), async () => undefined);
+    const client = new AgentClient('cmp-1', lines.caller(write), async () => undefined);
     await expect(client.show()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/show result does not match/) });
     await expect(client.facts()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/answer to facts is not a valid response/) });
   });

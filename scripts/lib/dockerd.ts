@@ -1,7 +1,7 @@
 import { cpSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
-import { run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
+import { mountsUnder, run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
 export const OVS_IMAGE = 'ovn-chassis-test/ovs:1';
 const IMAGE_BINARIES = ['/usr/bin/ovs-vsctl', '/usr/sbin/ovsdb-server', '/usr/bin/ovsdb-tool', '/bin/sh'];
@@ -103,8 +103,7 @@ export class Dockerd {
     this.pid = 0;
     // containerd and its shims run from our exec root; none may outlive the daemon, nor its mounts.
     for (const pid of processesMentioning(this.dir)) await stopPid(pid, 'SIGTERM', 3000);
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(this.dir));
-    for (const m of mounts.sort().reverse()) run('umount', ['-l', m]);
+    for (const m of mountsUnder(this.dir).sort().reverse()) run('umount', ['-l', m]);
   }
 }
 

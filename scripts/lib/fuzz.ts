@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
@@ -277,7 +277,11 @@ export function fileTargets(): FuzzTarget[] {
       run: async (t) => {
         const p = join(dir, `j${n++}`);
         writeFileSync(p, t);
-        readRecords(p);
+        try {
+          readRecords(p);
+        } finally {
+          rmSync(p);
+        }
       },
       expected: (e) => e instanceof ControllerError,
     },
@@ -288,7 +292,11 @@ export function fileTargets(): FuzzTarget[] {
         const state = join(dir, `s${n++}`);
         mkdirSync(join(state, 'snapshots'), { recursive: true, mode: 0o700 });
         writeFileSync(join(state, 'snapshots', '2026-01-01T000000Z-1-a.json'), t);
-        await (await SnapshotStore.open(state)).lastApply();
+        try {
+          await (await SnapshotStore.open(state)).lastApply();
+        } finally {
+          rmSync(state, { recursive: true });
+        }
       },
       expected: (e) => e instanceof AgentError || e instanceof ConfigError,
     },

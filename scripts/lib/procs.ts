@@ -12,8 +12,43 @@ function registry(): string | undefined {
   return process.env.OVN_CHASSIS_PID_REGISTRY || undefined;
 }
 
+const made: string[] = [];
+
+/**
+ * A new folder under the system's temporary folder, removed by
+ * removeTempDirs: at the latest when this process exits, and after each test
+ * file (test/setup-file.ts). Everything the scripts and tests start keeps its
+ * files in one of these, so a run leaves nothing on the disk.
+ */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `ovn-chassis-${prefix}-`));
+  if (made.length === 0) process.once('exit', removeTempDirs);
+  const dir = mkdtempSync(join(tmpdir(), `ovn-chassis-${prefix}-`));
+  made.push(dir);
+  return dir;
+}
+
+/** What is mounted at or below `dir`, from this process's mount table. */
+export function mountsUnder(dir: string): string[] {
+  const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => decode(line.split(' ')[4] ?? ''));
+  return points.filter((p) => p === dir || p.startsWith(`${dir}/`));
+}
+
+/**
+ * Removes every folder tempDir made. A folder with something still mounted
+ * in it is left, and named in the error: removing through a mount would
+ * delete what is mounted there.
+ */
+export function removeTempDirs(): void {
+  const kept: string[] = [];
+  for (const dir of made.splice(0)) {
+    const mounts = mountsUnder(dir);
+    if (mounts.length > 0) kept.push(`${dir} (mounted: ${mounts.join(', ')})`);
+    else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+  if (kept.length > 0) throw new Error(`left temporary folders that still have mounts in them:\n  ${kept.join('\n  ')}`);
 }
 
 function register(pid: number, name: string): void {

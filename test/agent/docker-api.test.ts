@@ -1,10 +1,9 @@
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerExec } from '../../agent/backends/docker.js';
 import { DockerApi, DockerApiError, demux } from '../../agent/docker-api.js';
+import { tempDir } from '../../scripts/lib/procs.js';
 
 /** One frame of Docker's multiplexed stream. */
 function frame(stream: number, text: string | Buffer): Buffer {
@@ -40,7 +39,7 @@ describe('a Docker API that answers badly', () => {
   const routes = new Map<string, (res: http.ServerResponse) => void>();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'docker-api-'));
+    dir = tempDir('docker-api');
     server = http.createServer((req, res) => {
       const route = routes.get(`${req.method} ${req.url}`);
       req.resume();
@@ -53,7 +52,6 @@ describe('a Docker API that answers badly', () => {
 
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const json = (status: number, body: unknown) => (res: http.ServerResponse) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -38,15 +38,19 @@ export function mountsUnder(dir: string): string[] {
 
 /**
  * Removes every folder tempDir made. A folder with something still mounted
- * in it is left, and named in the error: removing through a mount would
- * delete what is mounted there.
+ * in it is kept for a later call, and named in the error: removing through a
+ * mount would delete what is mounted there.
  */
 export function removeTempDirs(): void {
   const kept: string[] = [];
   for (const dir of made.splice(0)) {
     const mounts = mountsUnder(dir);
-    if (mounts.length > 0) kept.push(`${dir} (mounted: ${mounts.join(', ')})`);
-    else rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    if (mounts.length > 0) {
+      made.push(dir);
+      kept.push(`${dir} (mounted: ${mounts.join(', ')})`);
+    } else {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    }
   }
   if (kept.length > 0) throw new Error(`left temporary folders that still have mounts in them:\n  ${kept.join('\n  ')}`);
 }

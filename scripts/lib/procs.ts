@@ -13,6 +13,7 @@ function registry(): string | undefined {
 }
 
 const made: string[] = [];
+let removedAtExit = false;
 
 /**
  * A new folder under the system's temporary folder, removed by
@@ -21,7 +22,8 @@ const made: string[] = [];
  * files in one of these, so a run leaves nothing on the disk.
  */
 export function tempDir(prefix: string): string {
-  if (made.length === 0) process.once('exit', removeTempDirs);
+  if (!removedAtExit) process.once('exit', removeTempDirs);
+  removedAtExit = true;
   const dir = mkdtempSync(join(tmpdir(), `ovn-chassis-${prefix}-`));
   made.push(dir);
   return dir;

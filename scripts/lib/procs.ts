@@ -13,7 +13,7 @@ function registry(): string | undefined {
 }
 
 const made: string[] = [];
-let removedAtExit = false;
+let exitHooked = false;
 
 /**
  * A new folder under the system's temporary folder, removed by
@@ -22,19 +22,23 @@ let removedAtExit = false;
  * files in one of these, so a run leaves nothing on the disk.
  */
 export function tempDir(prefix: string): string {
-  if (!removedAtExit) process.once('exit', removeTempDirs);
-  removedAtExit = true;
+  if (!exitHooked) process.once('exit', removeTempDirs);
+  exitHooked = true;
   const dir = mkdtempSync(join(tmpdir(), `ovn-chassis-${prefix}-`));
   made.push(dir);
   return dir;
 }
 
-/** What is mounted at or below `dir`, from this process's mount table. */
-export function mountsUnder(dir: string): string[] {
+/** Every mount point in this process's mount table. */
+function mountPoints(): string[] {
   const decode = (p: string) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+  return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => decode(line.split(' ')[4] ?? ''));
+}
+
+/** What is mounted at or below `dir`. */
+export function mountsUnder(dir: string, points = mountPoints()): string[] {
   return points.filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
@@ -45,8 +49,9 @@ export function mountsUnder(dir: string): string[] {
  */
 export function removeTempDirs(): void {
   const kept: string[] = [];
+  const points = mountPoints();
   for (const dir of made.splice(0)) {
-    const mounts = mountsUnder(dir);
+    const mounts = mountsUnder(dir, points);
     if (mounts.length > 0) {
       made.push(dir);
       kept.push(`${dir} (mounted: ${mounts.join(', ')})`);

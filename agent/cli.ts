@@ -14,13 +14,14 @@ import { createLogger } from '../common/log.js';
 import { localNode } from './node.js';
 import { LineSplitter } from '../common/lines.js';
 import { RpcSession, serveLines } from './rpc.js';
-import { PROTOCOL_VERSION } from '../schemas/rpc.js';
+import { type HelloResult, MAX_ANSWER_LINE_BYTES, PROTOCOL_VERSION, parseAnswer, requestLine } from '../schemas/rpc.js';
+import { printable } from '../common/text.js';
 import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
 
 /** Exit codes, everywhere: 0 done / no changes, 2 diff found changes, 1 error. */
-export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2 } as const;
+export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
 
 interface Common {
   db?: string;
@@ -75,11 +76,11 @@ async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise
   }
 }
 
-/** Sends one request on a connected socket and resolves with the first answer, parsed; 5 s at most. */
-function askOnce(sock: net.Socket, request: object): Promise<unknown> {
+/** Says hello on a connected socket and resolves with the agent's answer, checked against the protocol; 5 s at most. */
+function helloOf(sock: net.Socket, where: string): Promise<HelloResult> {
   return new Promise((resolve, reject) => {
-    const splitter = new LineSplitter(1 << 20);
-    const timer = setTimeout(() => reject(new AgentError('UNREACHABLE', 'the serving agent did not answer within 5 s')), 5000);
+    const splitter = new LineSplitter(MAX_ANSWER_LINE_BYTES);
+    const timer = setTimeout(() => reject(new AgentError('UNREACHABLE', `the agent on ${where} did not answer within 5 s`)), 5000);
     const done = (fn: () => void) => {
       clearTimeout(timer);
       fn();
@@ -88,17 +89,16 @@ function askOnce(sock: net.Socket, request: object): Promise<unknown> {
     sock.on('data', (chunk: string) => {
       const [line] = splitter.push(chunk).lines;
       if (line === undefined) return;
+      const answer = parseAnswer(line, 1, 'hello');
       done(() => {
-        try {
-          resolve(JSON.parse(line));
-        } catch {
-          reject(new AgentError('PROTOCOL', 'the serving agent answered with something that is not JSON'));
-        }
+        if (answer.ok) resolve(answer.result);
+        else if ('error' in answer) reject(new AgentError(answer.error.code === 'PROTOCOL_UNSUPPORTED' ? 'PROTOCOL_UNSUPPORTED' : 'UNREACHABLE', `the agent on ${where}: ${printable(answer.error.message).slice(0, 400)}`));
+        else reject(new AgentError('PROTOCOL', `the agent on ${where} answered hello, but ${answer.problem}`));
       });
     });
-    sock.once('error', (err) => done(() => reject(new AgentError('UNREACHABLE', `the serving agent: ${err.message}`))));
-    sock.once('close', () => done(() => reject(new AgentError('UNREACHABLE', 'the serving agent closed the connection'))));
-    sock.write(`${JSON.stringify(request)}\n`);
+    sock.once('error', (err) => done(() => reject(new AgentError('UNREACHABLE', `the agent on ${where}: ${err.message}`))));
+    sock.once('close', () => done(() => reject(new AgentError('UNREACHABLE', `the agent on ${where} closed the connection`))));
+    sock.write(requestLine(1, 'hello', { protocol: PROTOCOL_VERSION, client: 'health' }));
   });
 }
 
@@ -190,9 +190,8 @@ export async function main(argv: string[]): Promise<number> {
       const sock = await connectServing(socketOf(a));
       if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
       try {
-        const answer = (await askOnce(sock, { id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION, client: 'health' } })) as { result?: unknown } | null;
-        if (!answer || typeof answer !== 'object' || !('result' in answer)) throw new AgentError('PROTOCOL', `the agent on ${socketOf(a)} did not answer hello`);
-        out(a, answer.result, `serving: ${JSON.stringify(answer.result)}`);
+        const hello = await helloOf(sock, socketOf(a));
+        out(a, hello, `serving: agent ${printable(hello.agent)}, protocol ${hello.protocol}, ${printable(hello.backend)}`);
       } finally {
         sock.destroy();
       }
@@ -245,5 +244,6 @@ function reportError(err: unknown, json: boolean): number {
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: e.message } }, null, 2)}\n`);
   process.stderr.write(`ovn-chassis-agent: ${e.message}\n`);
   if (err instanceof UsageError) process.stderr.write('run with --help for usage\n');
-  return EXIT.ERROR;
+  // Exit 1 says the node was not changed; a write whose outcome is unknown may have changed it.
+  return code === 'OUTCOME_UNKNOWN' ? EXIT.PARTIAL : EXIT.ERROR;
 }

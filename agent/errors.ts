@@ -10,6 +10,8 @@ export type AgentErrorCode =
   | 'NO_SNAPSHOT'
   | 'HOOK_FAILED'
   | 'PROTOCOL'
+  | 'PROTOCOL_UNSUPPORTED'
+  | 'INTERNAL'
   | 'UNSAFE'
   | 'OUTCOME_UNKNOWN'
   | 'STATE_DIR_FAILED'

@@ -3,7 +3,9 @@ import { nestsDeeperThan } from '../common/text.js';
 import { ConfigError } from '../schemas/errors.js';
 import { formatIssue } from '../schemas/load.js';
 import type { ChassisConfig } from '../schemas/chassis.js';
-import { PROTOCOL_VERSION, type RpcRequest, type RpcResponse, rpcRequestSchema } from '../schemas/rpc.js';
+import {
+  MAX_MESSAGE_DEPTH, MAX_REQUEST_LINE_BYTES, METHODS, PROTOCOL_VERSION, type Params, type ResultIn, type RpcMethod, type RpcResponse, parseRequest,
+} from '../schemas/rpc.js';
 import { VERSION } from '../schemas/version.js';
 import { apply, planFor, restoreKeys, rollback } from './apply.js';
 import { runHook } from './hooks.js';
@@ -14,11 +16,6 @@ import type { Logger } from '../common/log.js';
 import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
-
-/** A request line longer than this is refused; configs are small. */
-const MAX_LINE_BYTES = 4 * 1024 * 1024;
-/** Requests nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads it. */
-const MAX_RPC_DEPTH = 32;
 
 export interface AgentContext {
   backend: Backend;
@@ -47,8 +44,8 @@ export class RpcSession {
   }
 
   async handle(line: string): Promise<RpcResponse> {
-    if (nestsDeeperThan(line, MAX_RPC_DEPTH)) {
-      return { id: null, error: { code: 'PROTOCOL', message: `request nests deeper than ${MAX_RPC_DEPTH} levels` } };
+    if (nestsDeeperThan(line, MAX_MESSAGE_DEPTH)) {
+      return { id: null, error: { code: 'PROTOCOL', message: `request nests deeper than ${MAX_MESSAGE_DEPTH} levels` } };
     }
     let json: unknown;
     try {
@@ -56,76 +53,78 @@ export class RpcSession {
     } catch {
       return { id: null, error: { code: 'PROTOCOL', message: 'request is not JSON' } };
     }
-    const rawId = (json as { id?: unknown })?.id;
-    const id = typeof rawId === 'number' ? rawId : null;
-    const parsed = rpcRequestSchema.safeParse(json, { reportInput: true });
-    if (!parsed.success) {
-      const configIssue = parsed.error.issues.some((i) => i.path[0] === 'params' && i.path[1] === 'config');
-      const issues = parsed.error.issues.map((i) => formatIssue({ ...i, path: i.path.slice(i.path[1] === 'config' ? 2 : 0) }));
-      return { id, error: { code: configIssue ? 'INVALID_CONFIG' : 'PROTOCOL', message: `invalid request:\n  ${issues.join('\n  ')}` } };
-    }
+    const parsed = parseRequest(json);
+    if (!parsed.ok) return { id: parsed.id, error: parsed.error };
+    const req = parsed.request;
     try {
-      return { id: parsed.data.id, result: await this.dispatch(parsed.data) };
+      if (req.method !== 'hello' && !this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
+      const result = await (this.handlers[req.method] as (p: unknown) => Promise<unknown>)(req.params);
+      // The agent holds its own answers to the protocol: a field the table does not carry fails here, in every agent test, not in the controller.
+      const checked = METHODS[req.method].result.safeParse(result);
+      if (!checked.success) {
+        const why = `the agent's own ${req.method} result does not match the protocol (${formatIssue(checked.error.issues[0] as never)})`;
+        throw new AgentError(METHODS[req.method].writes ? 'OUTCOME_UNKNOWN' : 'INTERNAL', METHODS[req.method].writes ? `${why}; the node may have been changed` : why);
+      }
+      return { id: req.id, result: checked.data };
     } catch (err) {
       const code = err instanceof AgentError || err instanceof ConfigError ? err.code : 'INTERNAL';
-      this.ctx.log?.warn({ method: parsed.data.method, code, err: (err as Error).message }, 'rpc request failed');
-      return { id: parsed.data.id, error: { code, message: (err as Error).message } };
+      this.ctx.log?.warn({ method: req.method, code, err: (err as Error).message }, 'rpc request failed');
+      const data = err instanceof AgentError && err.code === 'PROTOCOL_UNSUPPORTED' ? { data: { protocol: PROTOCOL_VERSION } } : {};
+      return { id: req.id, error: { code, message: (err as Error).message, ...data } };
     }
   }
 
-  private async dispatch(req: RpcRequest): Promise<unknown> {
-    if (req.method === 'hello') {
-      if (req.params.protocol !== PROTOCOL_VERSION) {
-        throw new AgentError('PROTOCOL', `protocol ${req.params.protocol} is not supported; this agent speaks ${PROTOCOL_VERSION}`);
+  /** One handler per method of the protocol table; the compiler holds each to its method's parameters and result. */
+  private readonly handlers: { [M in RpcMethod]: (params: Params<M>) => Promise<ResultIn<M>> } = {
+    hello: async (params) => {
+      if (params.protocol !== PROTOCOL_VERSION) {
+        throw new AgentError('PROTOCOL_UNSUPPORTED', `protocol ${params.protocol} is not supported; this agent speaks ${PROTOCOL_VERSION}`);
       }
       this.greeted = true;
       return { protocol: PROTOCOL_VERSION, agent: VERSION, backend: this.ctx.backend.description };
-    }
-    if (!this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
-    const { backend, stateDir } = this.ctx;
-    const node = this.ctx.node ?? localNode;
-    const exclusive = this.ctx.exclusive ?? ((write) => write());
-    switch (req.method) {
-      case 'facts':
-        return gatherFacts(backend, node, this.ctx.midonetFiles);
-      case 'show':
-        return showView(await backend.read(), backend.description);
-      case 'diff':
-        return planView((await planFor(backend, req.params.config, { ...req.params, node, ovnVersion: await ovnVersionOf(node) })).plan);
-      case 'apply': {
-        const { config, allowSystemIdChange } = req.params;
-        const res = await exclusive(async () => {
-          const r = await apply(backend, config, {
-            stateDir,
-            node,
-            ovnVersion: await ovnVersionOf(node),
-            allowSystemIdChange: allowSystemIdChange ?? false,
-            ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
-          });
-          return { ...r, warnings: [...r.warnings, ...((await this.ctx.onApplied?.(config)) ?? [])] };
+    },
+    facts: () => gatherFacts(this.ctx.backend, this.node, this.ctx.midonetFiles),
+    show: async () => showView(await this.ctx.backend.read(), this.ctx.backend.description),
+    diff: async (params) => planView((await planFor(this.ctx.backend, params.config, { ...params, node: this.node, ovnVersion: await ovnVersionOf(this.node) })).plan),
+    apply: async ({ config, allowSystemIdChange }) => {
+      const { backend, stateDir } = this.ctx;
+      const res = await this.exclusive(async () => {
+        const r = await apply(backend, config, {
+          stateDir,
+          node: this.node,
+          ovnVersion: await ovnVersionOf(this.node),
+          allowSystemIdChange: allowSystemIdChange ?? false,
+          ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
         });
-        return {
-          applied: res.applied, attempts: res.attempts, plan: planView(res.plan), warnings: res.warnings,
-          ...(res.snapshot ? { snapshot: res.snapshot } : {}), ...(res.previous ? { previous: res.previous } : {}),
-        };
-      }
-      case 'rollback':
-        return exclusive(async () => {
-          const r = await rollback(backend, { stateDir, node });
-          await this.ctx.onRestored?.();
-          return r;
-        });
-      case 'hook':
-        return runHook(req.params.hook, node);
-      case 'restore':
-        return {
-          restored: await exclusive(async () => {
-            const restored = await restoreKeys(backend, req.params.keys);
-            await this.ctx.onRestored?.();
-            return restored;
-          }),
-        };
-    }
+        return { ...r, warnings: [...r.warnings, ...((await this.ctx.onApplied?.(config)) ?? [])] };
+      });
+      return {
+        applied: res.applied, attempts: res.attempts, plan: planView(res.plan), warnings: res.warnings,
+        ...(res.snapshot ? { snapshot: res.snapshot } : {}), ...(res.previous ? { previous: res.previous } : {}),
+      };
+    },
+    rollback: () =>
+      this.exclusive(async () => {
+        const r = await rollback(this.ctx.backend, { stateDir: this.ctx.stateDir, node: this.node });
+        await this.ctx.onRestored?.();
+        return r;
+      }),
+    hook: (params) => runHook(params.hook, this.node),
+    restore: async (params) => ({
+      restored: await this.exclusive(async () => {
+        const restored = await restoreKeys(this.ctx.backend, params.keys);
+        await this.ctx.onRestored?.();
+        return restored;
+      }),
+    }),
+  };
+
+  private get node(): NodeAccess {
+    return this.ctx.node ?? localNode;
+  }
+
+  private exclusive<T>(write: () => Promise<T>): Promise<T> {
+    return this.ctx.exclusive ? this.ctx.exclusive(write) : write();
   }
 }
 
@@ -146,7 +145,7 @@ function drained(output: Writable): Promise<void> {
 /** Serves a session over a byte stream of JSON lines until the input ends. */
 export function serveLines(input: Readable, output: Writable, session: RpcSession): Promise<void> {
   return new Promise((resolve) => {
-    const splitter = new LineSplitter(MAX_LINE_BYTES);
+    const splitter = new LineSplitter(MAX_REQUEST_LINE_BYTES);
     let queue = Promise.resolve();
     const answer = (line: string) => {
       queue = queue.then(async () => {
@@ -171,7 +170,7 @@ export function serveLines(input: Readable, output: Writable, session: RpcSessio
       for (const line of lines) if (line.trim()) answer(line.trim());
       if (tooLong) {
         queue = queue.then(() => {
-          output.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: `request line over ${MAX_LINE_BYTES} bytes` } })}\n`);
+          output.write(`${JSON.stringify({ id: null, error: { code: 'PROTOCOL', message: `request line over ${MAX_REQUEST_LINE_BYTES} bytes` } })}\n`);
         });
         input.destroy();
       }

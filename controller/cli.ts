@@ -5,7 +5,7 @@ import { createLogger } from '../common/log.js';
 import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
-import { ControllerError } from './errors.js';
+import { ControllerError, changeOf } from './errors.js';
 import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, resolveOnNodes, statusFleet } from './fleet.js';
 import { namedIps } from '../schemas/keys.js';
 import { type AgentInstallResult, describeInstall, installAgent, removeAgent } from './agents.js';
@@ -81,6 +81,9 @@ function print(a: { json: boolean }, value: unknown, human: string): void {
 }
 
 const view = <T>(results: NodeResult<T>[]) => results.map((r) => (r.ok ? { host: r.host, ok: true, ms: r.ms, ...r.value } : r));
+
+/** How many steps that change a node the journal shows begun. */
+const changesBegun = (journal: Journal) => journal.records.filter((r) => r.type === 'step' && r.phase === 'begin' && r.step !== 'precheck' && r.step !== 'verify').length;
 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
@@ -181,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const sb = await southbound(fleet, 'verify each node');
         try {
+          const changing = changesBegun(journal);
           const outcome = await rollout(fleet, journal, sb, {
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
             maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
@@ -192,6 +196,10 @@ export async function main(argv: string[]): Promise<number> {
               else log.info({ op: 'rollout' }, text.trim());
             },
             stopRequested: () => stop,
+          }).catch((err: unknown) => {
+            if (changesBegun(journal) === changing) throw err;
+            const e = err as Error & { code?: string };
+            throw new ControllerError(e.code ?? 'ERROR', `${e.message}; nodes of this rollout were changed before it stopped (see ${journal.path}; --resume continues)`, { cause: err, changed: 'maybe-changed' });
           });
           const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
           const nodes = report(journal.records, hosts);
@@ -283,9 +291,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error & { code?: string };
     const known = err instanceof ConfigError || err instanceof ControllerError;
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'INTERNAL', message: e.message } }, null, 2)}\n`);
+    // Exit 1 says no node was changed: a failure after a change says what may have been, and exits 3.
+    const changed = changeOf(err);
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'INTERNAL', message: e.message, ...(changed ? { changed } : {}) } }, null, 2)}\n`);
     process.stderr.write(`ovn-chassis: ${e.message}\n`);
-    return EXIT.ERROR;
+    return changed ? EXIT.PARTIAL : EXIT.ERROR;
   }
   return code;
 }

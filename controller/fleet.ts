@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { namedIps } from '../schemas/keys.js';
 import type { Facts, PlanView } from '../schemas/rpc.js';
-import { ControllerError } from './errors.js';
+import { ControllerError, type NodeChange, changeOf } from './errors.js';
 import type { Host } from './inventory.js';
 import { Progress } from './progress.js';
 import type { AgentClient } from './transport/client.js';
@@ -17,11 +17,20 @@ export interface RunOptions {
   /** Where local-transport agents keep state when their transport names no stateDir. */
   stateRoot: string;
   log: Logger;
+  /** The work changes nodes: a node given up on may have been changed. */
+  writes?: boolean;
 }
 
 export type NodeResult<T> =
   | { host: string; ok: true; value: T; ms: number }
-  | { host: string; ok: false; error: { code: string; message: string }; ms: number };
+  | { host: string; ok: false; error: NodeFailure; ms: number };
+
+/** Why a node failed, and whether it was (or may have been) changed all the same. */
+export interface NodeFailure {
+  code: string;
+  message: string;
+  changed?: NodeChange;
+}
 
 export async function connectAgent(host: Host, opts: Pick<RunOptions, 'stateRoot' | 'log'>): Promise<AgentClient> {
   // ssh2 is loaded only when a host is reached over SSH: most of the controller's start-up time otherwise.
@@ -76,15 +85,17 @@ export async function forEachHost<T>(
         const work = fn(host);
         work.catch(() => undefined);
         const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ControllerError('TIMEOUT', `${host.name}: no answer within ${opts.nodeTimeoutMs / 1000} s`)), opts.nodeTimeoutMs);
+          // Work given up on may still change the node: a command that writes cannot say it did not.
+          const changed = opts.writes ? { changed: 'maybe-changed' as const } : {};
+          const why = `${host.name}: no answer within ${opts.nodeTimeoutMs / 1000} s${opts.writes ? '; the node may have been changed (run diff to see)' : ''}`;
+          timer = setTimeout(() => reject(new ControllerError('TIMEOUT', why, changed)), opts.nodeTimeoutMs);
         });
         const value = await Promise.race([work, deadline]);
         results[i] = { host: host.name, ok: true, value, ms: Date.now() - t0 };
         progress.node(host.name, describe(value));
       } catch (err) {
-        const e = err as Error & { code?: string };
-        results[i] = { host: host.name, ok: false, error: { code: e.code ?? 'ERROR', message: e.message }, ms: Date.now() - t0 };
-        progress.node(host.name, `FAILED: ${e.message}`);
+        results[i] = { host: host.name, ok: false, error: failureOf(err), ms: Date.now() - t0 };
+        progress.node(host.name, `FAILED: ${(err as Error).message}`);
       } finally {
         clearTimeout(timer);
       }
@@ -161,7 +172,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   const progress = new Progress('apply', hosts.length, opts.log);
   // What the Southbound must show for each node, with the encap IP its agent found when the config left it to the node.
   const expected = new Map<string, Expectation>();
-  const results = await forEachNode<ApplyOutcome>(hosts, opts, progress, appliedSummary, async (host, agent) => {
+  const results = await forEachNode<ApplyOutcome>(hosts, { ...opts, writes: true }, progress, appliedSummary, async (host, agent) => {
     const warnings = precheck(host, await agent.facts());
     for (const w of warnings) opts.log.warn({ host: host.name }, w);
     const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
@@ -198,7 +209,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
     r.value.verdict = v;
     const why = whyNotVerified(v, opts.verifyTimeoutMs / 1000);
     if (why) {
-      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}` }, ms: r.ms };
+      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}`, changed: 'changed' }, ms: r.ms };
       verifying.node(v.host, `NOT VERIFIED: ${why}`);
     }
   });
@@ -219,9 +230,20 @@ export async function statusFleet(hosts: Host[], opts: RunOptions, sb: Southboun
   });
 }
 
-/** Exit codes for fleet commands: all failed → 1, some failed → 3 (partial), else `otherwise`. */
+/** A failure as a node's result: its code, its message, and what it left on the node. */
+export function failureOf(err: unknown): NodeFailure {
+  const e = err as Error & { code?: unknown };
+  const changed = changeOf(err);
+  return { code: typeof e.code === 'string' ? e.code : 'ERROR', message: e.message, ...(changed ? { changed } : {}) };
+}
+
+/**
+ * Exit codes for fleet commands: every node failed and none was changed → 1;
+ * some failed, or a failed one was (or may have been) changed → 3 (partial);
+ * else `otherwise`. Exit 1 always means no node was changed.
+ */
 export function fleetExit(results: NodeResult<unknown>[], otherwise: number): number {
-  const failed = results.filter((r) => !r.ok).length;
-  if (failed === 0) return otherwise;
-  return failed === results.length ? 1 : 3;
+  const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
+  if (failures.length === 0) return otherwise;
+  return failures.length === results.length && failures.every((f) => !f.changed) ? 1 : 3;
 }

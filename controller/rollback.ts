@@ -1,5 +1,5 @@
 import { showSettings } from '../agent/index.js';
-import { ControllerError } from './errors.js';
+import { ControllerError, afterChange } from './errors.js';
 import { type NodeResult, type RunOptions, forEachNode } from './fleet.js';
 import type { Host } from './inventory.js';
 import { type Journal, checkJournalHosts } from './journal.js';
@@ -20,18 +20,20 @@ export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: J
   if (journal) checkJournalHosts(journal, hosts);
   const history = journal?.history;
   const progress = new Progress('rollback', hosts.length, opts.log);
-  return forEachNode<RollbackOutcome>(hosts, opts, progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
+  return forEachNode<RollbackOutcome>(hosts, { ...opts, writes: true }, progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
     const previous = history?.get(host.name)?.previous;
     const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
-    // The journal asked for these keys: an agent that says it restored others is not believed.
-    const asked = previous ? Object.keys(previous) : undefined;
-    const strays = asked ? Object.keys(restored).filter((k) => !asked.includes(k)) : [];
-    if (strays.length > 0) throw new ControllerError('PROTOCOL', `${host.name}: the agent says it restored keys the journal never asked for (${strays.join(', ')})`);
-    for (const h of host.hooks.rollback ?? []) await agent.hook(h);
-    const now = showSettings(await agent.show());
-    const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
-    if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
-    await journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
-    return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
+    return afterChange(async (): Promise<RollbackOutcome> => {
+      // The journal asked for these keys: an agent that says it restored others is not believed.
+      const asked = previous ? Object.keys(previous) : undefined;
+      const strays = asked ? Object.keys(restored).filter((k) => !asked.includes(k)) : [];
+      if (strays.length > 0) throw new ControllerError('PROTOCOL', `${host.name}: the agent says it restored keys the journal never asked for (${strays.join(', ')})`);
+      for (const h of host.hooks.rollback ?? []) await agent.hook(h);
+      const now = showSettings(await agent.show());
+      const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
+      if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
+      await journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
+      return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
+    });
   });
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { nestsDeeperThan } from '../common/text.js';
+import { formatIssue } from './load.js';
 import { ipAddress } from './values.js';
-import { chassisConfigSchema } from './chassis.js';
-import { hookSchema } from './hooks.js';
+import { bridgeSpec, chassisConfigSchema } from './chassis.js';
+import { hookResultSchema, hookSchema } from './hooks.js';
 
 /**
  * The agent's RPC: JSON lines, one request or response per line, over the
@@ -13,28 +15,28 @@ export const PROTOCOL_VERSION = 1;
 
 const id = z.number().int().nonnegative();
 
+/** Lines longer than these end the conversation: requests carry one config, answers one node's view. */
+export const MAX_REQUEST_LINE_BYTES = 4 * 1024 * 1024;
+export const MAX_ANSWER_LINE_BYTES = 16 * 1024 * 1024;
+/** Messages nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads them. */
+export const MAX_MESSAGE_DEPTH = 32;
+
 /** What an agent says of itself in answer to hello: the controller refuses a protocol it does not speak. */
 export const helloResultSchema = z.strictObject({ protocol: z.number().int(), agent: z.string().max(64), backend: z.string().max(4096) });
 export type HelloResult = z.output<typeof helloResultSchema>;
 const changeParams = z.strictObject({ config: chassisConfigSchema, allowSystemIdChange: z.boolean().optional() });
 const none = z.strictObject({}).optional();
 
-export const rpcRequestSchema = z.discriminatedUnion('method', [
-  z.strictObject({ id, method: z.literal('hello'), params: z.strictObject({ protocol: z.number().int(), client: z.string() }) }),
-  z.strictObject({ id, method: z.literal('facts'), params: none }),
-  z.strictObject({ id, method: z.literal('show'), params: none }),
-  z.strictObject({ id, method: z.literal('diff'), params: changeParams }),
-  z.strictObject({ id, method: z.literal('apply'), params: changeParams }),
-  z.strictObject({ id, method: z.literal('rollback'), params: none }),
-  z.strictObject({ id, method: z.literal('hook'), params: z.strictObject({ hook: hookSchema }) }),
-  /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
-  z.strictObject({ id, method: z.literal('restore'), params: z.strictObject({ keys: z.record(z.string(), z.string().nullable()) }) }),
-]);
-
-export type RpcRequest = z.output<typeof rpcRequestSchema>;
-export type RpcMethod = RpcRequest['method'];
-
-export const rpcErrorSchema = z.strictObject({ code: z.string(), message: z.string() });
+/**
+ * An error's code, for a caller to switch on. `PROTOCOL_UNSUPPORTED` comes
+ * with `data.protocol`, the version the agent speaks.
+ */
+export const rpcErrorSchema = z.strictObject({
+  code: z.string(),
+  message: z.string(),
+  data: z.strictObject({ protocol: z.number().int() }).optional(),
+});
+export type RpcError = z.output<typeof rpcErrorSchema>;
 
 export const rpcResponseSchema = z.union([
   z.strictObject({ id: id.nullable(), result: z.unknown() }),
@@ -64,7 +66,7 @@ const keyChange = z.strictObject({
 export const planViewSchema = z.strictObject({
   inSync: z.boolean(),
   changes: z.array(keyChange),
-  bridges: z.array(z.strictObject({ name: z.string(), uplink: z.string().optional() })),
+  bridges: z.array(bridgeSpec),
   ports: z.array(z.strictObject({ bridge: z.string(), port: z.string() })),
   warnings: z.array(z.string()),
   /** Already holding the desired value; only their ownership is recorded. */
@@ -114,3 +116,85 @@ export const rollbackResultSchema = z.strictObject({
   passedOver: z.array(z.string()).optional(),
   warnings: z.array(z.string()).default([]),
 });
+
+/**
+ * The agent protocol, in one place: every method with its parameters, its
+ * result and whether it may change the node. The agent's dispatcher, the
+ * controller's client and the health check all read it, so a field added to
+ * a schema reaches the wire with no second edit.
+ */
+export const METHODS = {
+  hello: { params: z.strictObject({ protocol: z.number().int(), client: z.string().max(64) }), result: helloResultSchema, writes: false },
+  facts: { params: none, result: factsSchema, writes: false },
+  show: { params: none, result: showResultSchema, writes: false },
+  diff: { params: changeParams, result: planViewSchema, writes: false },
+  apply: { params: changeParams, result: applyResultSchema, writes: true },
+  rollback: { params: none, result: rollbackResultSchema, writes: true },
+  hook: { params: z.strictObject({ hook: hookSchema }), result: hookResultSchema, writes: true },
+  /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
+  restore: { params: z.strictObject({ keys: z.record(z.string(), z.string().nullable()) }), result: restoreResultSchema, writes: true },
+} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; writes: boolean }>;
+
+export type RpcMethod = keyof typeof METHODS;
+export const RPC_METHODS = Object.keys(METHODS) as RpcMethod[];
+/** What a caller passes, and what a handler receives, for a method. */
+export type ParamsIn<M extends RpcMethod> = z.input<(typeof METHODS)[M]['params']>;
+export type Params<M extends RpcMethod> = z.output<(typeof METHODS)[M]['params']>;
+/** What a handler returns (defaults may be left out), and what a caller receives. */
+export type ResultIn<M extends RpcMethod> = z.input<(typeof METHODS)[M]['result']>;
+export type Result<M extends RpcMethod> = z.output<(typeof METHODS)[M]['result']>;
+
+export type RpcRequest = { [M in RpcMethod]: { id: number; method: M; params: Params<M> } }[RpcMethod];
+
+const envelope = z.strictObject({ id, method: z.enum(RPC_METHODS as [RpcMethod, ...RpcMethod[]]), params: z.unknown().optional() });
+
+/** Why a request line was refused: a bad envelope is a protocol error, a bad config is the config's. */
+export type RequestVerdict =
+  | { ok: true; request: RpcRequest }
+  | { ok: false; id: number | null; error: RpcError };
+
+/** A request as the agent receives it: the envelope, then the method's own parameters. */
+export function parseRequest(json: unknown): RequestVerdict {
+  const rawId = (json as { id?: unknown } | null)?.id;
+  const replyId = typeof rawId === 'number' && Number.isInteger(rawId) && rawId >= 0 ? rawId : null;
+  const env = envelope.safeParse(json, { reportInput: true });
+  if (!env.success) return { ok: false, id: replyId, error: { code: 'PROTOCOL', message: `invalid request:\n  ${env.error.issues.map(formatIssue).join('\n  ')}` } };
+  const params = METHODS[env.data.method].params.safeParse(env.data.params, { reportInput: true });
+  if (!params.success) {
+    const configIssue = params.error.issues.some((i) => i.path[0] === 'config');
+    const issues = params.error.issues.map((i) => formatIssue({ ...i, path: i.path.slice(i.path[0] === 'config' ? 1 : 0) }));
+    return { ok: false, id: env.data.id, error: { code: configIssue ? 'INVALID_CONFIG' : 'PROTOCOL', message: `invalid request:\n  ${issues.join('\n  ')}` } };
+  }
+  return { ok: true, request: { id: env.data.id, method: env.data.method, params: params.data } as RpcRequest };
+}
+
+/** One request line, as every client writes it. */
+export function requestLine<M extends RpcMethod>(id: number, method: M, params?: ParamsIn<M>): string {
+  return `${JSON.stringify({ id, method, ...(params === undefined ? {} : { params }) })}\n`;
+}
+
+/**
+ * An answer line checked against the protocol: the response envelope, the id
+ * it must carry, and the method's result schema. What is wrong is said in
+ * `problem`, for the caller to raise as its own typed error.
+ */
+export type AnswerVerdict<M extends RpcMethod> =
+  | { ok: true; result: Result<M> }
+  | { ok: false; error: RpcError }
+  | { ok: false; problem: string };
+
+export function parseAnswer<M extends RpcMethod>(line: string, id: number, method: M): AnswerVerdict<M> {
+  if (nestsDeeperThan(line, MAX_MESSAGE_DEPTH)) return { ok: false, problem: `it nests deeper than ${MAX_MESSAGE_DEPTH} levels` };
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { ok: false, problem: 'it is not JSON' };
+  }
+  const res = rpcResponseSchema.safeParse(json);
+  if (!res.success || res.data.id !== id) return { ok: false, problem: 'it is not a valid response' };
+  if ('error' in res.data) return { ok: false, error: res.data.error };
+  const parsed = METHODS[method].result.safeParse(res.data.result);
+  if (!parsed.success) return { ok: false, problem: 'its result does not match the protocol' };
+  return { ok: true, result: parsed.data as Result<M> };
+}

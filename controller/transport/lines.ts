@@ -1,9 +1,7 @@
 import { LineSplitter } from '../../common/lines.js';
 import { ControllerError } from '../errors.js';
 import type { LineCall } from './client.js';
-
-/** An answer line longer than this ends the connection: agents' answers are small. */
-const MAX_LINE_BYTES = 16 * 1024 * 1024;
+import { MAX_ANSWER_LINE_BYTES, requestLine } from '../../schemas/rpc.js';
 
 /**
  * Request/response lines over one byte stream to an agent: answers are
@@ -16,7 +14,7 @@ export class LineDemux {
   /** Why the stream was lost; the error is made only when a request needs it (most connections just end). */
   private lostWhy: string | undefined;
   private lostError: ControllerError | undefined;
-  private readonly splitter = new LineSplitter(MAX_LINE_BYTES);
+  private readonly splitter = new LineSplitter(MAX_ANSWER_LINE_BYTES);
 
   constructor(where: string) {
     this.where = where;
@@ -28,7 +26,7 @@ export class LineDemux {
       new Promise((resolve, reject) => {
         if (this.lostWhy !== undefined) return reject(this.lost());
         this.pending.set(req.id, { resolve, reject });
-        write(`${JSON.stringify(req)}\n`);
+        write(requestLine(req.id, req.method, req.params as never));
       });
   }
 
@@ -42,7 +40,7 @@ export class LineDemux {
         p.resolve(line);
       }
     }
-    if (tooLong) this.lose(`the agent sent a line over ${MAX_LINE_BYTES} bytes`);
+    if (tooLong) this.lose(`the agent sent a line over ${MAX_ANSWER_LINE_BYTES} bytes`);
   }
 
   lose(why: string): void {

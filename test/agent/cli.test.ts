@@ -155,6 +155,6 @@ describe('ovn-chassis-agent rpc (JSON lines on stdio)', () => {
       { id: 2, method: 'hello', params: { protocol: 99, client: 'future' } },
     ]);
     expect(res[0]).toMatchObject({ id: 1, error: { code: 'PROTOCOL', message: 'send hello with the protocol version first' } });
-    expect(res[1]).toMatchObject({ id: 2, error: { code: 'PROTOCOL', message: expect.stringContaining('protocol 99 is not supported') } });
+    expect(res[1]).toMatchObject({ id: 2, error: { code: 'PROTOCOL_UNSUPPORTED', message: expect.stringContaining('protocol 99 is not supported'), data: { protocol: 1 } } });
   });
 });

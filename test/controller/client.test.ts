@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ControllerError, afterChange } from '../../controller/errors.js';
+import { failureOf, fleetExit } from '../../controller/fleet.js';
 import { AgentClient, type LineCall } from '../../controller/transport/client.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
 import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
@@ -44,10 +46,50 @@ describe('agent client', () => {
     const client = new AgentClient('cmp-1', agent.send, async () => undefined);
     const read = client.facts();
     const write = client.apply(config);
-    agent.answer(1, JSON.stringify({ id: 1, error: { code: 'PROTOCOL', message: 'protocol 1 is not supported; this agent speaks 99' } }));
+    // Known by its code and data, not by reading the agent's English (which says nothing here).
+    agent.answer(1, JSON.stringify({ id: 1, error: { code: 'PROTOCOL_UNSUPPORTED', message: 'nein', data: { protocol: 99 } } }));
     agent.answer(2, JSON.stringify({ id: 2, error: { code: 'PROTOCOL', message: 'send hello with the protocol version first' } }));
     for (const r of [read, write, client.hello()]) await expect(r).rejects.toMatchObject({ code: 'PROTOCOL_MISMATCH', message: expect.stringContaining('the agent speaks protocol 99') });
     await settle();
     expect(agent.sent).toEqual(['hello', 'facts']);
+  });
+
+  it('an unreadable answer to a write says the node may have been changed; to a read, only that the answer was wrong', async () => {
+    const agent = handAgent();
+    const client = new AgentClient('cmp-1', agent.send, async () => undefined);
+    const read = client.diff(config);
+    agent.answer(1, helloOk(1));
+    agent.answer(2, JSON.stringify({ id: 2, result: { inSync: true, changes: [], bridges: [{ name: 'br-x', fancy: 1 }], ports: [], warnings: [], refusals: [] } }));
+    await expect(read).rejects.toMatchObject({ code: 'PROTOCOL', changed: undefined });
+    const write = client.apply(config);
+    await settle();
+    agent.answer(3, JSON.stringify({ id: 3, result: { applied: true, attempts: 1, plan: { inSync: false, changes: [], bridges: [{ name: 'br-x', fancy: 1 }], ports: [], warnings: [], refusals: [] } } }));
+    await expect(write).rejects.toMatchObject({ code: 'OUTCOME_UNKNOWN', changed: 'maybe-changed', message: expect.stringContaining('the node may have been changed') });
+  });
+});
+
+describe('fleet exit codes', () => {
+  const ok = { host: 'a', ok: true as const, value: null, ms: 1 };
+  const failed = (changed?: 'changed' | 'maybe-changed') => ({ host: 'b', ok: false as const, error: { code: 'X', message: 'x', ...(changed ? { changed } : {}) }, ms: 1 });
+
+  it('1 only when every node failed and none was or may have been changed; 3 otherwise', () => {
+    expect(fleetExit([ok], 2)).toBe(2);
+    expect(fleetExit([failed(), failed()], 0)).toBe(1);
+    expect(fleetExit([failed(), ok], 0)).toBe(3);
+    expect(fleetExit([failed('maybe-changed'), failed()], 0)).toBe(3);
+    expect(fleetExit([failed('changed')], 0)).toBe(3);
+  });
+
+  it('a failure knows what it left: an OUTCOME_UNKNOWN or NOT_VERIFIED by its code, any other by what the error says', () => {
+    expect(failureOf(new ControllerError('OUTCOME_UNKNOWN', 'x')).changed).toBe('maybe-changed');
+    expect(failureOf(new ControllerError('NOT_VERIFIED', 'x')).changed).toBe('changed');
+    expect(failureOf(new ControllerError('UNREACHABLE', 'x')).changed).toBeUndefined();
+    expect(failureOf(Object.assign(new Error('x'), { code: 'OUTCOME_UNKNOWN' })).changed).toBe('maybe-changed');
+  });
+
+  it('what fails after a change is a failure on a changed node', async () => {
+    await expect(afterChange(async () => {
+      throw new ControllerError('HOOK_FAILED', 'the hook failed');
+    })).rejects.toMatchObject({ code: 'HOOK_FAILED', changed: 'changed' });
   });
 });

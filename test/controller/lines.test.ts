@@ -47,7 +47,7 @@ describe('agent answer lines', () => {
       queueMicrotask(() => lines.feed(Buffer.from(`${answers[req.method]?.(req.id)}\n`)));
     };
     const client = new AgentClient('cmp-1', lines.caller(write), async () => undefined);
-    await expect(client.show()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/show result does not match/) });
-    await expect(client.facts()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/answer to facts is not a valid response/) });
+    await expect(client.show()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/answer to show: its result does not match the protocol/) });
+    await expect(client.facts()).rejects.toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/answer to facts: it is not a valid response/) });
   });
 });

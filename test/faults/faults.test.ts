@@ -44,7 +44,9 @@ function expectConsistent(ids: Record<string, string>, r: { code: number; stderr
   expect(state, `${what}: managed keys ${JSON.stringify(now)}`).not.toBe('mixed');
   for (const [k, v] of Object.entries(FOREIGN)) expect(ids[k], `${what}: foreign key ${k}`).toBe(v);
   if (r.code === 0) expect(state, `${what}: reported done`).toBe('new');
-  else if (!/may or may not have been made/.test(r.stderr)) expect(state, `${what}: reported failed (${r.stderr.trim().split('\n').pop()})`).toBe('old');
+  // Exit 1 promises the node was not changed; a write whose outcome is unknown says so and exits 3.
+  else if (r.code === 1) expect(state, `${what}: reported failed (${r.stderr.trim().split('\n').pop()})`).toBe('old');
+  else expect({ code: r.code, said: /may or may not have been made/.test(r.stderr) }, what).toEqual({ code: 3, said: true });
   return state as 'old' | 'new';
 }
 
@@ -339,6 +341,8 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
           const said = report.find((x) => x.host === n.name);
           if (said?.ok) expect(applied, `${n.name} reported applied`).toBe(true);
           else if (said && said.error?.code !== 'OUTCOME_UNKNOWN') expect(untouched, `${n.name} reported failed (${said.error?.code}) yet changed`).toBe(true);
+          // Exit 1 promises no node was changed: any node reported changed or perhaps changed makes it 3.
+          if (r.code === 1) expect(untouched && said?.error?.code !== 'OUTCOME_UNKNOWN', `${n.name}: exit 1 with ${JSON.stringify(said)}`).toBe(true);
         }
       }
       console.log(`sshd killed during apply (via ${via}): ${seen.join('; ')}`);
@@ -424,7 +428,8 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
       await sandbox.sb.stop('SIGKILL');
       const down = await staysDown;
       cases++;
-      expect(down.code).toBe(1);
+      // Every node was changed, though none verified: 3, never the 1 that says nothing was changed.
+      expect(down.code).toBe(3);
       const nodes = JSON.parse(down.stdout) as { host: string; ok: boolean; error?: { code: string; message: string } }[];
       for (const n of nodes) {
         nodesChecked++;

@@ -16,6 +16,7 @@ import { LineSplitter } from '../common/lines.js';
 import { RpcSession, serveLines } from './rpc.js';
 import { type HelloResult, MAX_ANSWER_LINE_BYTES, PROTOCOL_VERSION, parseAnswer, requestLine } from '../schemas/rpc.js';
 import { printable } from '../common/text.js';
+import { formatVersion, versionInfo } from '../schemas/version.js';
 import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
@@ -129,6 +130,11 @@ function out(a: { json: boolean }, value: unknown, human: string): void {
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
   let json = argv.includes('--json');
+  if (argv.includes('--version') && !argv.slice(0, argv.indexOf('--version')).includes('--')) {
+    const v = versionInfo('ovn-chassis-agent', PROTOCOL_VERSION);
+    process.stdout.write(`${json ? JSON.stringify(v, null, 2) : formatVersion(v)}\n`);
+    return 0;
+  }
   const log = createLogger('ovn-chassis-agent');
   const parser = yargs(stdinDash(argv))
     .scriptName('ovn-chassis-agent')

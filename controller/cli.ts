@@ -18,7 +18,7 @@ import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
 import { failed, formatAgents, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
 import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
-import { AGENT_IMAGE, VERSION } from '../schemas/version.js';
+import { AGENT_IMAGE, VERSION, formatVersion, versionInfo } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal } from './journal.js';
@@ -88,6 +88,11 @@ const changesBegun = (journal: Journal) => journal.records.filter((r) => r.type 
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
   const json = argv.includes('--json');
+  if (argv.includes('--version') && !argv.slice(0, argv.indexOf('--version')).includes('--')) {
+    const v = versionInfo('ovn-chassis', PROTOCOL_VERSION);
+    process.stdout.write(`${json ? JSON.stringify(v, null, 2) : formatVersion(v)}\n`);
+    return 0;
+  }
   const parser = yargs(argv)
     .scriptName('ovn-chassis')
     .strict()

@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
+import { TESTED_WITH, VERSION } from '../../schemas/version.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
@@ -53,6 +55,14 @@ describe('single executables (no Node.js on the machine)', () => {
     expect(diff2.stdout).toBe('no changes\n');
   });
 
+  it('both say their version, protocol, Node.js and what they were tested with', async () => {
+    for (const [exe, program] of [[agent, 'ovn-chassis-agent'], [controller, 'ovn-chassis']] as const) {
+      const v = await runBare(exe, ['--version']);
+      expect(v.code, v.stderr).toBe(0);
+      expect(v.stdout).toBe(`${program} ${VERSION}\nagent protocol ${PROTOCOL_VERSION}\nNode.js ${process.versions.node}\ntested with Open vSwitch ${TESTED_WITH.openvswitch}, OVN ${TESTED_WITH.ovn}\n`);
+    }
+  });
+
   it('the controller validates an inventory', async () => {
     const inv = join(dir, 'inventory.yaml');
     writeFileSync(inv, 'ovn: {southbound: [tcp:192.0.2.1:6642]}\nhosts:\n  cmp-1: {address: 192.0.2.11}\n  cmp-2: {address: 192.0.2.11}\n');
@@ -65,7 +75,16 @@ describe('single executables (no Node.js on the machine)', () => {
 describe('the npm package', () => {
   it('npm pack, installed in an empty directory, gives working ovn-chassis and ovn-chassis-agent', async () => {
     const out = tempDir('npm-pack');
-    const tgz = execFileSync('npm', ['pack', '--pack-destination', out, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop() as string;
+    // As a publisher packs a fresh clone: the tracked files, the npm packages installed, nothing built (prepack builds).
+    const clone = join(out, 'clone');
+    for (const f of execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      if (!existsSync(f)) continue;
+      mkdirSync(dirname(join(clone, f)), { recursive: true });
+      copyFileSync(f, join(clone, f));
+    }
+    symlinkSync(resolve('node_modules'), join(clone, 'node_modules'));
+    expect(existsSync(join(clone, 'dist'))).toBe(false);
+    const tgz = execFileSync('npm', ['pack', '--pack-destination', out, '--silent'], { cwd: clone, encoding: 'utf8' }).trim().split('\n').pop() as string;
     const app = join(out, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), '{"name": "site", "private": true}\n');
@@ -74,6 +93,11 @@ describe('the npm package', () => {
     const help = spawnSync(bin('ovn-chassis'), ['--help'], { encoding: 'utf8' });
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toContain('ovn-chassis rollout');
+    for (const name of ['ovn-chassis', 'ovn-chassis-agent']) {
+      const v = spawnSync(bin(name), ['--version', '--json'], { encoding: 'utf8' });
+      expect(v.status, v.stderr).toBe(0);
+      expect(JSON.parse(v.stdout)).toEqual({ program: name, version: VERSION, protocol: PROTOCOL_VERSION, node: process.versions.node, testedWith: TESTED_WITH });
+    }
     const cfg = join(out, 'chassis.yaml');
     writeFileSync(cfg, 'systemId: sea-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.99}\n', { mode: 0o600 });
     const diff = spawnSync(bin('ovn-chassis-agent'), ['diff', '--config', cfg, '--db', server.unix], { encoding: 'utf8' });

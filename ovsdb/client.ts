@@ -165,11 +165,12 @@ export class OvsdbClient extends EventEmitter {
    * Runs operations as one transaction. Resolves with one result per
    * operation; rejects with OvsdbOperationError (index, server error and
    * details) when any operation or the commit fails. Values the server would
-   * choke on (NUL, lone surrogates, unsafe integers) are refused before
-   * anything is sent. Abort `signal` to send `cancel`.
+   * choke on (NUL, lone surrogates, integers beyond 2^53 in an integer
+   * column) are refused before anything is sent; the schema (fetched once per
+   * connection) says which columns hold integers. Abort `signal` to send `cancel`.
    */
   async transact(db: string, ops: Operation[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<OperationResult[]> {
-    checkOperations(ops);
+    checkOperations(ops, await this.getSchema(db));
     const reply = await this.request('transact', [db, ...ops], opts);
     return checkResults(ops, reply);
   }

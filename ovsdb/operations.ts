@@ -1,4 +1,5 @@
 import { OvsdbError } from './errors.js';
+import type { DatabaseSchema } from './schema.js';
 import { type WireAtom, type WireValue, atom, map, set, unsendable } from './wire.js';
 
 /**
@@ -143,22 +144,27 @@ export function deleteKeys(column: string, keys: string[]): Mutation[] {
 /**
  * Refuses, before anything is sent, a value the server would drop the whole
  * session for (or one already rounded), naming the operation and the column.
+ * With the schema, the 2^53 rule holds for integer columns only; without it,
+ * for every number.
  */
-export function checkOperations(ops: Operation[]): void {
+export function checkOperations(ops: Operation[], schema?: DatabaseSchema): void {
   ops.forEach((op, i) => {
-    const fail = (what: string, why: string) => {
-      throw new OvsdbError('INVALID_ARGUMENT', `operation ${i} (${op.op}) ${what}: ${why}; nothing was sent`);
-    };
     const table = 'table' in op ? op.table : '';
+    const check = (col: string, v: unknown, what = `${table}.${col}`) => {
+      const why = unsendable(v, holdsIntegers(schema, table, col));
+      if (why) throw new OvsdbError('INVALID_ARGUMENT', `operation ${i} (${op.op}) ${what}: ${why}; nothing was sent`);
+    };
     const rows: WireRow[] = op.op === 'insert' || op.op === 'update' ? [op.row] : op.op === 'wait' ? op.rows : [];
-    for (const row of rows) {
-      for (const [col, v] of Object.entries(row)) {
-        const why = unsendable(v);
-        if (why) fail(`${table}.${col}`, why);
-      }
-    }
-    if ('where' in op) for (const [col, , v] of op.where) { const why = unsendable(v); if (why) fail(`${table}.${col} (condition)`, why); }
-    if (op.op === 'mutate') for (const [col, , v] of op.mutations) { const why = unsendable(v); if (why) fail(`${table}.${col}`, why); }
-    if (op.op === 'comment') { const why = unsendable(op.comment); if (why) fail('comment', why); }
+    for (const row of rows) for (const [col, v] of Object.entries(row)) check(col, v);
+    if ('where' in op) for (const [col, , v] of op.where) check(col, v, `${table}.${col} (condition)`);
+    if (op.op === 'mutate') for (const [col, , v] of op.mutations) check(col, v);
+    if (op.op === 'comment') check('', op.comment, 'comment');
   });
+}
+
+/** Whether a column may hold integers: true unless the schema says it holds none (and so when it is not known). */
+function holdsIntegers(schema: DatabaseSchema | undefined, table: string, column: string): boolean {
+  const t = schema?.tables[table]?.columns[column];
+  if (!t) return true;
+  return t.key.type === 'integer' || t.value?.type === 'integer';
 }

@@ -1,5 +1,5 @@
 import { OvsdbError } from './errors.js';
-import { type WireAtom, type WireValue, uuid } from './wire.js';
+import { type WireAtom, type WireValue, map, set, uuid } from './wire.js';
 
 /** A database schema as get_schema returns it, normalised (RFC 7047 §3.2). */
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
@@ -118,11 +118,16 @@ export function columnType(table: TableSchema, column: string): ColumnType {
   return c;
 }
 
-/** The value a column holds when nothing was written to it (what update2 leaves out). */
+/**
+ * The value a column holds when nothing was written to it (what update2
+ * leaves out): `min` default atoms, as ovsdb-server fills it, so a set or map
+ * that must hold one member holds one.
+ */
 export function defaultDatum(t: ColumnType): Datum {
   const kind = columnKind(t);
-  if (kind === 'map') return new Map();
-  if (kind === 'set') return [];
+  const filled = t.min >= 1;
+  if (kind === 'map') return filled ? new Map([[defaultAtom(t.key.type), defaultAtom((t.value as BaseType).type)]]) : new Map();
+  if (kind === 'set') return filled ? [defaultAtom(t.key.type)] : [];
   return defaultAtom(t.key.type);
 }
 
@@ -164,13 +169,18 @@ export function decodeDatum(json: unknown, t: ColumnType): Datum {
     const out = new Map<Atom, Atom>();
     for (const pair of json[1] as unknown[]) {
       if (!Array.isArray(pair) || pair.length !== 2) throw schemaError(`bad map pair ${JSON.stringify(pair)}`);
-      out.set(decodeAtom(pair[0], t.key), decodeAtom(pair[1], t.value as BaseType));
+      const key = decodeAtom(pair[0], t.key);
+      // Open vSwitch refuses a map that names a key twice; keeping one of the values would be a guess.
+      if (out.has(key)) throw schemaError(`map with duplicate key ${JSON.stringify(pair[0])}`);
+      out.set(key, decodeAtom(pair[1], t.value as BaseType));
     }
     return out;
   }
   if (kind === 'set') {
     if (Array.isArray(json) && json[0] === 'set' && Array.isArray(json[1])) {
-      return (json[1] as unknown[]).map((a) => decodeAtom(a, t.key));
+      const members = (json[1] as unknown[]).map((a) => decodeAtom(a, t.key));
+      if (new Set(members).size !== members.length) throw schemaError(`set with duplicate members ${JSON.stringify(json).slice(0, 200)}`);
+      return members;
     }
     return [decodeAtom(json, t.key)];
   }
@@ -187,11 +197,11 @@ export function encodeDatum(value: Datum, t: ColumnType): WireValue {
   const kind = columnKind(t);
   if (kind === 'map') {
     const m = value instanceof Map ? value : new Map<Atom, Atom>();
-    return ['map', [...m].map(([k, v]) => [encodeAtom(k, t.key), encodeAtom(v, t.value as BaseType)])];
+    return map([...m].map(([k, v]) => [encodeAtom(k, t.key), encodeAtom(v, t.value as BaseType)]));
   }
   if (kind === 'set') {
     const arr = Array.isArray(value) ? value : [value as Atom];
-    return ['set', arr.map((a) => encodeAtom(a, t.key))];
+    return set(arr.map((a) => encodeAtom(a, t.key)));
   }
   return encodeAtom(value as Atom, t.key);
 }

@@ -45,8 +45,19 @@ export function atom(value: WireAtom): WireAtom {
   return value;
 }
 
+/** A set; a member given twice is refused, as ovsdb-server refuses the whole transaction for it. */
 export function set(values: Iterable<WireAtom>): WireSet {
-  return ['set', [...values].map(atom)];
+  const seen = new Set<string>();
+  return [
+    'set',
+    [...values].map((v) => {
+      const a = atom(v);
+      const key = JSON.stringify(a);
+      if (seen.has(key)) throw bad(`duplicate set member ${key}`);
+      seen.add(key);
+      return a;
+    }),
+  ];
 }
 
 export function map(entries: Record<string, WireAtom> | Map<WireAtom, WireAtom> | Iterable<[WireAtom, WireAtom]>): WireMap {
@@ -70,10 +81,11 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /**
  * Why ovsdb-server could not take this JSON value intact, or undefined: it
- * drops the whole session on a NUL or invalid UTF-8 in a string, and a
- * JavaScript number beyond 2^53 has already lost digits.
+ * drops the whole session on a NUL or invalid UTF-8 in a string; and where
+ * the value is an integer (`integers`), a JavaScript number beyond 2^53 has
+ * already lost digits. A real of any size is a real (1e37 is one).
  */
-export function unsendable(value: unknown): string | undefined {
+export function unsendable(value: unknown, integers = true): string | undefined {
   if (typeof value === 'string') {
     if (value.includes('\0')) return `the string ${preview(value, 40)} holds a NUL character, which OVSDB strings cannot`;
     if (LONE_SURROGATE.test(value)) return `the string ${preview(value, 40)} holds a lone UTF-16 surrogate, which is not valid UTF-8`;
@@ -81,25 +93,24 @@ export function unsendable(value: unknown): string | undefined {
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return `${value} is not a finite number`;
-    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+    if (integers && Number.isInteger(value) && !Number.isSafeInteger(value)) {
       return `${value} is beyond ±2^53, where JavaScript numbers cannot carry an integer exactly`;
     }
     return undefined;
   }
   if (Array.isArray(value)) {
     for (const v of value) {
-      const why = unsendable(v);
+      const why = unsendable(v, integers);
       if (why) return why;
     }
   } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      const why = unsendable(k) ?? unsendable(v);
+      const why = unsendable(k, integers) ?? unsendable(v, integers);
       if (why) return why;
     }
   }
   return undefined;
 }
-
 
 function bad(message: string): OvsdbError {
   return new OvsdbError('INVALID_ARGUMENT', message);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { map, namedUuid, set, uuid, atom } from '../../ovsdb/wire.js';
 import { columnType, decodeDatum, defaultDatum, encodeDatum, parseSchema, tableSchema, type ColumnType } from '../../ovsdb/schema.js';
-import { cond, deleteKeys, insert, setKeys, wait } from '../../ovsdb/operations.js';
+import { checkOperations, cond, deleteKeys, insert, setKeys, wait } from '../../ovsdb/operations.js';
 import { checkResults } from '../../ovsdb/results.js';
 import { OvsdbOperationError } from '../../ovsdb/errors.js';
 
@@ -113,3 +113,41 @@ describe('checkResults', () => {
     expect(() => checkResults(ops, [{}])).toThrow(/1 results for 2 operations/);
   });
 });
+
+/** The cases of Open vSwitch's own tests/ovsdb-data.at and ovsdb-types.at where this layer once disagreed with it. */
+describe('agreement with Open vSwitch (ovsdb-data.at, ovsdb-types.at)', () => {
+  const realCol: ColumnType = { key: { type: 'real' }, min: 1, max: 1 };
+  const intCol: ColumnType = { key: { type: 'integer' }, min: 1, max: 1 };
+  const schema = parseSchema({ name: 'T', version: '1', tables: { t: { columns: { r: { type: 'real' }, i: { type: 'integer' }, m: { type: { key: 'string', value: 'real', min: 0, max: 'unlimited' } } } } } });
+
+  it('a set with duplicate members is refused before it is built, so never sent (deleteKeys too)', () => {
+    expect(() => set(['a', 'a'])).toThrow(/duplicate set member "a"/);
+    expect(() => deleteKeys('external_ids', ['a', 'a'])).toThrow(/duplicate set member/);
+    expect(() => setKeys('external_ids', { a: '1' })).not.toThrow();
+    expect(() => encodeDatum(['x', 'x'], { key: { type: 'string' }, min: 0, max: Infinity })).toThrow(/duplicate set member/);
+  });
+
+  it('a whole real beyond 2^53 is a real: sent to a real column, refused for an integer column', () => {
+    expect(() => checkOperations([insert('t', { r: 1e37 })], schema)).not.toThrow();
+    expect(() => checkOperations([insert('t', { m: map({ k: 2 ** 60 }) })], schema)).not.toThrow();
+    expect(() => checkOperations([insert('t', { i: 2 ** 60 })], schema)).toThrow(/beyond ±2\^53/);
+    // Without the schema the layer cannot tell, and keeps to the safe side.
+    expect(() => checkOperations([insert('t', { r: 2 ** 60 })])).toThrow(/beyond ±2\^53/);
+    expect(decodeDatum(1e37, realCol)).toBe(1e37);
+    expect(() => decodeDatum(2 ** 60, intCol)).toThrow(/beyond/);
+  });
+
+  it('the default of a set or map column with min 1 holds one default atom, as ovsdb-server fills it', () => {
+    expect(defaultDatum({ key: { type: 'integer' }, min: 1, max: 2 })).toEqual([0]);
+    expect(defaultDatum({ key: { type: 'uuid' }, min: 1, max: Infinity })).toEqual(['00000000-0000-0000-0000-000000000000']);
+    expect(defaultDatum({ key: { type: 'string' }, value: { type: 'boolean' }, min: 1, max: 3 })).toEqual(new Map([['', false]]));
+    expect(defaultDatum({ key: { type: 'string' }, min: 0, max: Infinity })).toEqual([]);
+    expect(defaultDatum({ key: { type: 'real' }, min: 1, max: 1 })).toBe(0);
+  });
+
+  it('a map with a duplicate key, or a set with a duplicate member, read from a server is refused, not collapsed', () => {
+    expect(() => decodeDatum(['map', [['k', 'a'], ['k', 'b']]], stringMap)).toThrow(/duplicate key "k"/);
+    expect(() => decodeDatum(['set', [['uuid', U], ['uuid', U]]], setOfUuid)).toThrow(/duplicate members/);
+  });
+});
+

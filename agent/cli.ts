@@ -122,8 +122,9 @@ async function refuseBesideServing(a: Common, what: string): Promise<void> {
   throw new AgentError('REFUSED', `an agent serves this node on ${socketOf(a)} and would undo this ${what} within a second; send it through that agent (the controller does), or stop it first`);
 }
 
+/** A result on stdout: JSON, or text whose every line is shown, never obeyed (the database's values are in it). */
 function out(a: { json: boolean }, value: unknown, human: string): void {
-  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human.split('\n').map(printable).join('\n')}\n`);
 }
 
 /** Runs the agent CLI; resolves with the exit code. */

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { createLogger } from '../common/log.js';
+import { printable } from '../common/text.js';
 import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
@@ -76,8 +77,9 @@ function systemIdsOf(fleet: Fleet): Map<string, string> {
   return new Map(fleet.hosts.map((h) => [h.chassis.systemId, h.name]));
 }
 
+/** A result on stdout: JSON, or text whose every line is shown, never obeyed (a node's words are in it). */
 function print(a: { json: boolean }, value: unknown, human: string): void {
-  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human.split('\n').map(printable).join('\n')}\n`);
 }
 
 const view = <T>(results: NodeResult<T>[]) => results.map((r) => (r.ok ? { host: r.host, ok: true, ms: r.ms, ...r.value } : r));
@@ -197,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
               if (!a.json) process.stdout.write(`${resumed ? 'Resuming the plan in' : 'Plan:'} ${journal.path}\n${batches.map((b, i) => `  batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`).join('\n')}\n\n`);
             },
             onEvent: (text) => {
-              if (process.stderr.isTTY) process.stderr.write(`${text}\n`);
+              if (process.stderr.isTTY) process.stderr.write(`${printable(text)}\n`);
               else log.info({ op: 'rollout' }, text.trim());
             },
             stopRequested: () => stop,
@@ -299,7 +301,7 @@ export async function main(argv: string[]): Promise<number> {
     // Exit 1 says no node was changed: a failure after a change says what may have been, and exits 3.
     const changed = changeOf(err);
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: known ? e.code : 'INTERNAL', message: e.message, ...(changed ? { changed } : {}) } }, null, 2)}\n`);
-    process.stderr.write(`ovn-chassis: ${e.message}\n`);
+    process.stderr.write(`ovn-chassis: ${e.message.split('\n').map(printable).join('\n')}\n`);
     return changed ? EXIT.PARTIAL : EXIT.ERROR;
   }
   return code;

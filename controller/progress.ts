@@ -1,3 +1,4 @@
+import { printable } from '../common/text.js';
 import type { Logger } from '../common/log.js';
 
 /** Shows a fleet operation as it goes: a line per node on a terminal, log events otherwise. */
@@ -19,7 +20,7 @@ export class Progress {
   node(host: string, text: string): void {
     this.done++;
     const counter = `[${this.done}/${this.total}]`;
-    if (this.tty) process.stderr.write(`${this.label} ${counter} ${host}: ${text}\n`);
+    if (this.tty) process.stderr.write(`${this.label} ${counter} ${printable(host)}: ${printable(text)}\n`);
     else this.log.info({ op: this.label, host, done: this.done, total: this.total }, text);
   }
 }

@@ -28,4 +28,5 @@ export const hooksSchema = z.strictObject({
 
 export type Hooks = z.output<typeof hooksSchema>;
 
-export const hookResultSchema = z.strictObject({ ms: z.number(), output: z.string() });
+/** What a hook printed, as its node says: the last 64 KiB of it. */
+export const hookResultSchema = z.strictObject({ ms: z.number(), output: z.string().transform((o) => o.slice(-65536)) });

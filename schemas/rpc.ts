@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nestsDeeperThan } from '../common/text.js';
+import { nestsDeeperThan, printable } from '../common/text.js';
 import { formatIssue } from './load.js';
 import { ipAddress } from './values.js';
 import { bridgeSpec, chassisConfigSchema } from './chassis.js';
@@ -15,6 +15,15 @@ export const PROTOCOL_VERSION = 1;
 
 const id = z.number().int().nonnegative();
 
+/**
+ * Text a node says for a person to read (its hostname, a warning, its
+ * version): shown, never obeyed — control and direction characters escaped —
+ * and cut to `max` characters, whatever the node sent.
+ */
+export const nodeText = (max: number) => z.string().transform((s) => printable(s.length > max ? `${s.slice(0, max)}…` : s));
+/** A list of such texts, at most `count` of them. */
+const nodeTexts = (count: number, max: number) => z.array(nodeText(max)).transform((a) => a.slice(0, count));
+
 /** Lines longer than these end the conversation: requests carry one config, answers one node's view. */
 export const MAX_REQUEST_LINE_BYTES = 4 * 1024 * 1024;
 export const MAX_ANSWER_LINE_BYTES = 16 * 1024 * 1024;
@@ -22,7 +31,7 @@ export const MAX_ANSWER_LINE_BYTES = 16 * 1024 * 1024;
 export const MAX_MESSAGE_DEPTH = 32;
 
 /** What an agent says of itself in answer to hello: the controller refuses a protocol it does not speak. */
-export const helloResultSchema = z.strictObject({ protocol: z.number().int(), agent: z.string().max(64), backend: z.string().max(4096) });
+export const helloResultSchema = z.strictObject({ protocol: z.number().int(), agent: nodeText(64), backend: nodeText(512) });
 export type HelloResult = z.output<typeof helloResultSchema>;
 const changeParams = z.strictObject({ config: chassisConfigSchema, allowSystemIdChange: z.boolean().optional() });
 const none = z.strictObject({}).optional();
@@ -46,12 +55,13 @@ export const rpcResponseSchema = z.union([
 export type RpcResponse = z.output<typeof rpcResponseSchema>;
 
 export const factsSchema = z.strictObject({
-  hostname: z.string(),
-  fqdn: z.string(),
-  addresses: z.array(z.string()),
-  ovsVersion: z.string().optional(),
-  ovnVersion: z.string().optional(),
-  midonetHostId: z.string().optional(),
+  /** A DNS name is at most 253 characters. */
+  hostname: nodeText(253),
+  fqdn: nodeText(253),
+  addresses: nodeTexts(1024, 64),
+  ovsVersion: nodeText(64).optional(),
+  ovnVersion: nodeText(64).optional(),
+  midonetHostId: nodeText(64).optional(),
 });
 
 export type Facts = z.output<typeof factsSchema>;
@@ -68,10 +78,10 @@ export const planViewSchema = z.strictObject({
   changes: z.array(keyChange),
   bridges: z.array(bridgeSpec),
   ports: z.array(z.strictObject({ bridge: z.string(), port: z.string() })),
-  warnings: z.array(z.string()),
+  warnings: nodeTexts(100, 1000),
   /** Already holding the desired value; only their ownership is recorded. */
   adopted: z.array(z.string()).default([]),
-  refusals: z.array(z.string()),
+  refusals: nodeTexts(100, 1000),
   /** The encap IPs the node found for a config that names an interface or a network instead. */
   resolvedEncapIp: z.array(ipAddress).optional(),
 });
@@ -79,7 +89,7 @@ export const planViewSchema = z.strictObject({
 export type PlanView = z.output<typeof planViewSchema>;
 
 export const showResultSchema = z.strictObject({
-  backend: z.string(),
+  backend: nodeText(512),
   externalIds: z.record(z.string(), z.string()),
   /** The node's SSL row (Open_vSwitch.ssl), when it has one. */
   ssl: z.strictObject({ privateKey: z.string(), certificate: z.string(), caCert: z.string(), bootstrapCaCert: z.boolean() }).optional(),
@@ -97,11 +107,11 @@ export const applyResultSchema = z.strictObject({
   applied: z.boolean(),
   attempts: z.number(),
   plan: planViewSchema,
-  snapshot: z.string().optional(),
+  snapshot: nodeText(200).optional(),
   /** The previous value of every key the apply replaced (null: it did not exist). */
   previous: z.record(z.string(), z.string().nullable()).optional(),
   /** What went wrong around a write that happened: the node was changed all the same. */
-  warnings: z.array(z.string()).default([]),
+  warnings: nodeTexts(100, 1000).default([]),
 });
 
 export type ApplyResultView = z.output<typeof applyResultSchema>;
@@ -112,9 +122,9 @@ export const restoreResultSchema = z.strictObject({
 
 export const rollbackResultSchema = z.strictObject({
   restored: z.record(z.string(), z.string().nullable()),
-  snapshot: z.string(),
-  passedOver: z.array(z.string()).optional(),
-  warnings: z.array(z.string()).default([]),
+  snapshot: nodeText(200),
+  passedOver: nodeTexts(1000, 200).optional(),
+  warnings: nodeTexts(100, 1000).default([]),
 });
 
 /**

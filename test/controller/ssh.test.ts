@@ -210,5 +210,18 @@ describe('ssh transport against a real sshd', () => {
       expect(r.json[0]?.error?.message).toMatch(new RegExp(`cmp-1: the agent speaks protocol 2.*this controller \\(ovn-chassis ${VERSION.replace(/\./g, '\\.')}\\) speaks protocol 1`));
     }
   });
+
+  // N1: a node's words reach the operator's terminal bounded, and shown, never obeyed.
+  it('a node whose hostname, FQDN, warnings and version are 3 MB with terminal escapes: printed bounded and escaped, in apply and agent status', async () => {
+    const base = { knownHosts: knownHosts('known_hosts', sshd.knownHostsLine()) };
+    const inv = inventoryWith('loud.yaml', base, { 'cmp-1': { transport: { agentCommand: [process.execPath, HOSTILE_AGENT, 'loud'], stateDir: sandbox.nodes[0]!.stateDir } } });
+    for (const args of [['apply', '-i', inv, '--limit', 'cmp-1', '--no-verify'], ['agent', 'status', '-i', inv, '--limit', 'cmp-1']]) {
+      const r = await runCli(CONTROLLER_BIN, [...args, '--state-dir', sandbox.dir], { env: { ...process.env, NO_COLOR: '1' } });
+      const all = r.stdout + r.stderr;
+      expect(all, args[0]).not.toContain('\u001b');
+      expect(all, args[0]).toContain('\\u001b[2J');
+      expect(Math.max(...all.split('\n').map((l) => l.length)), args[0]).toBeLessThan(20_000);
+    }
+  });
 });
 

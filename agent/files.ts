@@ -55,21 +55,27 @@ const who = (mode: number) => [mode & 0o020 ? 'its group' : '', mode & 0o002 ? '
  * ours; one writable by others is made private again, and that is said.
  */
 export async function secureStateDir(files: NodeFiles, dir: string): Promise<string[]> {
-  let st = await files.lstat(dir);
-  if (!st) {
-    await files.mkdir(dir, 0o700);
-    st = await files.lstat(dir);
-  }
-  if (st?.kind !== 'dir') {
-    throw new AgentError('UNSAFE', `state dir ${dir} is ${st?.kind === 'link' ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
+  if (!(await files.lstat(dir))) await files.mkdir(dir, 0o700);
+  return securePrivateDir(files, dir, 'state dir');
+}
+
+/**
+ * A directory of the agent's own, when it exists: a real directory it owns
+ * (else refused), private (made so, and said, when others could write it).
+ */
+export async function securePrivateDir(files: NodeFiles, dir: string, what: string): Promise<string[]> {
+  const st = await files.lstat(dir);
+  if (!st) return [];
+  if (st.kind !== 'dir') {
+    throw new AgentError('UNSAFE', `${what} ${dir} is ${st.kind === 'link' ? 'a symbolic link' : 'not a directory'}; refusing to keep snapshots or a socket there`);
   }
   const ours = await files.uid();
   if (st.uid !== ours) {
-    throw new AgentError('UNSAFE', `state dir ${dir} belongs to uid ${st.uid}, not to this agent (uid ${ours}): its owner could plant snapshots or stand in for the agent; refusing`);
+    throw new AgentError('UNSAFE', `${what} ${dir} belongs to uid ${st.uid}, not to this agent (uid ${ours}): its owner could plant snapshots or stand in for the agent; refusing`);
   }
   if (st.mode & 0o022) {
     await files.chmod(dir, 0o700);
-    return [`state dir ${dir} was writable by ${who(st.mode)} (mode ${(st.mode & 0o777).toString(8)}); it is now 0700`];
+    return [`${what} ${dir} was writable by ${who(st.mode)} (mode ${(st.mode & 0o777).toString(8)}); it is now 0700`];
   }
   return [];
 }

@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 import { check } from '../schemas/load.js';
 import { type Snapshot, snapshotSchema } from '../schemas/snapshot.js';
 import { AgentError } from './errors.js';
-import { secureStateDir } from './files.js';
+import { securePrivateDir, secureStateDir } from './files.js';
 import { type NodeFiles, localNode } from './node.js';
 
 /** How many snapshots of applies, and apart from them of drift repairs, a node keeps at least; older ones are deleted. */
@@ -10,19 +10,22 @@ export const KEEP_SNAPSHOTS = 100;
 /** Deleted once this many more have piled up. */
 export const PRUNE_BATCH = 20;
 const REPAIR_SUFFIX = '-repair.json';
+const RESTORED = 'restored';
+const CORRUPT = 'corrupt';
 
 const SEQUENCED = /^q(\d{10})-/;
 /** A snapshot holds a few keys; anything much larger is not one of ours. */
 const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 
-/** One more than the highest sequence number among `paths` (names from before sequence numbers sort first). */
+/** A snapshot's sequence number (0 for names from before sequence numbers). */
+function sequenceOf(path: string): number {
+  const m = SEQUENCED.exec(basename(path));
+  return m ? Number(m[1]) : 0;
+}
+
+/** One more than the highest sequence number among `paths`. */
 function nextSequence(paths: string[]): number {
-  let max = 0;
-  for (const p of paths) {
-    const m = SEQUENCED.exec(basename(p));
-    if (m) max = Math.max(max, Number(m[1]));
-  }
-  return max + 1;
+  return Math.max(0, ...paths.map(sequenceOf)) + 1;
 }
 
 /**
@@ -54,6 +57,8 @@ export class SnapshotStore {
   static async open(stateDir: string, files: NodeFiles = localNode.files): Promise<SnapshotStore> {
     const store = new SnapshotStore(stateDir, files);
     store.warnings.push(...(await secureStateDir(files, stateDir)));
+    // A folder planted inside while the state dir was open to others survives making the state dir private: each is checked too.
+    for (const dir of [store.dir, join(store.dir, RESTORED), join(store.dir, CORRUPT)]) store.warnings.push(...(await securePrivateDir(files, dir, 'snapshot folder')));
     return store;
   }
 
@@ -70,7 +75,8 @@ export class SnapshotStore {
       paths = paths.slice(0, -1);
     }
     // Ordered by a sequence number, not by the clock: a clock stepped back must not make a new snapshot sort as an old one.
-    const seq = nextSequence(paths);
+    // A damaged snapshot keeps its number: a later one must sort after it, so a rollback knows which side of the gap it is on.
+    const seq = nextSequence([...paths, ...(await this.damaged())]);
     const name = `q${String(seq).padStart(10, '0')}-${s.takenAt.replace(/[:.]/g, '')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}${s.cause === 'repair' ? REPAIR_SUFFIX : '.json'}`;
     const path = join(this.dir, name);
     const text = `${JSON.stringify(s, null, 2)}\n`;
@@ -98,8 +104,18 @@ export class SnapshotStore {
     const path = paths[i];
     if (!path) return undefined;
     const snapshot = await this.readOrQuarantine(path);
-    if (!snapshot) throw new AgentError('NO_SNAPSHOT', `${this.warnings.at(-1)}: the values it held cannot be restored; run rollback again to restore the level before it`);
+    if (!snapshot) throw new AgentError('NO_SNAPSHOT', `${this.warnings.at(-1)}: the values it held cannot be restored, so nothing was rolled back`);
+    // Restoring a snapshot older than a damaged one would undo two applies at once, the later only in part: a person decides that.
+    const damaged = (await this.damaged()).filter((f) => sequenceOf(f) > sequenceOf(path));
+    if (damaged.length > 0) {
+      throw new AgentError('NO_SNAPSHOT', `the snapshot of a later apply is damaged (${join(this.dir, CORRUPT, damaged.at(-1) as string)}): restoring ${path} would undo that apply only in part along with its own; nothing was rolled back. Look at the node (ovn-chassis-agent show), then move the damaged snapshot out of ${join(this.dir, CORRUPT)} to roll back past it`);
+    }
     return { path, snapshot, repairsSince: paths.slice(i + 1).reverse() };
+  }
+
+  /** Names of the snapshots set aside as damaged, in sequence. */
+  private async damaged(): Promise<string[]> {
+    return (await this.files.list(join(this.dir, CORRUPT))).filter((f) => f.endsWith('.json')).sort();
   }
 
   private async paths(): Promise<string[]> {
@@ -110,7 +126,7 @@ export class SnapshotStore {
     try {
       return await this.read(path, mayRemember);
     } catch (err) {
-      const corrupt = join(this.dir, 'corrupt');
+      const corrupt = join(this.dir, CORRUPT);
       await this.files.mkdir(corrupt, 0o700);
       await this.files.rename(path, join(corrupt, path.slice(this.dir.length + 1)));
       this.warnings.push(`${(err as Error).message}; it was moved to ${corrupt}, and rolling back past it is no longer possible from this node's snapshots`);
@@ -123,6 +139,10 @@ export class SnapshotStore {
     try {
       const st = await this.files.lstat(path);
       if (st?.kind !== 'file') throw new Error(`it is ${st ? `a ${st.kind}` : 'gone'}, not a file`);
+      // Only a snapshot this agent wrote may decide what rollback writes: one of another user's, or one others could write, may have been planted.
+      const ours = await this.files.uid();
+      if (st.uid !== ours) throw new Error(`it belongs to uid ${st.uid}, not to this agent (uid ${ours}), so it may have been planted`);
+      if (st.mode & 0o022) throw new Error(`others can write it (mode ${(st.mode & 0o777).toString(8)}), so it may have been changed`);
       if (st.size > MAX_SNAPSHOT_BYTES) throw new Error(`it is ${st.size} bytes, more than any snapshot`);
       const memo = mayRemember ? lastWritten.get(this.files)?.get(this.dir) : undefined;
       if (memo?.path === path && memo.size === st.size) return memo.snapshot;
@@ -134,7 +154,7 @@ export class SnapshotStore {
   }
 
   async markRestored(path: string): Promise<void> {
-    const restored = join(this.dir, 'restored');
+    const restored = join(this.dir, RESTORED);
     await this.files.mkdir(restored, 0o700);
     await this.files.rename(path, join(restored, path.slice(this.dir.length + 1)));
   }

@@ -63,6 +63,41 @@ describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', ()
     expect(statSync(state).mode & 0o777).toBe(0o700);
   });
 
+  // N2: a snapshots/ folder planted while the state dir was open to others is not trusted once the state dir is made private.
+  it('never restores a snapshot planted while the state dir was open to others: a foreign snapshot folder is refused, a foreign or open snapshot is set aside', async () => {
+    const ids = () => server.externalIds();
+    const planted = (state: string, uid: number, mode: number) => {
+      mkdirSync(join(state, 'snapshots'), { recursive: true });
+      chmodSync(join(state, 'snapshots'), 0o777);
+      chmodSync(state, 0o777);
+      const snap = join(state, 'snapshots', 'q9999999999-planted.json');
+      writeFileSync(snap, JSON.stringify({ version: 1, takenAt: new Date().toISOString(), backend: 'planted', cause: 'apply', keys: { 'ovn-remote': 'tcp:203.0.113.66:6642' } }));
+      chmodSync(snap, mode);
+      chownSync(snap, uid, uid);
+      return snap;
+    };
+    // The folder itself another user's: refused as a whole.
+    const theirs = join(dir, 'state-planted-dir');
+    mkdirSync(theirs);
+    planted(theirs, NOBODY, 0o644);
+    chownSync(join(theirs, 'snapshots'), NOBODY, NOBODY);
+    const r1 = await agent('rollback', '--state-dir', theirs);
+    expect(r1.code).toBe(1);
+    expect(r1.stderr).toMatch(/snapshot folder .*snapshots belongs to uid 65534/);
+    // The folder ours but open, holding another user's snapshot, or one of ours others could write: neither is restored.
+    for (const [uid, mode, why] of [[NOBODY, 0o644, /belongs to uid 65534.*may have been planted/], [0, 0o666, /others can write it \(mode 666\)/]] as const) {
+      const state = join(dir, `state-planted-${uid}-${mode.toString(8)}`);
+      mkdirSync(state);
+      planted(state, uid, mode);
+      const before = ids();
+      const r = await agent('rollback', '--state-dir', state);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(why);
+      expect(ids()).toEqual(before);
+      expect(statSync(join(state, 'snapshots')).mode & 0o777).toBe(0o700);
+    }
+  });
+
   it('refuses a state dir another user owns (they could plant snapshots), changing nothing', async () => {
     const state = join(dir, 'state-theirs');
     mkdirSync(state, { mode: 0o700 });

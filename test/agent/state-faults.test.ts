@@ -37,13 +37,35 @@ describe('the agent\'s state dir gone wrong', () => {
     const stateDir = tempDir('state');
     await apply(backend, cfg('192.0.2.1'), { stateDir });
     const snaps = join(stateDir, 'snapshots');
-    writeFileSync(join(snaps, 'q9999999999-corrupt.json'), '{"version": 1, "keys": ');
+    writeFileSync(join(snaps, 'q0000000009-corrupt.json'), '{"version": 1, "keys": ');
     const res = await apply(backend, cfg('192.0.2.2'), { stateDir });
     expect(res.applied).toBe(true);
-    expect(res.warnings.join('\n')).toMatch(/q9999999999-corrupt\.json is unreadable.*moved to .*corrupt/);
+    expect(res.warnings.join('\n')).toMatch(/q0000000009-corrupt\.json is unreadable.*moved to .*corrupt/);
     expect(server.externalIds()['ovn-encap-ip']).toBe('192.0.2.2');
-    expect(readdirSync(join(snaps, 'corrupt'))).toEqual(['q9999999999-corrupt.json']);
+    expect(readdirSync(join(snaps, 'corrupt'))).toEqual(['q0000000009-corrupt.json']);
     expect((await apply(backend, cfg('192.0.2.3'), { stateDir })).warnings).toEqual([]);
+  });
+
+  // N7: a damaged snapshot is a gap in the history; rolling back across it would undo two applies, the later only in part.
+  it('rollback stops at a damaged snapshot, and again before the level behind it, until a person moves it away', async () => {
+    const stateDir = tempDir('state');
+    server.vsctl('clear', 'Open_vSwitch', '.', 'external_ids');
+    await apply(backend, cfg('192.0.2.31'), { stateDir });
+    await apply(backend, cfg('192.0.2.32'), { stateDir });
+    const snaps = join(stateDir, 'snapshots');
+    const [, second] = readdirSync(snaps).filter((f) => f.endsWith('.json')).sort();
+    writeFileSync(join(snaps, second as string), '{"version": 1, "keys": ');
+    const at = server.externalIds();
+    await expect(rollback(backend, { stateDir })).rejects.toMatchObject({ code: 'NO_SNAPSHOT', message: expect.stringMatching(/unreadable.*nothing was rolled back/) });
+    await expect(rollback(backend, { stateDir })).rejects.toMatchObject({ code: 'NO_SNAPSHOT', message: expect.stringMatching(/snapshot of a later apply is damaged .*nothing was rolled back/) });
+    expect(server.externalIds()).toEqual(at);
+    // An apply after the gap is still undone on its own, and the gap holds behind it.
+    await apply(backend, cfg('192.0.2.33'), { stateDir });
+    expect((await rollback(backend, { stateDir })).restored).toMatchObject({ 'ovn-encap-ip': '192.0.2.32' });
+    await expect(rollback(backend, { stateDir })).rejects.toMatchObject({ code: 'NO_SNAPSHOT' });
+    // Moved away by a person, the level before it is restored.
+    rmSync(join(snaps, 'corrupt', second as string));
+    expect((await rollback(backend, { stateDir })).restored).toMatchObject({ 'system-id': null });
   });
 
   it('rollback after a crash between snapshot and write passes over the snapshot the node still matches, and restores the real level', async () => {

@@ -9,7 +9,7 @@ import { interfacesOf } from './facts.js';
 import { type NodeAccess, type NodeFiles, localNode } from './node.js';
 import { resolveEncapIp } from './resolve.js';
 import { SnapshotStore } from './snapshots.js';
-import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf } from './state.js';
+import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf, splitWrite } from './state.js';
 
 /** A plan as for a node: `node` resolves what the config leaves to it (an encap IP by interface or network). */
 export interface PlanOptions extends DiffOptions {
@@ -47,7 +47,19 @@ export async function planFor(backend: Backend, config: ChassisConfig, opts: Pla
   const { config: concrete, resolvedEncapIp } = await resolveEncapIp(config, () => interfacesOf(node));
   const state = await backend.read();
   const plan = diff(state, render(concrete), opts);
+  plan.refusals.push(...(await socketClashes(plan, node)));
   return { state, plan: resolvedEncapIp ? { ...plan, resolvedEncapIp } : plan };
+}
+
+/** A new punix: Manager makes ovsdb-server (root) unlink its path and put a socket there: a file already there is refused. */
+async function socketClashes(plan: Plan, node: NodeAccess): Promise<string[]> {
+  const out: string[] = [];
+  for (const target of splitWrite(plan.write).managers.add) {
+    if (!target.startsWith('punix:')) continue;
+    const st = await node.files.lstat(target.slice('punix:'.length));
+    if (st && st.kind !== 'socket') out.push(`Manager ${target}: ${target.slice('punix:'.length)} is ${st.kind === 'dir' ? 'a directory' : `a ${st.kind}`} on ${node.files.where}, which ovsdb-server would delete to make its socket`);
+  }
+  return out;
 }
 
 /**

@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, endpoints, hostname, ipAddress, mac, physnetName, systemId, token } from './values.js';
+import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, endpoints, hostname, ipAddress, mac, physnetName, systemId, token, unicastAddress } from './values.js';
 
 /**
  * Every chassis setting the agent writes, one row each: the config field, the
@@ -75,9 +76,49 @@ export const OTHER_CONFIG_SETTING = '@other_config:';
 export const MANAGER_SETTING = '@Manager:';
 
 /** A CPU mask as Open vSwitch reads it (hexadecimal, 0x optional). */
-const cpuMask = z.string().regex(/^(0x)?[0-9a-fA-F]{1,64}$/, 'is not a hexadecimal CPU mask (e.g. 0x3)');
+const cpuMask = z
+  .string()
+  .regex(/^(0x)?[0-9a-fA-F]{1,64}$/, 'is not a hexadecimal CPU mask (e.g. 0x3)')
+  .refine((s) => /[1-9a-fA-F]/.test(s.replace(/^0x/, '')), 'names no CPU (a mask of 0 would leave the threads nowhere to run)');
 /** An OVSDB remote a Manager row holds: passive (ptcp, pssl, punix) or active. */
-export const managerTarget = z.string().regex(/^(p?tcp|p?ssl):[^\s,]+$|^p?unix:\/[^\s,]+$/, 'is not an OVSDB remote (e.g. ptcp:6640:127.0.0.1, punix:/run/openvswitch/db.sock)');
+export const managerTarget = z.string().superRefine((s, ctx) => {
+  const why = managerProblem(s);
+  if (why) ctx.addIssue({ code: 'custom', message: why, input: s });
+});
+
+/** Where ovsdb-server may be asked to make a socket: its own run directory, never an arbitrary path (it replaces whatever is there). */
+export const MANAGER_SOCKET_DIRS = ['/run/openvswitch/', '/var/run/openvswitch/'];
+
+/**
+ * Why a Manager target is refused, or undefined. ovsdb-server (root) acts on
+ * it: a punix: path is unlinked and made a socket, a ptcp: with no address
+ * listens, unauthenticated, on every interface.
+ */
+export function managerProblem(s: string): string | undefined {
+  const example = 'e.g. ptcp:6640:127.0.0.1, punix:/run/openvswitch/db.sock';
+  const m = /^(p?tcp|p?ssl|p?unix):(.*)$/.exec(s);
+  if (!m || /[\s,]/.test(s)) return `is not an OVSDB remote (${example})`;
+  const [, kind, rest] = m as unknown as [string, string, string];
+  if (kind.endsWith('unix')) {
+    if (!rest.startsWith('/') || rest.split('/').some((part) => part === '..' || part === '.')) return 'names a socket path that is not absolute and plain (no . or ..)';
+    if (kind === 'punix' && !MANAGER_SOCKET_DIRS.some((d) => rest.startsWith(d) && rest.length > d.length && !rest.slice(d.length).includes('/'))) {
+      return `names a socket outside Open vSwitch's run directory (${MANAGER_SOCKET_DIRS.join(' or ')}): ovsdb-server would replace whatever file is there`;
+    }
+    return undefined;
+  }
+  // tcp:IP:PORT, ssl:IP:PORT; ptcp:PORT[:IP], pssl:PORT[:IP] (an IPv6 address in brackets).
+  const passive = kind.startsWith('p');
+  const parts = /^(?:(\d+)(?::(.+))?)$/.exec(passive ? rest : rest.replace(/^(.*):(\d+)$/, '$2:$1'));
+  const port = Number(parts?.[1]);
+  const host = parts?.[2]?.replace(/^\[(.*)\]$/, '$1');
+  if (!parts || !Number.isInteger(port) || port < 1 || port > 65535) return `has no port from 1 to 65535 (${example})`;
+  if (host !== undefined && isIP(host) === 0) return `names "${host}", which is not an IP address`;
+  if (!passive && host === undefined) return 'names no address to connect to';
+  if (kind === 'ptcp' && (host === undefined || host === '0.0.0.0' || host === '::')) {
+    return 'listens on every interface: anyone who reaches the node could change its Open vSwitch unauthenticated; name the address (e.g. ptcp:6640:127.0.0.1)';
+  }
+  return undefined;
+}
 
 /** The IPs of an encap.ip that names them; one found on the node must be resolved there first. */
 export function concrete(v: z.output<typeof encapIpSpec>): string[] {
@@ -133,7 +174,7 @@ export const KEYS = {
   encap: group({
     type: key('ovn-encap-type', z.union([encapType, z.array(encapType).min(1)]).default('geneve'), joined, oneOrList, 'tunnel types (geneve, vxlan); each is paired with each encap IP'),
     ip: key('ovn-encap-ip', encapIpSpec, (v) => joined(concrete(v)), oneOrList, 'tunnel endpoint IPs, or {interface: NAME} or {cidr: NET} to take the one address the node has there (default: the host\'s address)'),
-    ipDefault: key('ovn-encap-ip-default', ipAddress.optional(), same, same, 'the encap IP used by default when there are several; must be one of them', { ovn: { since: '24.09.0' } }),
+    ipDefault: key('ovn-encap-ip-default', unicastAddress.optional(), same, same, 'the encap IP used by default when there are several; must be one of them', { ovn: { since: '24.09.0' } }),
     csum: boolKey('ovn-encap-csum', 'whether peers use tunnel checksums'),
     tos: key('ovn-encap-tos', z.union([z.number().int().min(0).max(255), z.literal('inherit')]).optional(), String, (t) => (t === 'inherit' ? t : int(t)), 'the tunnels\' IP ToS: 0-255, or "inherit"'),
     dfDefault: boolKey('ovn-encap-df_default', 'the tunnels\' DF bit', { since: '22.09.0' }),

@@ -18,6 +18,28 @@ function byteLength(s: string): number {
 
 export const ipAddress = z.string().refine((s) => isIP(s) !== 0, 'is not an IPv4 or IPv6 address');
 
+/** Why an address cannot be a tunnel endpoint (one host's unicast address), or undefined. */
+function notUnicast(s: string): string | undefined {
+  if (isIP(s) === 4) {
+    const first = Number(s.split('.')[0]);
+    if (s === '0.0.0.0') return 'is the unspecified address, not one host\'s';
+    if (s === '255.255.255.255') return 'is the broadcast address, not one host\'s';
+    if (first >= 224 && first <= 239) return 'is a multicast address, not one host\'s';
+    if (first >= 240) return 'is a reserved address (240.0.0.0/4), not one host\'s';
+    return undefined;
+  }
+  const v6 = s.toLowerCase();
+  if (/^(0*:)*:?0*$/.test(v6) || v6 === '::') return 'is the unspecified address, not one host\'s';
+  if (v6.startsWith('ff')) return 'is a multicast address, not one host\'s';
+  return undefined;
+}
+
+/** A tunnel endpoint: an IP address of one host (not unspecified, broadcast, multicast or reserved). */
+export const unicastAddress = ipAddress.superRefine((s, ctx) => {
+  const why = isIP(s) !== 0 ? notUnicast(s) : undefined;
+  if (why) ctx.addIssue({ code: 'custom', message: why, input: s });
+});
+
 export const endpoint = z.string().superRefine((s, ctx) => {
   const ep = parseEndpointText(s);
   if (typeof ep === 'string') ctx.addIssue({ code: 'custom', message: `is not an OVSDB endpoint: ${ep}`, input: s });
@@ -25,9 +47,12 @@ export const endpoint = z.string().superRefine((s, ctx) => {
 
 export const endpoints = z.union([endpoint, z.array(endpoint).min(1, 'needs at least one endpoint')]);
 
+/** Control characters (ESC, DEL…), which no name shown to a person may hold. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 export const bridgeName = z
   .string()
-  .refine((s) => /^[^\s,:/]+$/.test(s), 'is not a bridge name (no spaces, commas, colons or slashes)')
+  .refine((s) => /^[^\s,:/]+$/.test(s) && !CONTROL.test(s), 'is not a bridge name (no spaces, commas, colons, slashes or control characters)')
   .refine((s) => byteLength(s) <= 15, 'is longer than 15 bytes (the Linux limit for a bridge name)');
 
 export const portName = bridgeName;
@@ -80,7 +105,7 @@ export const bridgeMappings = z.union([
 /** A network interface name as Linux allows it (IFNAMSIZ: 15 bytes; no slash or whitespace). */
 const interfaceName = z
   .string()
-  .refine((s) => /^[^\s/:,]+$/.test(s) && s !== '.' && s !== '..', 'is not an interface name (no spaces, slashes, colons or commas)')
+  .refine((s) => /^[^\s/:,]+$/.test(s) && !CONTROL.test(s) && s !== '.' && s !== '..', 'is not an interface name (no spaces, slashes, colons, commas or control characters)')
   .refine((s) => byteLength(s) <= 15, 'is longer than 15 bytes (the Linux limit for an interface name)');
 
 /** An IPv4 or IPv6 network in CIDR notation. */
@@ -96,8 +121,8 @@ export const cidr = z.string().refine((s) => {
  * an interface, or the one address of the node inside a network.
  */
 export const encapIpSpec = z.union([
-  ipAddress,
-  z.array(ipAddress).min(1, 'needs at least one address'),
+  unicastAddress,
+  z.array(unicastAddress).min(1, 'needs at least one address'),
   z.strictObject({ interface: interfaceName }),
   z.strictObject({ cidr }),
 ]);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -166,13 +167,21 @@ function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>,
   return files;
 }
 
-/** `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address each. */
-function parseIpAddr(text: string): NodeInterface[] {
+/**
+ * `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address
+ * each. The node's words: an address that is not one, or a prefix too long
+ * for its family, is left out.
+ */
+export function parseIpAddr(text: string): NodeInterface[] {
   const byName = new Map<string, NodeInterface>();
-  for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d+)/gm)) {
+  for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d{1,3})\b/gm)) {
     const name = m[1] as string;
+    const address = m[2] as string;
+    const prefix = Number(m[3]);
+    const family = isIP(address);
+    if (family === 0 || prefix > (family === 4 ? 32 : 128)) continue;
     const iface = byName.get(name) ?? { name, addresses: [] };
-    iface.addresses.push({ address: m[2] as string, prefix: Number(m[3]) });
+    iface.addresses.push({ address, prefix });
     byName.set(name, iface);
   }
   return [...byName.values()];

@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -95,6 +95,29 @@ describe.skipIf(process.getuid?.() !== 0)('permissions the agent insists on', ()
       expect(r.stderr).toMatch(why);
       expect(ids()).toEqual(before);
       expect(statSync(join(state, 'snapshots')).mode & 0o777).toBe(0o700);
+    }
+  });
+
+  // N5: ovsdb-server (root) deletes whatever is at a punix: Manager's path to make its socket.
+  it('refuses a punix: Manager whose path is a file on the node, changing nothing', async () => {
+    const runDir = '/run/openvswitch';
+    const made = !existsSync(runDir);
+    mkdirSync(runDir, { recursive: true });
+    const victim = join(runDir, `ovn-chassis-test-${process.pid}.pid`);
+    writeFileSync(victim, '1234\n');
+    try {
+      const cfg = join(dir, 'manager.yaml');
+      writeFileSync(cfg, `${config}managers: ["punix:${victim}"]\n`, { mode: 0o600 });
+      const before = server.externalIds();
+      const r = await agent('apply', '--config', cfg, '--state-dir', join(dir, 'state-manager'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Manager punix:${victim}: ${victim} is a file on this machine, which ovsdb-server would delete to make its socket`);
+      expect(server.externalIds()).toEqual(before);
+      expect(server.vsctl('get-manager').trim()).toBe('');
+      expect(readFileSync(victim, 'utf8')).toBe('1234\n');
+    } finally {
+      rmSync(victim, { force: true });
+      if (made) rmSync(runDir, { recursive: true, force: true });
     }
   });
 

@@ -43,6 +43,39 @@ describe('typed fields of the key table', () => {
 });
 
 describe('chassis config validation', () => {
+  // N9: values a node cannot use, or that carry a terminal escape, are refused where the config is read.
+  it('refuses an interface or bridge name with a control character, a tunnel IP no one host has, and a CPU mask naming no CPU', () => {
+    expect(issues({ ...good, encap: { ip: { interface: 'eth\u001b[2J' } } }).join('\n')).toMatch(/encap\.ip.*not an interface name/s);
+    expect(issues({ ...good, bridges: [{ name: 'br-\u001bx' }] }).join('\n')).toMatch(/bridges\.0\.name.*not a bridge name/s);
+    expect(issues({ ...good, bridges: [{ name: 'br-x', uplink: 'u\u0007' }] }).join('\n')).toMatch(/bridges\.0\.uplink/);
+    for (const [ip, why] of [['0.0.0.0', /unspecified/], ['255.255.255.255', /broadcast/], ['239.1.1.1', /multicast/], ['250.0.0.1', /reserved/], ['::', /unspecified/], ['ff02::1', /multicast/]] as const) {
+      expect(issues({ ...good, encap: { ip } }).join('\n'), ip).toMatch(why);
+      expect(issues({ ...good, encap: { ip: ['172.30.0.101', ip] } }).join('\n'), ip).toMatch(why);
+    }
+    expect(check(chassisConfigSchema, { ...good, encap: { ip: ['127.0.0.2', 'fd00::1'] } }, 'c').encap.ip).toEqual(['127.0.0.2', 'fd00::1']);
+    for (const mask of ['0', '0x0', '0x000']) expect(issues({ ...good, openvswitch: { pmdCpuMask: mask } }).join('\n'), mask).toMatch(/names no CPU/);
+    expect(check(chassisConfigSchema, { ...good, openvswitch: { dpdkLcoreMask: '0x10' } }, 'c').openvswitch?.dpdkLcoreMask).toBe('0x10');
+  });
+
+  // N5: ovsdb-server (root) acts on a Manager target: it replaces a punix: path, and a ptcp: with no address listens everywhere.
+  it('refuses a Manager that would make ovsdb-server replace a file, listen on every interface, or use no port', () => {
+    for (const [target, why] of [
+      ['punix:/etc/passwd', /outside Open vSwitch's run directory/],
+      ['punix:/run/openvswitch/../../etc/shadow', /absolute and plain/],
+      ['punix:/run/openvswitch/sub/x.sock', /outside/],
+      ['ptcp:6640', /every interface/],
+      ['ptcp:6640:0.0.0.0', /every interface/],
+      ['ptcp:6640:[::]', /every interface/],
+      ['ptcp:0:127.0.0.1', /no port from 1 to 65535/],
+      ['ptcp:99999:127.0.0.1', /no port/],
+      ['ptcp:abc:127.0.0.1', /no port/],
+      ['tcp:127.0.0.1', /no port/],
+      ['ptcp:6640:nowhere', /not an IP address/],
+    ] as const) expect(issues({ ...good, managers: [target] }).join('\n'), target).toMatch(why);
+    const ok = ['ptcp:6640:127.0.0.1', 'punix:/run/openvswitch/metadata.sock', 'punix:/var/run/openvswitch/nova.sock', 'pssl:6641', 'tcp:[fd00::1]:6640', 'ssl:192.0.2.1:6640'];
+    expect(check(chassisConfigSchema, { ...good, managers: ok }, 'c').managers).toEqual(ok);
+  });
+
   it('accepts the DESIGN.md example and applies defaults', () => {
     const c = check(chassisConfigSchema, { ...good, hostname: 'ctl-1', bridgeMappings: { physnet1: 'br-ex' }, gateway: true }, 'config');
     expect(c.encap.type).toBe('geneve');
@@ -60,7 +93,7 @@ describe('chassis config validation', () => {
     [{ ovnRemote: 'unix:' }, 'ovnRemote: "unix:" is not an OVSDB endpoint: a unix endpoint needs a socket path'],
     [{ ovnNb: ['ssl:[fd00::zz]:6641'] }, 'ovnNb.0: "ssl:[fd00::zz]:6641" is not an OVSDB endpoint: [fd00::zz] is not an IPv6 address'],
     [{ bridgeMappings: { physnet1: 'br-external-too-long' } }, 'bridgeMappings.physnet1: "br-external-too-long" is longer than 15 bytes (the Linux limit for a bridge name)'],
-    [{ bridgeMappings: { physnet1: 'br ex' } }, 'bridgeMappings.physnet1: "br ex" is not a bridge name (no spaces, commas, colons or slashes)'],
+    [{ bridgeMappings: { physnet1: 'br ex' } }, 'bridgeMappings.physnet1: "br ex" is not a bridge name (no spaces, commas, colons, slashes or control characters)'],
     [{ bridgeMappings: { 'phys:net': 'br-ex' } }, 'bridgeMappings.phys:net: "phys:net" is not a physnet name (no spaces, commas, colons or =)'],
     [{ bridgeMappings: ['physnet1:br-ex', 'physnet1:br-vlan'] }, 'bridgeMappings.1: "physnet1:br-vlan" maps physnet "physnet1" a second time'],
     [{ bridgeMappings: ['physnet1'] }, 'bridgeMappings.0: "physnet1" is not "physnet:bridge"'],

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -15,6 +15,29 @@ export interface TlsFiles {
 function pem(value: string | Buffer): Buffer {
   if (Buffer.isBuffer(value)) return value;
   return value.includes('-----BEGIN') ? Buffer.from(value) : readFileSync(value);
+}
+
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m;
+
+/**
+ * The client's private key. Like ssh with its own keys, a key file others
+ * may read is refused: whoever reads it can pose as this client. A key
+ * protected by a passphrase is refused by name, since nothing here can ask
+ * for one (OpenSSL would say only "bad decrypt").
+ */
+function privateKey(value: string | Buffer): Buffer {
+  if (typeof value === 'string' && !value.includes('-----BEGIN')) {
+    const mode = statSync(value).mode & 0o777;
+    if (mode & 0o077) {
+      throw new Error(`the private key ${value} can be read by ${mode & 0o007 ? 'everyone' : 'its group'} (mode ${mode.toString(8)}): whoever reads it can pose as this client; make it private (chmod 600 ${value})`);
+    }
+  }
+  const key = pem(value);
+  if (ENCRYPTED_KEY.test(key.toString('latin1'))) {
+    const where = typeof value === 'string' && !value.includes('-----BEGIN') ? ` ${value}` : '';
+    throw new Error(`the private key${where} is protected by a passphrase, which cannot be asked for here: give a key without one (openssl pkey -in KEY -out PLAIN, kept mode 600)`);
+  }
+  return key;
 }
 
 /**
@@ -61,7 +84,7 @@ export function openStream(ep: Endpoint, opts: { tls?: TlsFiles; timeoutMs: numb
         return;
       }
       try {
-        files = { key: pem(opts.tls.key), cert: pem(opts.tls.cert), ca: pem(opts.tls.ca) };
+        files = { key: privateKey(opts.tls.key), cert: pem(opts.tls.cert), ca: pem(opts.tls.ca) };
       } catch (err) {
         settled = true;
         clearTimeout(timer);

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError } from '../../ovsdb/index.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { makePki, type Pki } from '../support/pki.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { run, tempDir } from '../../scripts/lib/procs.js';
+import { chmodSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let server: OvsdbServer;
 let good: Pki;
@@ -51,6 +53,25 @@ describe('ssl: endpoints', () => {
       .catch((e: unknown) => e);
     expect(outcome).toBeInstanceOf(OvsdbError);
     expect(['TLS_ERROR', 'CONNECTION_CLOSED']).toContain((outcome as OvsdbError).code);
+  });
+
+  // N8: a key others can read is refused as ssh refuses one; a passphrase-protected key is named as such, not "bad decrypt".
+  it('refuses a client key others can read, and one protected by a passphrase, naming the file and the cause; the passphrase never shown', async () => {
+    const dir = tempDir('pki-keys');
+    const open = join(dir, 'open.key');
+    copyFileSync(good.clientKey, open);
+    for (const mode of [0o644, 0o640]) {
+      chmodSync(open, mode);
+      const err = await OvsdbClient.connect({ endpoint: server.ssl, tls: { key: open, cert: good.clientCert, ca: good.ca } }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`the private key ${open} can be read by ${mode & 0o004 ? 'everyone' : 'its group'} (mode ${mode.toString(8)})`) });
+    }
+    const locked = join(dir, 'locked.key');
+    run('openssl', ['pkey', '-in', good.clientKey, '-aes256', '-passout', 'pass:hunter2-secret', '-out', locked]);
+    chmodSync(locked, 0o600);
+    const err = (await OvsdbClient.connect({ endpoint: server.ssl, tls: { key: locked, cert: good.clientCert, ca: good.ca } }).catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`the private key ${locked} is protected by a passphrase`) });
+    expect(err.message).not.toContain('hunter2');
+    expect(err.message).not.toMatch(/bad decrypt/);
   });
 
   it('asks for the TLS files when an ssl: endpoint has none', async () => {

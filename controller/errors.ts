@@ -30,7 +30,7 @@ export class ControllerError extends Error {
     super(message, options);
     this.name = 'ControllerError';
     this.code = code;
-    this.changed = options?.changed ?? (code === 'OUTCOME_UNKNOWN' ? 'maybe-changed' : code === 'NOT_VERIFIED' ? 'changed' : undefined);
+    this.changed = options?.changed ?? (code === 'OUTCOME_UNKNOWN' ? 'maybe-changed' : undefined);
   }
 }
 

@@ -9,7 +9,7 @@ import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { appliedSummary } from './report.js';
 import { strandedChassis } from './stranded.js';
-import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, whyNotVerified } from './verify.js';
+import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, unproven, whyNotVerified } from './verify.js';
 
 export interface RunOptions {
   concurrency: number;
@@ -209,7 +209,9 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
     r.value.verdict = v;
     const why = whyNotVerified(v, opts.verifyTimeoutMs / 1000);
     if (why) {
-      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: applied, but ${why}`, changed: 'changed' }, ms: r.ms };
+      // Not verified, yet changed if its apply wrote: never the exit 1 that says no node was changed.
+      const applied = r.value.applied;
+      results[i] = { host: v.host, ok: false, error: { code: 'NOT_VERIFIED', message: `${v.host}: ${applied ? 'applied' : 'already in sync'}, but ${why}`, ...(applied ? { changed: 'changed' as const } : {}) }, ms: r.ms };
       verifying.node(v.host, `NOT VERIFIED: ${why}`);
     }
   });
@@ -223,10 +225,17 @@ export interface StatusOutcome {
 
 export async function statusFleet(hosts: Host[], opts: RunOptions, sb: SouthboundView): Promise<NodeResult<StatusOutcome>[]> {
   const progress = new Progress('status', hosts.length, opts.log);
-  return forEachNode(hosts, opts, progress, (v) => `${v.plan.inSync ? 'in sync' : 'drifted'}, ${v.verdict.state}`, async (host, agent) => {
+  const results = await forEachNode<{ plan: PlanView; exp: Expectation }>(hosts, opts, progress, (v) => (v.plan.inSync ? 'in sync' : 'drifted'), async (host, agent) => {
     const plan = await agent.diff(host.chassis);
-    const exp = expectationOf(host.name, host.chassis, plan.resolvedEncapIp);
-    return { plan, verdict: assess(exp, sb.chassisByName(exp.systemId), sb.encaps()) };
+    return { plan, exp: expectationOf(host.name, host.chassis, plan.resolvedEncapIp) };
+  });
+  // One proof that the view is current, after every node answered; then every verdict is read from it.
+  const why = await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
+  return results.map((r) => {
+    if (!r.ok) return r;
+    const { plan, exp } = r.value;
+    const verdict = assess(exp, sb.chassisByName(exp.systemId), sb.encaps());
+    return { ...r, value: { plan, verdict: why === undefined ? verdict : (unproven([verdict], why)[0] as Verdict) } };
   });
 }
 

@@ -57,7 +57,7 @@ export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string
     const p = r.value.plan;
     const agent = p.inSync ? 'in sync' : `drifted: ${[...p.changes.map((c) => c.key), ...p.bridges.map((b) => `bridge ${b.name}`)].join(', ')}`;
     const v = r.value.verdict;
-    const sb = v.state === 'verified' ? 'registered' : v.state === 'missing' ? 'missing' : `mismatched: ${v.problems.join('; ')}`;
+    const sb = v.state === 'verified' ? 'registered' : v.state === 'missing' ? 'missing' : v.state === 'unproven' ? `unproven: ${v.why}` : `mismatched: ${v.problems.join('; ')}`;
     return [r.host, agent, sb];
   });
   const head = ['host', 'node OVSDB', 'Southbound'];

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { type Monitor, OvsdbClient, type Row, type RowChange, type TlsFiles, cond, remove } from '../ovsdb/index.js';
+import { type Monitor, OvsdbClient, type Row, type RowChange, type TlsFiles, cond, mutate, mutation, remove, set, uuid } from '../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import type { Inventory } from '../schemas/inventory.js';
 import type { Logger } from '../common/log.js';
@@ -18,8 +18,14 @@ export interface Expectation {
 export type Verdict =
   | { host: string; systemId: string; state: 'verified' }
   | { host: string; systemId: string; state: 'missing' }
-  | { host: string; systemId: string; state: 'mismatch'; problems: string[] };
+  | { host: string; systemId: string; state: 'mismatch'; problems: string[] }
+  /** The server read from could not show that its data is current (a relay cut off from its source): it proves nothing either way. */
+  | { host: string; systemId: string; state: 'unproven'; why: string };
 
+/** Every verdict, when the data behind them was not shown to be current: unproven, saying why. */
+export function unproven(verdicts: Verdict[], why: string): Verdict[] {
+  return verdicts.map((v) => ({ host: v.host, systemId: v.systemId, state: 'unproven', why }));
+}
 
 /** `resolvedIps`: what the node found for an encap.ip given as an interface or a network (its plan says). */
 export function expectationOf(host: string, c: ChassisConfig, resolvedIps?: string[]): Expectation {
@@ -99,6 +105,7 @@ export class VerdictBoard {
 export function whyNotVerified(v: Verdict, timeoutS: number): string | undefined {
   if (v.state === 'missing') return `no chassis ${v.systemId} in the Southbound DB after ${timeoutS} s`;
   if (v.state === 'mismatch') return `chassis ${v.systemId} does not match: ${v.problems.join('; ')}`;
+  if (v.state === 'unproven') return `chassis ${v.systemId} is not proven: ${v.why}`;
   return undefined;
 }
 
@@ -141,7 +148,36 @@ export interface SouthboundView {
   chassisNames(): string[];
   /** Fires with the names of the chassis each Southbound change touched: every change, or (`names`) those that touched one of these chassis. */
   onTouched(listener: (names: Set<string>) => void, names?: Iterable<string>): () => void;
+  /**
+   * Resolves once the view is shown to hold what the Southbound holds now;
+   * rejects (NOT_PROVEN) when it cannot be. A relay may keep serving old data
+   * while cut off from its source, and still say it is connected (OVS 3.1):
+   * it must forward a transaction to its source and bring back the answer,
+   * and the updates that came before that answer are in the view by then. A
+   * cluster member says for itself whether it is connected, and the client
+   * leaves one that says it is not.
+   */
+  confirmCurrent(): Promise<void>;
   close(): void;
+}
+
+/** How long a relay has to bring back its source's answer: as long as OVS's inactivity probe waits. */
+const RELAY_PROOF_TIMEOUT_MS = 5000;
+const NO_ROW = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * A transaction that changes nothing (it matches no row) but that a relay
+ * must forward to its source, since only the source decides writes; reads
+ * and comments a relay answers itself, from what it holds.
+ */
+async function proveRelay(client: OvsdbClient): Promise<void> {
+  if (client.serverModel !== 'relay') return;
+  const where = client.remote ?? client.endpoint;
+  try {
+    await client.transact(SB, [mutate('SB_Global', [cond('_uuid', '==', uuid(NO_ROW))], [mutation('external_ids', 'delete', set(['ovn-chassis-proof']))])], { timeoutMs: RELAY_PROOF_TIMEOUT_MS });
+  } catch (err) {
+    throw new ControllerError('NOT_PROVEN', `the relay ${where} could not show that it reaches its Southbound now (${(err as Error).message}), so what it holds may be stale`, { cause: err });
+  }
 }
 
 /**
@@ -169,30 +205,70 @@ export async function watchSouthbound(access: SouthboundAccess, log?: Logger): P
     encaps: () => index.encaps(),
     chassisNames: () => [...index.names()],
     onTouched: (listener, names) => fanout.subscribe(listener, names),
+    confirmCurrent: () => proveRelay(client),
     close: () => client.close(),
   };
 }
 
 /**
  * Waits, event-driven, until every expectation holds or the timeout passes;
- * resolves with each node's final verdict (verified, missing, or mismatch with
- * what the SB holds). `onVerified` fires as each node proves out.
+ * resolves with each node's final verdict (verified, missing, mismatch with
+ * what the SB holds, or unproven when the data could not be shown current).
+ * A node counts as verified only once the view it was read from is confirmed
+ * current after it; `onVerified` fires then, as each node proves out.
  */
 export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs: number, onVerified?: (v: Verdict) => void): Promise<Verdict[]> {
   return new Promise((resolve) => {
     const board = new VerdictBoard(exps, sb);
+    const names = [...new Set(exps.map((e) => e.systemId))];
+    const reported = new Set<string>();
+    let unprovenWhy: string | undefined;
+    let proving: Promise<void> | undefined;
+    let again = false;
+    let done = false;
     const finish = () => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       stop();
-      resolve(board.all());
+      resolve(unprovenWhy === undefined ? board.all() : unproven(board.all(), unprovenWhy));
     };
-    const report = (verified: Verdict[]) => {
-      if (onVerified) for (const v of verified) onVerified(v);
-      if (board.allVerified()) finish();
+    /** Confirms the view current, then takes the verdicts that still hold as proven. */
+    const prove = (): Promise<void> => {
+      if (proving) {
+        again = true;
+        return proving;
+      }
+      proving = (async () => {
+        do {
+          again = false;
+          try {
+            await sb.confirmCurrent();
+            unprovenWhy = undefined;
+          } catch (err) {
+            unprovenWhy = (err as Error).message;
+          }
+          // What came in before the proof is in the view now: every node is judged on it.
+          board.reassess(names, sb);
+          if (unprovenWhy !== undefined || done) continue;
+          for (const v of board.all()) {
+            if (v.state === 'verified' && !reported.has(v.host)) {
+              reported.add(v.host);
+              onVerified?.(v);
+            }
+          }
+          if (board.allVerified()) finish();
+        } while (again && !done);
+        proving = undefined;
+      })();
+      return proving;
     };
-    const stop = sb.onTouched((names) => report(board.reassess(names, sb)), exps.map((e) => e.systemId));
-    const timer = setTimeout(finish, timeoutMs);
-    report(board.all().filter((v) => v.state === 'verified'));
+    const stop = sb.onTouched((touched) => {
+      if (board.reassess(touched, sb).length > 0) void prove();
+    }, names);
+    // At the deadline the verdicts are taken as they stand, once the view is confirmed (or not) one last time.
+    const timer = setTimeout(() => void prove().then(finish), timeoutMs);
+    if (board.all().some((v) => v.state === 'verified')) void prove();
   });
 }
 

@@ -146,6 +146,12 @@ export class OvsdbClient extends EventEmitter {
     return this.conn !== undefined && !this.conn.isClosed;
   }
 
+  /** What the server in use says it is (`_Server` model: standalone, clustered, relay), when it has a `_Server` database. */
+  get serverModel(): string | undefined {
+    const model = this.connected ? this.serverMonitor?.rows('Database')[0]?.model : undefined;
+    return typeof model === 'string' ? model : undefined;
+  }
+
   async listDbs(): Promise<string[]> {
     return (await this.request('list_dbs', [])) as string[];
   }

@@ -9,6 +9,7 @@ import type { Row } from './schema.js';
  *   data the cluster has since changed: never used;
  * - a member whose data is older (`index`) than data this session has already
  *   seen would take the session back in time: never used;
+ * - a relay that reports itself cut off from its source: never used;
  * - with `leaderOnly`, a follower is not used (writes go to the leader);
  *   a relay or standalone server has no leader to prefer and is accepted.
  */
@@ -19,6 +20,8 @@ export const SERVER_COLUMNS = ['name', 'model', 'connected', 'leader', 'index'];
 
 export function judgeServer(row: Row | undefined, database: string, opts: { leaderOnly: boolean; minIndex: number }): ServerVerdict {
   if (!row) return { usable: false, reason: `it does not serve database ${database}` };
+  // A relay that says it lost its source holds data that may be stale, as python-ovs judges it. (One that says it is connected may still be cut off: its readers prove it.)
+  if (row.model === 'relay' && row.connected !== true) return { usable: false, reason: `it is a relay not connected to its source (its ${database} may be stale)` };
   if (row.model !== 'clustered') return { usable: true, index: undefined };
   if (row.connected !== true) return { usable: false, reason: `it is not connected to its cluster (its ${database} may be stale)` };
   if (opts.leaderOnly && row.leader !== true) return { usable: false, reason: 'it is not the cluster leader' };

@@ -80,9 +80,10 @@ describe('fleet exit codes', () => {
     expect(fleetExit([failed('changed')], 0)).toBe(3);
   });
 
-  it('a failure knows what it left: an OUTCOME_UNKNOWN or NOT_VERIFIED by its code, any other by what the error says', () => {
+  it('a failure knows what it left: an OUTCOME_UNKNOWN by its code, any other by what the error says', () => {
     expect(failureOf(new ControllerError('OUTCOME_UNKNOWN', 'x')).changed).toBe('maybe-changed');
-    expect(failureOf(new ControllerError('NOT_VERIFIED', 'x')).changed).toBe('changed');
+    expect(failureOf(new ControllerError('NOT_VERIFIED', 'x', { changed: 'changed' })).changed).toBe('changed');
+    expect(failureOf(new ControllerError('NOT_VERIFIED', 'x')).changed).toBeUndefined();
     expect(failureOf(new ControllerError('UNREACHABLE', 'x')).changed).toBeUndefined();
     expect(failureOf(Object.assign(new Error('x'), { code: 'OUTCOME_UNKNOWN' })).changed).toBe('maybe-changed');
   });

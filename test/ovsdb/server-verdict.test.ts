@@ -27,9 +27,14 @@ describe('judging a server by its _Server row', () => {
     expect(judgeServer(member({ leader: true }), 'OVN_Southbound', { ...opts, leaderOnly: true }).usable).toBe(true);
   });
 
+  it('never uses a relay that says it lost its source, as python-ovs judges it', () => {
+    const v = judgeServer(member({ model: 'relay', connected: false, index: [] }), 'OVN_Southbound', opts);
+    expect(v).toMatchObject({ usable: false, reason: expect.stringMatching(/relay not connected to its source/) });
+  });
+
   it('accepts a relay and a standalone server, even for leaderOnly (they have no leader to prefer)', () => {
     for (const model of ['relay', 'standalone']) {
-      expect(judgeServer(member({ model, leader: false, connected: false, index: [] }), 'OVN_Southbound', { leaderOnly: true, minIndex: 99 })).toEqual({ usable: true, index: undefined });
+      expect(judgeServer(member({ model, leader: false, connected: true, index: [] }), 'OVN_Southbound', { leaderOnly: true, minIndex: 99 })).toEqual({ usable: true, index: undefined });
     }
   });
 

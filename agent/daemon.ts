@@ -173,6 +173,7 @@ export class Daemon {
     this.server = net.createServer({ allowHalfOpen: true }, (sock) => {
       const session = new RpcSession({
         backend: this.backend,
+        serving: true,
         stateDir: this.opts.stateDir,
         log: this.log,
         ...(this.opts.systemIdConfPath ? { systemIdConfPath: this.opts.systemIdConfPath } : {}),

@@ -17,7 +17,7 @@ const fsyncFd = promisify(fsync);
  * other calls are quick ones on a local file, and a trip through libuv's
  * thread pool costs some 35 us of CPU where the call itself costs 1.
  */
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(8).toString('hex')}`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {

@@ -10,5 +10,6 @@ export { splitList } from './keys.js';
 export { type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult, localNode } from './node.js';
 export { RpcSession } from './rpc.js';
 export { DEFAULT_STATE_DIR, agentSocketIn, connectServing } from './serving.js';
+export { secureStateDir } from './files.js';
 export { AGENT_EXECUTABLE, DEFAULT_WRITABLE, UNIT_NAME, agentUnit } from './unit.js';
 export { formatPlan, showSettings } from './view.js';

@@ -32,7 +32,7 @@ export interface NodeFiles {
   /** At most `maxBytes`: a file that holds more is refused, whatever its size said a moment before. */
   read(path: string, maxBytes: number): Promise<string>;
   /** A crash leaves the old content or the new, never a torn file; the temporary name is unguessable and created exclusively. */
-  writeAtomic(path: string, data: string, mode: number): Promise<void>;
+  writeAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void>;
   /** Replaces `to` if it exists. */
   rename(from: string, to: string): Promise<void>;
   /** Nothing there is not an error. */

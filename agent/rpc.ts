@@ -30,6 +30,8 @@ export interface AgentContext {
   onApplied?: (config: ChassisConfig) => Promise<string[]>;
   /** Called after a rollback or restore over RPC (the daemon stops keeping its config applied). */
   onRestored?: () => Promise<void>;
+  /** The agent serves (the daemon), rather than answering one conversation. */
+  serving?: boolean;
   /** Runs a write so that nothing else writes the node meanwhile (the daemon's reconcile loop). */
   exclusive?: <T>(write: () => Promise<T>) => Promise<T>;
 }
@@ -81,7 +83,7 @@ export class RpcSession {
         throw new AgentError('PROTOCOL_UNSUPPORTED', `protocol ${params.protocol} is not supported; this agent speaks ${PROTOCOL_VERSION}`);
       }
       this.greeted = true;
-      return { protocol: PROTOCOL_VERSION, agent: VERSION, backend: this.ctx.backend.description };
+      return { protocol: PROTOCOL_VERSION, agent: VERSION, backend: this.ctx.backend.description, serving: this.ctx.serving === true, uptimeS: Math.round(process.uptime()) };
     },
     facts: () => gatherFacts(this.ctx.backend, this.node, this.ctx.midonetFiles),
     show: async () => showView(await this.ctx.backend.read(), this.ctx.backend.description),

@@ -7,9 +7,9 @@ import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError, changeOf } from './errors.js';
-import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, resolveOnNodes, statusFleet } from './fleet.js';
+import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, resolveOnNodes, statusFleet } from './fleet.js';
 import { namedIps } from '../schemas/keys.js';
-import { type AgentInstallResult, describeInstall, installAgent, removeAgent } from './agents.js';
+import { type AgentInstallResult, type AgentStatus, agentStatus, describeAgent, describeInstall, installAgent, removeAgent } from './agents.js';
 import { batchSize } from './plan.js';
 import { importFleet, importedInventory } from './import.js';
 import { loadConfigFile } from '../schemas/load.js';
@@ -18,7 +18,7 @@ import { type Fleet, type Host, loadFleet } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { Progress } from './progress.js';
 import { failed, formatAgents, formatApply, formatDiff, formatFindings, formatStatus } from './report.js';
-import { type HelloResult, PROTOCOL_VERSION } from '../schemas/rpc.js';
+import { PROTOCOL_VERSION } from '../schemas/rpc.js';
 import { AGENT_IMAGE, VERSION, formatVersion, versionInfo } from '../schemas/version.js';
 import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
@@ -247,10 +247,11 @@ export async function main(argv: string[]): Promise<number> {
       const hosts = selected(fleet, a.limit);
       if (a.action === 'status') {
         const progress = new Progress('agent status', hosts.length, log);
-        const results = await forEachNode<HelloResult>(hosts, runOpts(a), progress, (v) => `agent ${v.agent}, protocol ${v.protocol}`, (_host, agent) => agent.hello());
-        const skewed = results.filter((r) => r.ok && r.value.agent !== VERSION).map((r) => r.host);
+        const results = await forEachHost<AgentStatus>(hosts, runOpts(a), progress, describeAgent, (h) => agentStatus(h, runOpts(a)));
+        const skewed = results.filter((r) => r.ok && r.value.agent !== undefined && r.value.agent !== VERSION).map((r) => r.host);
+        const silent = results.map((r) => (r.ok && r.value.agent === undefined ? { ...r, ok: false as const, error: { code: r.value.error?.code ?? 'UNREACHABLE', message: r.value.error?.message ?? '' } } : r));
         print(a, { controller: VERSION, protocol: PROTOCOL_VERSION, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
-        code = fleetExit(results, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
+        code = fleetExit(silent, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
         return;
       }
       const { default: Docker } = await import('dockerode');
@@ -262,8 +263,8 @@ export async function main(argv: string[]): Promise<number> {
         const batch = hosts.slice(i, i + size);
         const progress = new Progress(`agent ${a.action}`, batch.length, log);
         const done: NodeResult<unknown>[] = a.action === 'remove'
-          ? await forEachHost<{ removed: boolean }>(batch, runOpts(a), progress, (v) => (v.removed ? 'removed' : 'no agent container'), (h) => removeAgent(h))
-          : await forEachHost<AgentInstallResult>(batch, runOpts(a), progress, describeInstall, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade', executable: a['agent-executable'] }));
+          ? await forEachHost<{ removed: boolean; kind: string }>(batch, { ...runOpts(a), writes: true }, progress, (v) => (v.removed ? `removed (${v.kind})` : `no agent ${v.kind === 'systemd' ? 'unit' : 'container'}`), (h) => removeAgent(h))
+          : await forEachHost<AgentInstallResult>(batch, { ...runOpts(a), writes: true }, progress, describeInstall, (h) => installAgent(h, { image, local, upgrade: a.action === 'upgrade', executable: a['agent-executable'] }));
         results.push(...done);
         if (a.action === 'upgrade' && done.some((r) => !r.ok)) {
           log.warn({ op: 'agent upgrade' }, `stopping after batch ${i / size + 1}: a node's new agent failed; later batches untouched`);

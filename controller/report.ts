@@ -1,6 +1,5 @@
 import { formatPlan } from '../agent/index.js';
-import { printable } from '../common/text.js';
-import type { HelloResult } from '../schemas/rpc.js';
+import type { AgentStatus } from './agents.js';
 import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';
 import type { Finding } from './validate.js';
 
@@ -68,14 +67,16 @@ export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string
   return out.join('\n');
 }
 
-/** The agents as a table: version, protocol, backend, and which differ from this controller. */
-export function formatAgents(results: NodeResult<HelloResult>[], controller: string): string {
-  const rows = results.map((r) =>
-    r.ok
-      ? [r.host, r.value.agent, String(r.value.protocol), printable(r.value.backend), r.value.agent === controller ? '' : `skew: the controller is ${controller}`]
-      : [r.host, '-', '-', '-', failed(r)],
-  );
-  const head = ['host', 'agent', 'protocol', 'backend', ''];
+/** The agents as a table: version, protocol, how each runs, its unit or container, uptime, and which differ from this controller. */
+export function formatAgents(results: NodeResult<AgentStatus>[], controller: string): string {
+  const uptime = (s: number | undefined) => (s === undefined ? '-' : s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`);
+  const rows = results.map((r) => {
+    if (!r.ok) return [r.host, '-', '-', '-', '-', '-', failed(r)];
+    const v = r.value;
+    if (v.agent === undefined) return [r.host, '-', '-', '-', v.install, '-', `no answer (${v.error?.code}): ${v.error?.message ?? ''}`];
+    return [r.host, v.agent, String(v.protocol), v.serving ? 'serving' : 'one-shot', v.install, uptime(v.uptimeS), v.agent === controller ? '' : `skew: the controller is ${controller}`];
+  });
+  const head = ['host', 'agent', 'protocol', 'runs', 'install', 'uptime', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

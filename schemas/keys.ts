@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, endpoints, hostname, ipAddress, mac, physnetName, systemId, token, unicastAddress } from './values.js';
+import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, endpoints, hostname, mac, physnetName, systemId, token, unicastAddress } from './values.js';
 
 /**
  * Every chassis setting the agent writes, one row each: the config field, the

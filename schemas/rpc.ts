@@ -30,8 +30,20 @@ export const MAX_ANSWER_LINE_BYTES = 16 * 1024 * 1024;
 /** Messages nest a few levels (params.config.bridges[0]); deeper is refused before anything recursive reads them. */
 export const MAX_MESSAGE_DEPTH = 32;
 
-/** What an agent says of itself in answer to hello: the controller refuses a protocol it does not speak. */
-export const helloResultSchema = z.strictObject({ protocol: z.number().int(), agent: nodeText(64), backend: nodeText(512) });
+/**
+ * What an agent says of itself in answer to hello. Read leniently (fields
+ * this controller does not know are dropped): a newer agent must still be
+ * told apart by its protocol number, and refused by it, not by its shape.
+ */
+export const helloResultSchema = z.object({
+  protocol: z.number().int(),
+  agent: nodeText(64),
+  backend: nodeText(512),
+  /** A serving agent (`serve`: keeps its config applied) or one run for this conversation (`rpc`, in-process). */
+  serving: z.boolean().optional(),
+  /** How long the agent's process has run, in seconds. */
+  uptimeS: z.number().nonnegative().optional(),
+});
 export type HelloResult = z.output<typeof helloResultSchema>;
 const changeParams = z.strictObject({ config: chassisConfigSchema, allowSystemIdChange: z.boolean().optional() });
 const none = z.strictObject({}).optional();

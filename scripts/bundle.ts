@@ -4,7 +4,8 @@
  * (Node's single-executable applications take one CommonJS script).
  * Native addons are left out: ssh2 runs without its optional ones.
  */
-import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { type Plugin, build } from 'esbuild';
 import { runIfMain } from './lib/main.js';
 
 export const ENTRIES = {
@@ -12,11 +13,27 @@ export const ENTRIES = {
   'ovn-chassis-agent': 'packaging/agent-main.ts',
 } as const;
 
-export async function bundle(outDir = 'dist/bundle'): Promise<string[]> {
+/** Builds that say another release than this checkout's (a packager's own build number; tests of an upgrade to a second build). */
+function releasedAs(version: string): Plugin {
+  return {
+    name: 'release-version',
+    setup(b) {
+      b.onLoad({ filter: /schemas[\\/]version\.ts$/ }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        const replaced = text.replace(/export const VERSION = '[^']*';/, `export const VERSION = ${JSON.stringify(version)};`);
+        if (replaced === text) throw new Error(`${args.path}: no VERSION to set`);
+        return { contents: replaced, loader: 'ts' };
+      });
+    },
+  };
+}
+
+export async function bundle(outDir = 'dist/bundle', opts: { version?: string } = {}): Promise<string[]> {
   const out: string[] = [];
   for (const [name, entry] of Object.entries(ENTRIES)) {
     const outfile = `${outDir}/${name}.cjs`;
     await build({
+      ...(opts.version ? { plugins: [releasedAs(opts.version)] } : {}),
       entryPoints: [entry],
       bundle: true,
       platform: 'node',

@@ -14,9 +14,9 @@ const OUT = 'dist/pkg';
 /** The fuse postject flips so the binary runs its embedded script (Node's documented sentinel). */
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
-export async function buildExecutables(outDir = OUT): Promise<string[]> {
+export async function buildExecutables(outDir = OUT, opts: { version?: string } = {}): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
-  await bundle(outDir);
+  await bundle(outDir, opts);
   const made: string[] = [];
   for (const name of Object.keys(ENTRIES)) {
     const blob = join(outDir, `${name}.blob`);

@@ -64,13 +64,35 @@ function info(s: Stats): FileInfo {
   return { kind, mode: s.mode & 0o7777, uid: s.uid, size: s.size };
 }
 
+/** The last `max` bytes of a stream, kept without copying what is dropped: a node may print without end. */
+export class Tail {
+  private readonly max: number;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.chunks.length > 1 && this.size - (this.chunks[0] as Buffer).length >= this.max) this.size -= (this.chunks.shift() as Buffer).length;
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
+  }
+}
+
 /** Runs an argument vector on the node (quoted for its login shell, so what runs is exactly the vector). */
 function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     conn.exec(shellQuote(argv), (err, ch) => {
       if (err) return reject(err);
-      let stdout = '';
-      let stderr = '';
+      const stdout = new Tail(MAX_OUTPUT);
+      const stderr = new Tail(MAX_OUTPUT);
       let code: number | null = null;
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -78,12 +100,12 @@ function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Promise<Ru
         ch.signal('KILL');
         ch.close();
       }, timeoutMs);
-      ch.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-MAX_OUTPUT)));
-      ch.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-MAX_OUTPUT)));
+      ch.on('data', (d: Buffer) => stdout.push(d));
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
       ch.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
       ch.on('close', () => {
         clearTimeout(timer);
-        resolve({ code: timedOut ? null : code, stdout, stderr, timedOut });
+        resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
       });
     });
   });

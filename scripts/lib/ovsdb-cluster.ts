@@ -1,20 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { OvsdbServer } from './ovsdb-server.js';
-import { run, tempDir, waitFor } from './procs.js';
-
-/** A loopback port nobody listens on right now (for Raft addresses, which must be known before the server starts). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, run, tempDir, waitFor } from './procs.js';
 
 /**
  * A real Raft cluster of ovsdb-servers on loopback (ovsdb-tool create-cluster

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
+import { freePort, run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
 export interface Keypair {
   key: string;
@@ -37,16 +37,6 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** A real sshd on a loopback port: its own host key, authorized_keys and pid file; no PAM. */
 export class Sshd {

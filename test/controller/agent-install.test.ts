@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,45 +102,40 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
   });
 });
 
-describe('agent install (systemd kind)', () => {
-  it('copies the executable, the unit and the config with their modes; the unit verifies and its command line serves; without a running systemd it says so', async () => {
+describe('agent install (systemd kind) on a node without a running systemd', () => {
+  // N3, N10, and exit codes: the files are written as the agent writes its own, and a failure after them is no exit 1.
+  it('writes the executable, unit and config with their modes, never through a planted link, parents 0755 and the state dir private; then says systemctl failed, exit 3', async () => {
     const node = sandbox.nodes[0]!;
     const root = tempDir('install-root');
     const [, executable] = (await buildExecutables(join(tempDir('pkg'), 'pkg'))) as [string, string];
     const inventory = parse(readFileSync(inv, 'utf8')) as { hosts: Record<string, Record<string, unknown>> };
+    const stateDir = join(root, 'var/lib/ovn-chassis');
     inventory.hosts['cmp-1']!.agent = { backend: 'ovsdb', db: node.ovsdb.unix, install: 'systemd', installRoot: root };
+    inventory.hosts['cmp-1']!.transport = { stateDir };
     const path = join(sandbox.dir, 'systemd.yaml');
     writeFileSync(path, stringify(inventory));
+    // A state dir left open to all, with a link planted where the config goes.
+    mkdirSync(stateDir, { recursive: true });
+    chmodSync(stateDir, 0o777);
+    const victim = join(root, 'victim');
+    writeFileSync(victim, 'keep\n', { mode: 0o644 });
+    symlinkSync(victim, join(stateDir, 'chassis.json'));
     const r = await runCli(CONTROLLER_BIN, ['agent', 'install', '-i', path, '--agent-executable', executable, '--json', '--state-dir', sandbox.dir]);
-    const systemdRuns = existsSync('/run/systemd/system');
-    const result = JSON.parse(r.stdout)[0] as { ok: boolean; error?: { code: string; message: string } };
-    if (systemdRuns) expect(result.ok, r.stderr).toBe(true);
-    else {
-      // This machine boots no systemd: the files land, and the tool says the unit could not be started.
-      expect(result.error?.code).toBe('AGENT_NOT_STARTED');
-      expect(result.error?.message).toMatch(/the agent is installed .* but systemctl .* failed/);
-    }
+    expect(existsSync('/run/systemd/system'), 'this test is for a machine whose PID 1 is not systemd').toBe(false);
+    const result = JSON.parse(r.stdout)[0] as { ok: boolean; error?: { code: string; message: string; changed?: string } };
+    expect(r.code).toBe(3);
+    expect(result.error).toMatchObject({ code: 'AGENT_NOT_STARTED', changed: 'changed', message: expect.stringMatching(/systemctl daemon-reload failed/) });
     const exe = join(root, 'usr/local/bin/ovn-chassis-agent');
     const unit = join(root, 'etc/systemd/system/ovn-chassis-agent.service');
     expect(statSync(exe).mode & 0o777).toBe(0o755);
     expect(statSync(unit).mode & 0o777).toBe(0o644);
-    expect(statSync(join(node.stateDir, 'chassis.json')).mode & 0o777).toBe(0o600);
+    for (const d of ['usr', 'usr/local', 'usr/local/bin', 'etc/systemd', 'etc/systemd/system', 'var/lib']) expect(statSync(join(root, d)).mode & 0o777, d).toBe(0o755);
+    expect(statSync(stateDir).mode & 0o777).toBe(0o700);
+    expect(lstatSync(join(stateDir, 'chassis.json')).isFile()).toBe(true);
+    expect(statSync(join(stateDir, 'chassis.json')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(victim, 'utf8')).toBe('keep\n');
+    expect(statSync(victim).mode & 0o777).toBe(0o644);
     const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
     expect(verify.status, verify.stderr).toBe(0);
-    if (!systemdRuns) {
-      // What systemd would run: the unit's own command line, serving and applying the node's config.
-      node.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.8.8.8');
-      const argv = (/^ExecStart=(.*)$/m.exec(readFileSync(unit, 'utf8'))?.[1] ?? '').split(' ');
-      expect(argv[0]).toBe(exe);
-      const daemon = spawn(argv[0] as string, argv.slice(1), { env: { PATH: '/nonexistent' }, stdio: 'ignore' });
-      try {
-        await waitFor('the unit\'s agent serving the node\'s config', () => node.ovsdb.externalIds()['ovn-encap-ip'] === node.address, 20_000);
-        const health = spawnSync(exe, ['health', '--state-dir', node.stateDir], { encoding: 'utf8' });
-        expect(health.status, health.stderr).toBe(0);
-      } finally {
-        daemon.kill('SIGTERM');
-        await new Promise((res) => daemon.once('close', res));
-      }
-    }
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SouthboundIndex, TouchFanout, asInserts } from '../../controller/sb-index.js';
 import { type Expectation, type SouthboundView, type Verdict, awaitVerdicts } from '../../controller/verify.js';
 
@@ -49,4 +49,15 @@ describe('verdicts from a view that must be shown current', () => {
     expect(v).toEqual({ host: 'cmp-1', systemId: 'c1', state: 'unproven', why: 'the relay r could not show that it reaches its Southbound now' });
     expect(seen).toEqual([]);
   });
+
+  it('with nothing to wait for (no node applied), it answers at once, not at the deadline', async () => {
+    vi.useFakeTimers();
+    try {
+      // No timer is advanced: only an answer that needs no deadline can come.
+      await expect(awaitVerdicts(view(async () => undefined), [], 3_600_000)).resolves.toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
+

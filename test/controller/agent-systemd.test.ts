@@ -1,0 +1,111 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExecutables } from '../../scripts/package.js';
+import { Dockerd } from '../../scripts/lib/dockerd.js';
+import { tempDir } from '../../scripts/lib/procs.js';
+import { SystemdNode } from '../../scripts/lib/systemd-node.js';
+import { VERSION } from '../../schemas/version.js';
+import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+
+/**
+ * The systemd kind of the agent on a real systemd node (systemd as PID 1 in a
+ * container of a test dockerd, its own sshd and ovsdb-server): install,
+ * status, upgrade to a second build, a failed upgrade rolled back, remove —
+ * each through the ovn-chassis command over SSH, each checked on the node.
+ */
+const SECOND = `${VERSION}-second`;
+let dockerd: Dockerd;
+let node: SystemdNode;
+let first: string;
+let second: string;
+let broken: string;
+let inv: string;
+const log: string[] = [];
+
+beforeAll(async () => {
+  dockerd = await Dockerd.start();
+  node = await SystemdNode.start(dockerd, 'systemd-node', (l) => process.stderr.write(`${l}\n`));
+  const dir = tempDir('systemd-builds');
+  [, first] = (await buildExecutables(join(dir, 'first'))) as [string, string];
+  [, second] = (await buildExecutables(join(dir, 'second'), { version: SECOND })) as [string, string];
+  // A build that never serves: what a corrupt download or a build for another machine does.
+  broken = join(dir, 'broken-agent');
+  writeFileSync(broken, '#!/bin/sh\necho "this build is broken" >&2\nexit 1\n', { mode: 0o755 });
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `${node.knownHostsLine()}\n`);
+  inv = join(dir, 'inventory.yaml');
+  writeFileSync(inv, stringify({
+    ovn: { southbound: ['tcp:127.0.0.1:6642'] },
+    defaults: { transport: { kind: 'ssh', user: 'root', port: node.port, privateKey: node.clientKey.key, knownHosts, connectTimeoutS: 15 } },
+    hosts: { 'sd-1': { address: '127.0.0.1', systemId: 'systemd-node-1', encap: { ip: '127.0.0.1' }, agent: { backend: 'ovsdb', db: 'unix:/run/openvswitch/db.sock', install: 'systemd' } } },
+  }));
+}, 600_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await dockerd?.stop();
+  process.stdout.write(`systemd node, agent status at each step:\n${log.join('\n')}\n`);
+});
+
+const ctl = (...args: string[]) => runCli(CONTROLLER_BIN, [...args, '-i', inv, '--state-dir', tempDir('ctl-state')]);
+const onNode = async (...argv: string[]) => (await node.exec(argv)).stdout.trim();
+const ids = () => onNode('ovs-vsctl', '--no-wait', 'get', 'Open_vSwitch', '.', 'external_ids');
+interface StatusNode { host: string; agent?: string; serving?: boolean; install: string; uptimeS?: number; error?: { code: string } }
+
+async function status(step: string): Promise<StatusNode> {
+  const human = await ctl('agent', 'status');
+  log.push(`after ${step}:\n${human.stdout.trimEnd()}`);
+  const r = await ctl('agent', 'status', '--json');
+  return (JSON.parse(r.stdout) as { nodes: StatusNode[] }).nodes[0] as StatusNode;
+}
+
+describe('the systemd kind of the agent on a real systemd node', () => {
+  it('install: the unit active, the agent serving and applying the node\'s config; status says so', async () => {
+    const r = await ctl('agent', 'install', '--agent-executable', first, '--json');
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(await onNode('systemctl', 'is-active', 'ovn-chassis-agent')).toBe('active');
+    expect(await ids()).toMatch(/system-id=systemd-node-1/);
+    expect(await onNode('stat', '-c', '%a', '/var/lib/ovn-chassis')).toBe('700');
+    expect(await status('install')).toMatchObject({ agent: VERSION, serving: true, install: 'unit active (running)' });
+  }, 180_000);
+
+  it('upgrade to a second build: written beside the old and renamed over it, the unit restarted, the state dir kept', async () => {
+    const inodeBefore = await onNode('stat', '-c', '%i', '/usr/local/bin/ovn-chassis-agent');
+    const snapshots = await onNode('ls', '/var/lib/ovn-chassis/snapshots');
+    const r = await ctl('agent', 'upgrade', '--agent-executable', second, '--json');
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, kind: 'systemd', version: SECOND, replaced: VERSION });
+    expect(await onNode('stat', '-c', '%i', '/usr/local/bin/ovn-chassis-agent')).not.toBe(inodeBefore);
+    // The previous executable is kept beside it, the inode the unit ran: nothing was written into a running file.
+    expect(await onNode('stat', '-c', '%i', '/usr/local/bin/ovn-chassis-agent.previous')).toBe(inodeBefore);
+    expect(await onNode('ls', '/var/lib/ovn-chassis/snapshots')).toBe(snapshots);
+    expect(await status('upgrade to the second build')).toMatchObject({ agent: SECOND, serving: true, install: 'unit active (running)' });
+  }, 180_000);
+
+  it('an upgrade that never comes up healthy: the previous executable restored and serving again, said, exit 3', async () => {
+    const r = await ctl('agent', 'upgrade', '--agent-executable', broken, '--json');
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
+    const [res] = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; message: string; changed?: string } }[];
+    expect(res?.error).toMatchObject({ code: 'AGENT_UNHEALTHY', changed: 'changed' });
+    expect(res?.error.message).toMatch(new RegExp(`the previous one \\(${SECOND.replace(/[.-]/g, '\\$&')}\\) was restored and serves again`));
+    expect(await status('a failed upgrade')).toMatchObject({ agent: SECOND, serving: true, install: 'unit active (running)' });
+  }, 240_000);
+
+  it('remove: the unit stopped and disabled, its files gone, Open vSwitch untouched, the snapshots kept', async () => {
+    const before = await ids();
+    const r = await ctl('agent', 'remove', '--json');
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, removed: true, kind: 'systemd' });
+    expect(await onNode('systemctl', 'show', 'ovn-chassis-agent', '--property=LoadState')).toBe('LoadState=not-found');
+    for (const f of ['/usr/local/bin/ovn-chassis-agent', '/usr/local/bin/ovn-chassis-agent.previous', '/etc/systemd/system/ovn-chassis-agent.service', '/var/lib/ovn-chassis/chassis.json']) {
+      expect((await node.exec(['test', '-e', f])).code, f).toBe(1);
+    }
+    expect(await onNode('ls', '/var/lib/ovn-chassis/snapshots')).not.toBe('');
+    expect(await ids()).toBe(before);
+    const s = await status('remove');
+    expect(s).toMatchObject({ install: 'no unit' });
+    expect(s.agent).toBeUndefined();
+  }, 120_000);
+});

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Dockerd } from './dockerd.js';
@@ -19,6 +19,8 @@ import { keygen, type Keypair } from './sshd.js';
  * OVN_CHASSIS_CACHE (default /var/cache/ovn-chassis), as a tarball.
  */
 export const SYSTEMD_IMAGE = 'ovn-chassis-test/systemd-node:1';
+/** Raised whenever the way the root is made changes. */
+const RECIPE = 2;
 const PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'openvswitch-switch'];
 
 export function cacheDir(): string {
@@ -36,7 +38,8 @@ function debianSource(): { suite: string; mirror: string } {
 
 /** The node's root as a tarball: made once with debootstrap, then taken from the cache. */
 export function systemdRootfs(log: (line: string) => void = () => undefined): string {
-  const tar = join(cacheDir(), `systemd-node-${debianSource().suite}.tar`);
+  // The recipe's number is in the name: a root made by an older recipe is never taken for this one.
+  const tar = join(cacheDir(), `systemd-node-${debianSource().suite}-r${RECIPE}.tar`);
   if (existsSync(tar)) return tar;
   mkdirSync(cacheDir(), { recursive: true, mode: 0o755 });
   const root = tempDir('debootstrap');
@@ -49,6 +52,8 @@ export function systemdRootfs(log: (line: string) => void = () => undefined): st
   symlinkSync('/lib/systemd/system/ovsdb-server.service', join(root, 'etc/systemd/system/multi-user.target.wants/ovsdb-server.service'));
   rmSync(join(root, 'var/cache/apt/archives'), { recursive: true, force: true });
   rmSync(join(root, 'var/lib/apt/lists'), { recursive: true, force: true });
+  // The archive's top entry becomes the node's /: the temporary folder's 0700 would lock every service user out.
+  chmodSync(root, 0o755);
   const partial = `${tar}.partial-${process.pid}`;
   run('tar', ['-C', root, '-cf', partial, '.']);
   renameSync(partial, tar);
@@ -91,7 +96,8 @@ export class SystemdNode {
     writeFileSync(join(put, 'etc/ssh/sshd_config.d/ovn-chassis-test.conf'), [`Port ${port}`, 'ListenAddress 127.0.0.1', 'HostKey /etc/ssh/ovn-chassis-test-host-key', 'PermitRootLogin prohibit-password', 'PasswordAuthentication no', ''].join('\n'));
     writeFileSync(join(put, 'etc/ssh/ovn-chassis-test-host-key'), readFileSync(hostKey.key), { mode: 0o600 });
     const archive = join(dir, 'put.tar');
-    run('tar', ['-C', put, '--owner=0', '--group=0', '-cf', archive, '.']);
+    // Named, not '.': the archive's own top entry would set the node's / to this folder's mode.
+    run('tar', ['-C', put, '--owner=0', '--group=0', '-cf', archive, 'root', 'etc']);
     const container = await dockerd.api.createContainer({
       name,
       Image: SYSTEMD_IMAGE,

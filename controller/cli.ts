@@ -84,9 +84,6 @@ function print(a: { json: boolean }, value: unknown, human: string): void {
 
 const view = <T>(results: NodeResult<T>[]) => results.map((r) => (r.ok ? { host: r.host, ok: true, ms: r.ms, ...r.value } : r));
 
-/** How many steps that change a node the journal shows begun. */
-const changesBegun = (journal: Journal) => journal.records.filter((r) => r.type === 'step' && r.phase === 'begin' && r.step !== 'precheck' && r.step !== 'verify').length;
-
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
   const json = argv.includes('--json');
@@ -191,7 +188,6 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const sb = await southbound(fleet, 'verify each node');
         try {
-          const changing = changesBegun(journal);
           const outcome = await rollout(fleet, journal, sb, {
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
             maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
@@ -203,10 +199,6 @@ export async function main(argv: string[]): Promise<number> {
               else log.info({ op: 'rollout' }, text.trim());
             },
             stopRequested: () => stop,
-          }).catch((err: unknown) => {
-            if (changesBegun(journal) === changing) throw err;
-            const e = err as Error & { code?: string };
-            throw new ControllerError(e.code ?? 'ERROR', `${e.message}; nodes of this rollout were changed before it stopped (see ${journal.path}; --resume continues)`, { cause: err, changed: 'maybe-changed' });
           });
           const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
           const nodes = report(journal.records, hosts);

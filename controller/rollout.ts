@@ -61,7 +61,18 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     });
   }
 
-  const canary = Boolean(start ? start.options.canary : opts.canary);
+  // Nodes a step of this run may have changed: a failure of the rollout itself after one never says "nothing was changed".
+  const touched = new Set<string>();
+  try {
+    return await runBatches(hosts, batches, journal, sb, opts, Boolean(start ? start.options.canary : opts.canary), touched);
+  } catch (err) {
+    if (touched.size === 0) throw err;
+    const e = err as Error & { code?: unknown };
+    throw new ControllerError(typeof e.code === 'string' ? e.code : 'ERROR', `${e.message}; this run had begun changing ${[...touched].join(', ')} (see ${journal.path}; --resume continues)`, { cause: err, changed: 'maybe-changed' });
+  }
+}
+
+async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb: SouthboundView, opts: RolloutOptions, canary: boolean, touched: Set<string>): Promise<RolloutOutcome> {
   // A batch's nodes become done only when it runs: the last batch with work is known before the first runs.
   const lastWithWork = batches.map((b) => b.some((h) => journal.history.get(h.name)?.state !== 'done')).lastIndexOf(true);
   for (const [i, batch] of batches.entries()) {
@@ -72,7 +83,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     opts.onEvent(`batch ${i + 1}/${batches.length}${i === 0 && canary ? ' (canary)' : ''}: ${todo.map((h) => h.name).join(', ')}`);
     // Each node's history as it stood before the batch: what it did on an earlier run, not what it does now.
     const prior = new Map(todo.map((h) => [h.name, snapshotOf(history.get(h.name))]));
-    const results = await Promise.all(todo.map((h) => migrateNode(h, prior.get(h.name), journal, sb, opts)));
+    const results = await Promise.all(todo.map((h) => migrateNode(h, prior.get(h.name), journal, sb, opts, touched)));
     const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
     // On disk before a pause or the next batch: the journal shows where the rollout stands while it waits.
     await journal.append({ type: 'batch', index: i, phase: 'end', failed });
@@ -108,7 +119,7 @@ function snapshotOf(h: NodeHistory | undefined): NodeHistory | undefined {
 }
 
 /** One node through its steps; steps the journal shows ended are not run again. */
-async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: Journal, sb: SouthboundView, opts: RolloutOptions): Promise<boolean> {
+async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: Journal, sb: SouthboundView, opts: RolloutOptions, touched: Set<string>): Promise<boolean> {
   const done = (s: Step) => prior?.steps.get(s) === 'ok';
   const interrupted = (s: Step) => prior?.steps.get(s) === 'begun';
   let agent: AgentClient | undefined;
@@ -121,6 +132,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     if (done(s)) return;
     const record = (draft: Parameters<Journal['note']>[0]) => (changes ? journal.append(draft) : journal.note(draft));
     await record({ type: 'step', host: host.name, step: s, phase: 'begin' });
+    if (changes) touched.add(host.name);
     const t0 = Date.now();
     try {
       const r = await fn();

@@ -181,6 +181,18 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
     writeFileSync(invPath, stringify(inventory));
   });
 
+  it('a rollback that restored a node and then failed (its rollback hook) says the node was changed: exit 3, never 1', async () => {
+    const p = withInventory('rollback-hook.yaml', (inv) => {
+      inv.hosts['cmp-1'].remoteProbeIntervalMs = 41000;
+      inv.hosts['cmp-1'].hooks = { rollback: [{ action: 'command', argv: ['false'] }] };
+    });
+    expect((await ctl(['apply', '-i', p, '--limit', 'cmp-1', '--no-verify'])).code).toBe(0);
+    const r = await ctl(['rollback', '-i', p, '--limit', 'cmp-1']);
+    expect(r.code).toBe(3);
+    expect(r.json[0]).toMatchObject({ ok: false, error: { code: 'HOOK_FAILED', changed: 'changed' } });
+    expect(node('cmp-1').ovsdb.externalIds()['ovn-remote-probe-interval']).not.toBe('41000');
+  });
+
   it('every sandbox ovn-controller is still running (verification looked at live chassis)', () => {
     expect(sandbox.nodes.map((n) => [n.name, n.controller?.exited ?? 'running'])).toEqual(sandbox.nodes.map((n) => [n.name, 'running']));
   });

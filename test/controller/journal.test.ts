@@ -161,5 +161,33 @@ describe('journal', () => {
       await sandbox.stop();
     }
   }, 60_000);
+
+  it('a rollout the disk stops after it changed a node says so (maybe-changed, exit 3), never that nothing was changed', async () => {
+    const sandbox = await Sandbox.start({ computes: 2, gateways: 0 });
+    const sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints });
+    try {
+      const path = join(sandbox.dir, 'rollout.journal');
+      // The disk fails the sync that would cover the first apply's end: the apply has happened by then.
+      interceptFsync((fd, done) => {
+        const applied = readRecords(path).some((r) => r.type === 'step' && r.step === 'apply' && r.phase === 'end');
+        if (applied) done(refused('EIO'));
+        else realFsync(fd, done);
+      });
+      const fleet = resolveFleet(inventorySchema.parse(sandbox.inventory()), 'test');
+      const journal = Journal.open(path, false);
+      const log = createLogger('test', 'silent');
+      const err = await rollout(fleet, journal, sb, {
+        batch: '1', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 30, log,
+        run: { concurrency: 1, nodeTimeoutMs: 30_000, stateRoot: sandbox.dir, log },
+        onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
+      }).catch((e: unknown) => e);
+      await journal.close().catch(() => undefined);
+      expect(err).toMatchObject({ code: 'JOURNAL_FAILED', changed: 'maybe-changed', message: expect.stringMatching(/this run had begun changing cmp-1/) });
+      expect(sandbox.nodes[0]!.ovsdb.externalIds()).toHaveProperty('system-id');
+    } finally {
+      sb.close();
+      await sandbox.stop();
+    }
+  }, 60_000);
 });
 

@@ -241,6 +241,25 @@ describe('the node\'s files over SFTP', () => {
   });
 });
 
+describe('programs run on the node over SSH', () => {
+  // N4: what agent install runs on a node (systemctl, the agent's health) is bounded in output and in time.
+  it('keeps only the last 4 MiB of a program that prints without end, and ends one that never returns', async () => {
+    const inv = checkInventory(parse(readFileSync(inventory('programs', 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.62', 'az1')), 'utf8')), 'programs');
+    const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
+    try {
+      const node = await sshNode(conn, where, lifeline);
+      const loud = await node.run(['sh', '-c', 'head -c 150000000 /dev/zero | tr "\\0" x >&2; echo end >&2'], 120_000);
+      expect(loud.code).toBe(0);
+      expect(loud.stderr.length).toBe(4 * 1024 * 1024);
+      expect(loud.stderr.endsWith('xend\n')).toBe(true);
+      const stuck = await node.run(['sleep', '600'], 500);
+      expect(stuck).toMatchObject({ timedOut: true, code: null });
+    } finally {
+      conn.end();
+    }
+  }, 150_000);
+});
+
 describe('direct mode refuses what it cannot do safely', () => {
   it('refuses a node where an agent serves (two writers would fight), and changes nothing', async () => {
     reset('ovsdb');

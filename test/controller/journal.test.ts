@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveFleet } from '../../controller/inventory.js';
 import { Journal, readRecords } from '../../controller/journal.js';
+import type { JournalRecord } from '../../schemas/journal.js';
 import { rollout } from '../../controller/rollout.js';
 import { watchSouthbound } from '../../controller/verify.js';
 import { createLogger } from '../../common/log.js';
@@ -132,62 +133,47 @@ describe('journal', () => {
   });
 
   it('lets a rollout change no node before the disk holds the record that says it will', async () => {
-    const sandbox = await Sandbox.start({ computes: 2, gateways: 0 });
-    const sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints });
-    try {
-      const path = join(sandbox.dir, 'rollout.journal');
-      // The disk fails the sync that would cover the first apply's begin; every earlier one goes through.
-      interceptFsync((fd, done) => {
-        const applying = readRecords(path).some((r) => r.type === 'step' && r.step === 'apply' && r.phase === 'begin');
-        if (applying) done(refused('EIO'));
-        else realFsync(fd, done);
-      });
-      const fleet = resolveFleet(inventorySchema.parse(sandbox.inventory()), 'test');
-      const journal = Journal.open(path, false);
-      const log = createLogger('test', 'silent');
-      await expect(
-        rollout(fleet, journal, sb, {
-          batch: '1', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 30, log,
-          run: { concurrency: 1, nodeTimeoutMs: 30_000, stateRoot: sandbox.dir, log },
-          onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
-        }),
-      ).rejects.toMatchObject({ code: 'JOURNAL_FAILED' });
-      await journal.close().catch(() => undefined);
+    // The disk fails the sync that would cover the first apply's begin; every earlier one goes through.
+    await rolloutOnFailingDisk((r) => r.step === 'apply' && r.phase === 'begin', (err, path, sandbox) => {
+      expect(err).toMatchObject({ code: 'JOURNAL_FAILED' });
+      expect((err as { changed?: unknown }).changed).toBeUndefined();
       const written = readRecords(path);
       expect(written.some((r) => r.type === 'step' && r.step === 'precheck' && r.phase === 'end' && r.ok)).toBe(true);
       for (const n of sandbox.nodes) expect(n.ovsdb.externalIds()).not.toHaveProperty('system-id');
-    } finally {
-      sb.close();
-      await sandbox.stop();
-    }
+    });
   }, 60_000);
 
   it('a rollout the disk stops after it changed a node says so (maybe-changed, exit 3), never that nothing was changed', async () => {
-    const sandbox = await Sandbox.start({ computes: 2, gateways: 0 });
-    const sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints });
-    try {
-      const path = join(sandbox.dir, 'rollout.journal');
-      // The disk fails the sync that would cover the first apply's end: the apply has happened by then.
-      interceptFsync((fd, done) => {
-        const applied = readRecords(path).some((r) => r.type === 'step' && r.step === 'apply' && r.phase === 'end');
-        if (applied) done(refused('EIO'));
-        else realFsync(fd, done);
-      });
-      const fleet = resolveFleet(inventorySchema.parse(sandbox.inventory()), 'test');
-      const journal = Journal.open(path, false);
-      const log = createLogger('test', 'silent');
-      const err = await rollout(fleet, journal, sb, {
-        batch: '1', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 30, log,
-        run: { concurrency: 1, nodeTimeoutMs: 30_000, stateRoot: sandbox.dir, log },
-        onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
-      }).catch((e: unknown) => e);
-      await journal.close().catch(() => undefined);
+    // The disk fails the sync that would cover the first apply's end: the apply has happened by then.
+    await rolloutOnFailingDisk((r) => r.step === 'apply' && r.phase === 'end', (err, _path, sandbox) => {
       expect(err).toMatchObject({ code: 'JOURNAL_FAILED', changed: 'maybe-changed', message: expect.stringMatching(/this run had begun changing cmp-1/) });
       expect(sandbox.nodes[0]!.ovsdb.externalIds()).toHaveProperty('system-id');
-    } finally {
-      sb.close();
-      await sandbox.stop();
-    }
+    });
   }, 60_000);
 });
 
+/** A rollout of two sandbox nodes on a disk that refuses every sync once the journal holds a step record `failAt` picks. */
+async function rolloutOnFailingDisk(failAt: (r: Extract<JournalRecord, { type: 'step' }>) => boolean, check: (err: unknown, path: string, sandbox: Sandbox) => void): Promise<void> {
+  const sandbox = await Sandbox.start({ computes: 2, gateways: 0 });
+  const sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints });
+  try {
+    const path = join(sandbox.dir, 'rollout.journal');
+    interceptFsync((fd, done) => {
+      if (readRecords(path).some((r) => r.type === 'step' && failAt(r))) done(refused('EIO'));
+      else realFsync(fd, done);
+    });
+    const fleet = resolveFleet(inventorySchema.parse(sandbox.inventory()), 'test');
+    const journal = Journal.open(path, false);
+    const log = createLogger('test', 'silent');
+    const err = await rollout(fleet, journal, sb, {
+      batch: '1', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 30, log,
+      run: { concurrency: 1, nodeTimeoutMs: 30_000, stateRoot: sandbox.dir, log },
+      onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
+    }).then(() => undefined, (e: unknown) => e);
+    await journal.close().catch(() => undefined);
+    check(err, path, sandbox);
+  } finally {
+    sb.close();
+    await sandbox.stop();
+  }
+}

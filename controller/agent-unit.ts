@@ -122,14 +122,17 @@ export async function installUnit(node: NodeAccess, host: Host, where: string, e
       await must(node, where, ['systemctl', 'restart', UNIT_NAME]);
     };
     let version = 'the new build';
-    const why = await (async () => {
+    /** Undefined once the new agent serves; otherwise why not, with the code that says where it stopped. */
+    const failure = await (async () => {
       version = await versionOf(node, p.exe);
       await start();
-      return healthy(node, p.exe, p.stateDir, version);
-    })().catch((err: Error) => err.message);
-    if (!why) return { kind: 'systemd', executable: p.exe, unit: p.unit, version, ...(replaced ? { replaced } : {}) };
+      const why = await healthy(node, p.exe, p.stateDir, version);
+      return why === undefined ? undefined : { code: 'AGENT_UNHEALTHY', why: `it does not serve: ${why}` };
+    })().catch((err: Error & { code?: unknown }) => ({ code: err.code === 'AGENT_NOT_STARTED' ? 'AGENT_NOT_STARTED' : 'AGENT_UNHEALTHY', why: err.message.replace(`${where}: `, '') }));
+    if (!failure) return { kind: 'systemd', executable: p.exe, unit: p.unit, version, ...(replaced ? { replaced } : {}) };
+    const why = failure.why;
     if (!upgrade || !hadExe || oldUnit === undefined) {
-      throw new ControllerError('AGENT_UNHEALTHY', `${where}: the agent is installed (${p.exe}, ${p.unit}), but it does not serve: ${why}`);
+      throw new ControllerError(failure.code, `${where}: the agent is installed (${p.exe}, ${p.unit}), but ${why}`);
     }
     // Back to what ran before: the previous executable renamed into place, the previous unit, restarted.
     await node.files.rename(p.previous, p.exe);

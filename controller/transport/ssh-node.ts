@@ -86,27 +86,42 @@ export class Tail {
   }
 }
 
-/** Runs an argument vector on the node (quoted for its login shell, so what runs is exactly the vector). */
+/**
+ * Runs an argument vector on the node (quoted for its login shell, so what
+ * runs is exactly the vector), under the node's own `timeout`: sshd neither
+ * ends a program when its channel closes nor passes it our signal, so only
+ * the node can kill it at the deadline.
+ */
 function runOverSsh(conn: Client, argv: string[], timeoutMs: number): Promise<RunResult> {
+  const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
   return new Promise((resolve, reject) => {
-    conn.exec(shellQuote(argv), (err, ch) => {
+    conn.exec(shellQuote(['timeout', '--signal=KILL', seconds, ...argv]), (err, ch) => {
       if (err) return reject(err);
       const stdout = new Tail(MAX_OUTPUT);
       const stderr = new Tail(MAX_OUTPUT);
       let code: number | null = null;
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        ch.signal('KILL');
-        ch.close();
-      }, timeoutMs);
-      ch.on('data', (d: Buffer) => stdout.push(d));
-      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
-      ch.on('exit', (c: number | null) => (code = typeof c === 'number' ? c : null));
-      ch.on('close', () => {
+      let settled = false;
+      const settle = (timedOut: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
+      };
+      // The node's timeout kills the program; a node that does not is not waited for either.
+      const timer = setTimeout(() => {
+        ch.close();
+        settle(true);
+      }, timeoutMs + 2000);
+      ch.on('data', (d: Buffer) => stdout.push(d));
+      ch.stderr.on('data', (d: Buffer) => stderr.push(d));
+      // Killed at the deadline, `timeout` and its program go down with SIGKILL (their process group), or it says 124 or 137.
+      const started = Date.now();
+      let killed = false;
+      ch.on('exit', (c: number | null, signal?: string) => {
+        code = typeof c === 'number' ? c : null;
+        killed = signal === 'SIGKILL' || code === 124 || code === 137;
       });
+      ch.on('close', () => settle(killed && Date.now() - started >= Number(seconds) * 1000 - 100));
     });
   });
 }

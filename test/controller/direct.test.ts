@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -248,12 +249,14 @@ describe('programs run on the node over SSH', () => {
     const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
     try {
       const node = await sshNode(conn, where, lifeline);
-      const loud = await node.run(['sh', '-c', 'head -c 150000000 /dev/zero | tr "\\0" x >&2; echo end >&2'], 120_000);
+      const loud = await node.run(['sh', '-c', 'head -c 24000000 /dev/zero | tr "\\0" x >&2; echo end >&2'], 120_000);
       expect(loud.code).toBe(0);
       expect(loud.stderr.length).toBe(4 * 1024 * 1024);
       expect(loud.stderr.endsWith('xend\n')).toBe(true);
-      const stuck = await node.run(['sleep', '600'], 500);
+      // sshd neither ends a program when its channel closes nor passes it a signal: the node's own timeout must.
+      const stuck = await node.run(['sleep', '617'], 500);
       expect(stuck).toMatchObject({ timedOut: true, code: null });
+      expect(spawnSync('pgrep', ['-f', '^sleep 617$']).status, 'the program is gone from the node').toBe(1);
     } finally {
       conn.end();
     }

@@ -51,7 +51,10 @@ export function formatPlan(p: PlanView, indent = ''): string {
     else if (c.action === 'change') lines.push(`~ ${c.key}: ${c.from} -> ${c.to}`);
     else lines.push(`- ${c.key}`);
   }
-  for (const b of p.bridges) lines.push(`+ bridge ${b.name}${b.uplink ? ` (uplink ${b.uplink})` : ''}`);
+  for (const b of p.bridges) {
+    const how = [b.uplink ? `uplink ${b.uplink}` : '', b.datapathType ? `datapath ${b.datapathType}` : '', b.failMode ? `fail mode ${b.failMode}` : ''].filter(Boolean);
+    lines.push(`+ bridge ${b.name}${how.length > 0 ? ` (${how.join(', ')})` : ''}`);
+  }
   for (const port of p.ports) lines.push(`+ port ${port.port} on bridge ${port.bridge}`);
   if (p.resolvedEncapIp) lines.push(`= encap IP found on the node: ${p.resolvedEncapIp.join(', ')}`);
   if (p.adopted.length > 0) lines.push(`= adopted ${p.adopted.length} ${p.adopted.length === 1 ? 'key' : 'keys'} already holding the desired value (ownership recorded): ${p.adopted.join(', ')}`);

@@ -58,7 +58,7 @@ describe('formatPlan', () => {
       ssl: undefined,
       bridges: new Map([['br-2', []]]),
     };
-    const text = formatPlan(planView(diff(state, render(cfg({ bridgeMappings: { p: 'br-ex' }, bridges: [{ name: 'br-ex' }, { name: 'br-2', uplink: 'eth2' }] })))));
+    const text = formatPlan(planView(diff(state, render(cfg({ bridgeMappings: { p: 'br-ex' }, bridges: [{ name: 'br-ex' }, { name: 'br-2', uplink: 'eth2' }, { name: 'br-dp', uplink: 'dp0', datapathType: 'netdev', failMode: 'secure' }] })))));
     expect(text.split('\n')).toEqual([
       '~ hostname: old -> cmp-1',
       '+ ovn-bridge-mappings = p:br-ex',
@@ -68,6 +68,7 @@ describe('formatPlan', () => {
       '+ ovn-remote = tcp:192.0.2.1:6642,tcp:192.0.2.2:6642',
       '+ system-id = c1',
       '+ bridge br-ex',
+      '+ bridge br-dp (uplink dp0, datapath netdev, fail mode secure)',
       '+ port eth2 on bridge br-2',
     ]);
   });

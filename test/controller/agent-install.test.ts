@@ -124,8 +124,6 @@ describe('agent install (systemd kind) on a node without a running systemd', () 
     const r = await runCli(CONTROLLER_BIN, ['agent', 'install', '-i', path, '--agent-executable', executable, '--json', '--state-dir', sandbox.dir]);
     expect(existsSync('/run/systemd/system'), 'this test is for a machine whose PID 1 is not systemd').toBe(false);
     const result = JSON.parse(r.stdout)[0] as { ok: boolean; error?: { code: string; message: string; changed?: string } };
-    expect(r.code).toBe(3);
-    expect(result.error).toMatchObject({ code: 'AGENT_NOT_STARTED', changed: 'changed', message: expect.stringMatching(/systemctl daemon-reload failed/) });
     const exe = join(root, 'usr/local/bin/ovn-chassis-agent');
     const unit = join(root, 'etc/systemd/system/ovn-chassis-agent.service');
     expect(statSync(exe).mode & 0o777).toBe(0o755);
@@ -138,5 +136,17 @@ describe('agent install (systemd kind) on a node without a running systemd', () 
     expect(statSync(victim).mode & 0o777).toBe(0o644);
     const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
     expect(verify.status, verify.stderr).toBe(0);
+    expect(r.code).toBe(3);
+    expect(result.error).toMatchObject({ code: 'AGENT_NOT_STARTED', changed: 'changed', message: expect.stringMatching(/systemctl daemon-reload failed/) });
+
+    // N10: on a root where nothing exists yet, only the state dir is private; every folder made above it is 0755.
+    const bare = tempDir('install-root-bare');
+    inventory.hosts['cmp-1']!.agent = { backend: 'ovsdb', db: node.ovsdb.unix, install: 'systemd', installRoot: bare };
+    inventory.hosts['cmp-1']!.transport = { stateDir: join(bare, 'var/lib/ovn-chassis') };
+    writeFileSync(path, stringify(inventory));
+    const again = await runCli(CONTROLLER_BIN, ['agent', 'install', '-i', path, '--agent-executable', executable, '--json', '--state-dir', sandbox.dir]);
+    for (const d of ['var', 'var/lib']) expect(statSync(join(bare, d)).mode & 0o777, d).toBe(0o755);
+    expect(statSync(join(bare, 'var/lib/ovn-chassis')).mode & 0o777).toBe(0o700);
+    expect(again.code).toBe(3);
   }, 120_000);
 });

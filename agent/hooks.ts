@@ -1,4 +1,4 @@
-import type { Hook } from '../schemas/hooks.js';
+import { type Hook, describeHook } from '../schemas/hooks.js';
 import { DockerApiError } from './docker-api.js';
 import { AgentError } from './errors.js';
 import { type NodeAccess, localNode } from './node.js';
@@ -6,10 +6,6 @@ import { type NodeAccess, localNode } from './node.js';
 export interface HookResult {
   ms: number;
   output: string;
-}
-
-function describe(h: Hook): string {
-  return h.action === 'command' ? `command ${JSON.stringify(h.argv)}` : `${h.action} ${h.container}`;
 }
 
 async function docker(node: NodeAccess, h: Exclude<Hook, { action: 'command' }>, deadline: number): Promise<string> {
@@ -31,7 +27,7 @@ async function docker(node: NodeAccess, h: Exclude<Hook, { action: 'command' }>,
   } catch (err) {
     if (err instanceof AgentError) throw err;
     const why = err instanceof DockerApiError && err.status === 404 ? 'no such container' : (err as Error).message;
-    throw new AgentError('HOOK_FAILED', `${describe(h)} failed: ${why}`, { cause: err });
+    throw new AgentError('HOOK_FAILED', `${describeHook(h)} failed: ${why}`, { cause: err });
   }
   return `${h.container} is ${(await api.inspect(h.container)).Status}`;
 }
@@ -40,7 +36,7 @@ async function command(node: NodeAccess, h: Extract<Hook, { action: 'command' }>
   const r = await node.run(h.argv, h.timeoutS * 1000);
   if (r.code === 0) return r.stdout.trim().slice(-2000);
   const why = r.timedOut ? `timed out after ${h.timeoutS} s` : r.code !== null ? `exit ${r.code}` : 'it did not run to an exit';
-  throw new AgentError('HOOK_FAILED', `${describe(h)} failed (${why})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+  throw new AgentError('HOOK_FAILED', `${describeHook(h)} failed (${why})${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
 }
 
 /** Runs one hook with its timeout; throws AgentError HOOK_FAILED saying which and why. */
@@ -49,7 +45,7 @@ export async function runHook(h: Hook, node: NodeAccess = localNode): Promise<Ho
   const deadline = t0 + h.timeoutS * 1000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AgentError('HOOK_FAILED', `${describe(h)} did not finish within ${h.timeoutS} s`)), h.timeoutS * 1000 + 500);
+    timer = setTimeout(() => reject(new AgentError('HOOK_FAILED', `${describeHook(h)} did not finish within ${h.timeoutS} s`)), h.timeoutS * 1000 + 500);
   });
   try {
     const output = await Promise.race([h.action === 'command' ? command(node, h) : docker(node, h, deadline), timeout]);

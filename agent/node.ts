@@ -1,10 +1,14 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Endpoint } from '../schemas/endpoint.js';
+import { Tail } from '../common/tail.js';
 import { DockerApi } from './docker-api.js';
 import { writeFileAtomic } from './files.js';
+
+/** What a program run on this machine may print before the rest is dropped (as over SSH). */
+const MAX_RUN_OUTPUT = 4 * 1024 * 1024;
 
 export interface FileInfo {
   kind: 'file' | 'dir' | 'link' | 'socket' | 'other';
@@ -140,9 +144,29 @@ export const localNode: NodeAccess = {
   run: (argv, timeoutMs) => {
     const [cmd, ...args] = argv as [string, ...string[]];
     return new Promise((resolve) => {
-      execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr: e && !stderr ? e.message : stderr, timedOut: e?.killed === true });
+      // A process group of its own: Ctrl-C at the operator's terminal stops a rollout after its batch, and must not kill a hook half-way.
+      const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdout = new Tail(MAX_RUN_OUTPUT);
+      const stderr = new Tail(MAX_RUN_OUTPUT);
+      child.stdout.on('data', (d: Buffer) => stdout.push(d));
+      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      let timedOut = false;
+      // At the deadline the whole group goes, not only the program: a shell's children with it.
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          process.kill(-(child.pid as number), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }, timeoutMs);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        resolve({ code: null, stdout: '', stderr: err.message, timedOut: false });
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: timedOut ? null : code, stdout: stdout.text(), stderr: stderr.text(), timedOut });
       });
     });
   },

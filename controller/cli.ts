@@ -24,7 +24,7 @@ import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal } from './journal.js';
 import { rollbackFleet } from './rollback.js';
-import { formatReport, report, rollout } from './rollout.js';
+import { formatHooks, formatReport, report, rollout } from './rollout.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
 
@@ -191,8 +191,15 @@ export async function main(argv: string[]): Promise<number> {
           const outcome = await rollout(fleet, journal, sb, {
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
             maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
-            onPlan: (batches, resumed) => {
-              if (!a.json) process.stdout.write(`${resumed ? 'Resuming the plan in' : 'Plan:'} ${journal.path}\n${batches.map((b, i) => `  batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`).join('\n')}\n\n`);
+            onPlan: (batches, resumed, hooks) => {
+              if (a.json) return;
+              const hookLines = formatHooks(hooks);
+              const lines = [
+                `${resumed ? 'Resuming the plan in' : 'Plan:'} ${journal.path}`,
+                ...batches.map((b, i) => `  batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`),
+                ...(hookLines.length > 0 ? ['Hooks (defaults, then each group in order, then the host\'s own):', ...hookLines] : []),
+              ];
+              process.stdout.write(`${lines.map(printable).join('\n')}\n\n`);
             },
             onEvent: (text) => {
               if (process.stderr.isTTY) process.stderr.write(`${printable(text)}\n`);

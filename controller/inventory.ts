@@ -3,7 +3,7 @@ import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { namedIps } from '../schemas/keys.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
-import type { Hooks } from '../schemas/hooks.js';
+import { HOOK_PHASES, type Hooks } from '../schemas/hooks.js';
 import { type Inventory, type Layer, type Transport, inventorySchema, transportSchema } from '../schemas/inventory.js';
 import { seededChassisMacs } from './macs.js';
 import { uuidv5 } from './uuid5.js';
@@ -46,7 +46,8 @@ export function loadFleet(path: string): Fleet {
 }
 
 /**
- * Each host's config: defaults, then its groups in order, then its own fields.
+ * Each host's config: defaults, then its groups in order, then its own fields
+ * (hooks are the one exception: they add up, phase by phase, in that order).
  * Then the inventory's conventions: the Southbound list is the default
  * ovn-remote, the address the default encap IP, the inventory name the
  * hostname, and a UUIDv5 of the name the system-id.
@@ -61,12 +62,15 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     // The agent backend is chosen whole: a host that says backend: ovsdb does not inherit a container name.
     let agent: Obj | undefined;
     let merged: Obj = {};
+    const hooks: Hooks = {};
     for (const l of layers) {
-      const { agent: la, ...rest } = l as Obj;
+      const { agent: la, hooks: lh, ...rest } = l as Obj & { hooks?: Hooks };
       if (isObj(la)) agent = la.backend === undefined || la.backend === agent?.backend ? merge(agent ?? {}, la) : la;
+      // Hooks add up, never replace: each phase runs the defaults' hooks, then each group's in order, then the host's own.
+      for (const phase of HOOK_PHASES) if (lh?.[phase]) hooks[phase] = [...(hooks[phase] ?? []), ...lh[phase]];
       merged = merge(merged, rest);
     }
-    const { address, transport, vars, hooks, chassisMacSeed, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; hooks?: Hooks; chassisMacSeed?: string };
+    const { address, transport, vars, chassisMacSeed, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; chassisMacSeed?: string };
     const encap = isObj(fields.encap) ? fields.encap : {};
     // Given MACs win; with a seed, each physnet of the host's mappings gets one made for this host.
     const mappings = fields.bridgeMappings;
@@ -98,7 +102,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       issues.push(`hosts.${name}.transport.via: "direct" needs agent.backend ovsdb (the node's OVSDB socket) or docker, not "vsctl"`);
     }
     if (chassis.success && tr.success && ag.success && addr) {
-      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks: hooks ?? {} });
+      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks });
     }
   }
   if (issues.length > 0) throw new ConfigError(source, issues);

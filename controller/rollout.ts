@@ -1,5 +1,5 @@
 import type { Logger } from '../common/log.js';
-import type { Hook } from '../schemas/hooks.js';
+import { HOOK_PHASES, type Hook, type Hooks, describeHook } from '../schemas/hooks.js';
 import type { JournalRecord, Step } from '../schemas/journal.js';
 import { namedIps } from '../schemas/keys.js';
 import { ControllerError } from './errors.js';
@@ -18,8 +18,8 @@ export interface RolloutOptions extends PlanOptions {
   verifyTimeoutS: number;
   run: RunOptions;
   log: Logger;
-  /** Told the plan before anything changes. */
-  onPlan: (batches: string[][], resumed: boolean) => void;
+  /** Told the plan before anything changes: the batches, and each host's hooks as they will run. */
+  onPlan: (batches: string[][], resumed: boolean, hooks: Map<string, Hooks>) => void;
   /** Progress as it happens: one line per node step. */
   onEvent: (text: string) => void;
   /** Asked between batches: has the operator asked us to stop? */
@@ -49,12 +49,12 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
       throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit): its hosts, configs or where they are do not match ${fleet.source}${detail}; refusing to resume`);
     }
     batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
-    opts.onPlan(start.batches, true);
+    opts.onPlan(start.batches, true, hooksOf(hosts));
     await journal.append({ type: 'resume' });
   } else {
     batches = planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
     const names = batches.map((b) => b.map((h) => h.name));
-    opts.onPlan(names, false);
+    opts.onPlan(names, false, hooksOf(hosts));
     await journal.append({
       type: 'start', inventory: fleet.source, digest, batches: names, identities: Object.fromEntries(hosts.map((h) => [h.name, hostIdentity(h)])),
       options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null },
@@ -114,6 +114,19 @@ async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb
   return outcome;
 }
 
+const hooksOf = (hosts: Host[]) => new Map(hosts.map((h) => [h.name, h.hooks]));
+
+/** Each host's hooks, phase by phase, as the plan shows them (hosts without any are left out). */
+export function formatHooks(hooks: Map<string, Hooks>): string[] {
+  const lines: string[] = [];
+  for (const [host, h] of hooks) {
+    const phases = HOOK_PHASES.filter((p) => (h[p]?.length ?? 0) > 0);
+    if (phases.length === 0) continue;
+    lines.push(`  ${host}:`, ...phases.map((p) => `    ${p}: ${(h[p] ?? []).map(describeHook).join(', ')}`));
+  }
+  return lines;
+}
+
 function snapshotOf(h: NodeHistory | undefined): NodeHistory | undefined {
   return h && { ...h, steps: new Map(h.steps) };
 }
@@ -148,7 +161,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     const ran: string[] = [];
     for (const h of list ?? []) {
       await (agent as AgentClient).hook(h);
-      ran.push(h.action === 'command' ? (h.argv[0] as string) : `${h.action} ${h.container}`);
+      ran.push(describeHook(h));
     }
     return { detail: ran.length > 0 ? `ran ${ran.join(', ')}` : 'no hooks' };
   };

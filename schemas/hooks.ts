@@ -20,6 +20,14 @@ export const hookSchema = z.discriminatedUnion('action', [
 
 export type Hook = z.output<typeof hookSchema>;
 
+/** When hooks run: before a node's change, after it, and when it is rolled back. */
+export const HOOK_PHASES = ['before', 'after', 'rollback'] as const;
+
+/** A hook in a few words, for plans, reports and errors: a command as the exact vector it runs. */
+export function describeHook(h: Hook): string {
+  return h.action === 'command' ? `command ${JSON.stringify(h.argv)}` : `${h.action} ${h.container}`;
+}
+
 export const hooksSchema = z.strictObject({
   before: z.array(hookSchema).optional(),
   after: z.array(hookSchema).optional(),

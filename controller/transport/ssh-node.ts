@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import { DockerApi, type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult } from '../../agent/index.js';
 import type { Endpoint } from '../../schemas/endpoint.js';
+import { Tail } from '../../common/tail.js';
 import type { Lifeline } from './lifeline.js';
 import { shellQuote } from './ssh.js';
 
@@ -62,28 +63,6 @@ const absent = (err: unknown) => (err as { code?: unknown }).code === NO_SUCH_FI
 function info(s: Stats): FileInfo {
   const kind = s.isSymbolicLink() ? 'link' : s.isDirectory() ? 'dir' : s.isFile() ? 'file' : s.isSocket() ? 'socket' : 'other';
   return { kind, mode: s.mode & 0o7777, uid: s.uid, size: s.size };
-}
-
-/** The last `max` bytes of a stream, kept without copying what is dropped: a node may print without end. */
-export class Tail {
-  private readonly max: number;
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.chunks.length > 1 && this.size - (this.chunks[0] as Buffer).length >= this.max) this.size -= (this.chunks.shift() as Buffer).length;
-  }
-
-  text(): string {
-    const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.max)).toString('utf8');
-  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { ConfigError } from '../../schemas/errors.js';
 import { checkInventory } from '../../controller/inventory.js';
 import { limitHosts } from '../../controller/limit.js';
 import { validateFleet } from '../../controller/validate.js';
+import { formatHooks } from '../../controller/rollout.js';
 import { uuidv5 } from '../../controller/uuid5.js';
 import { checkKnownHosts, fingerprint } from '../../controller/transport/known-hosts.js';
 import { shellQuote } from '../../controller/transport/ssh.js';
@@ -202,3 +203,29 @@ describe('ssh helpers', () => {
     expect(shellQuote(['echo', "it's; rm -rf /", '$(x)'])).toBe(`echo 'it'\\''s; rm -rf /' '$(x)'`);
   });
 });
+
+describe('hooks from defaults, groups and the host', () => {
+  it('add up phase by phase: the defaults\' first, then each group\'s in order, then the host\'s own; none replaces another', () => {
+    const cmd = (name: string) => ({ action: 'command', argv: ['echo', name] });
+    const fleet = checkInventory({
+      ovn: { southbound: ['tcp:192.0.2.1:6642'] },
+      defaults: { hooks: { before: [cmd('defaults')] } },
+      groups: { a: { hooks: { before: [cmd('a')], after: [cmd('a-after')] } }, b: { hooks: { before: [cmd('b')], rollback: [cmd('b-rollback')] } } },
+      hosts: { h1: { address: '192.0.2.11', groups: ['a', 'b'], hooks: { before: [cmd('host')] } }, h2: { address: '192.0.2.12' } },
+    }, 'hooks');
+    const [h1, h2] = fleet.hosts;
+    expect(h1?.hooks.before?.map((h) => (h.action === 'command' ? h.argv[1] : ''))).toEqual(['defaults', 'a', 'b', 'host']);
+    expect(h1?.hooks.after?.map((h) => (h.action === 'command' ? h.argv[1] : ''))).toEqual(['a-after']);
+    expect(h1?.hooks.rollback?.map((h) => (h.action === 'command' ? h.argv[1] : ''))).toEqual(['b-rollback']);
+    expect(h2?.hooks).toEqual({ before: [{ ...cmd('defaults'), timeoutS: 60 }] });
+    expect(formatHooks(new Map(fleet.hosts.map((h) => [h.name, h.hooks])))).toEqual([
+      '  h1:',
+      '    before: command ["echo","defaults"], command ["echo","a"], command ["echo","b"], command ["echo","host"]',
+      '    after: command ["echo","a-after"]',
+      '    rollback: command ["echo","b-rollback"]',
+      '  h2:',
+      '    before: command ["echo","defaults"]',
+    ]);
+  });
+});
+

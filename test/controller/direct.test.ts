@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { localNode, openBackend } from '../../agent/index.js';
+import { type NodeAccess, localNode, openBackend } from '../../agent/index.js';
 import { type Host, checkInventory } from '../../controller/inventory.js';
 import { openSsh } from '../../controller/transport/ssh.js';
 import { sshNode } from '../../controller/transport/ssh-node.js';
@@ -222,12 +222,20 @@ describe('direct mode, the rest of the protocol', () => {
   }, 60_000);
 });
 
+/** The node as direct mode reaches it, over the test's sshd, for `fn`; the connection closed after. */
+async function onSshNode(name: string, fn: (node: NodeAccess) => Promise<void>): Promise<void> {
+  const inv = checkInventory(parse(readFileSync(inventory(name, 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.61', 'az1')), 'utf8')), name);
+  const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
+  try {
+    await fn(await sshNode(conn, where, lifeline));
+  } finally {
+    conn.end();
+  }
+}
+
 describe('the node\'s files over SFTP', () => {
   it('reads a file whole up to a bound, and refuses one that holds more (a node answers for itself, not for our memory)', async () => {
-    const inv = checkInventory(parse(readFileSync(inventory('files', 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.61', 'az1')), 'utf8')), 'files');
-    const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
-    try {
-      const node = await sshNode(conn, where, lifeline);
+    await onSshNode('files', async (node) => {
       const file = join(tempDir('sftp-read'), 'big');
       const text = 'x'.repeat(100_000);
       writeFileSync(file, text);
@@ -236,19 +244,14 @@ describe('the node\'s files over SFTP', () => {
       await expect(node.files.read(file, 99_999)).rejects.toThrow(/holds more than 99999 bytes/);
       expect(await localNode.files.read(file, 100_000)).toBe(text);
       await expect(localNode.files.read(file, 50_000)).rejects.toThrow(/holds more than 50000 bytes/);
-    } finally {
-      conn.end();
-    }
+    });
   });
 });
 
 describe('programs run on the node over SSH', () => {
   // N4: what agent install runs on a node (systemctl, the agent's health) is bounded in output and in time.
   it('keeps only the last 4 MiB of a program that prints without end, and ends one that never returns', async () => {
-    const inv = checkInventory(parse(readFileSync(inventory('programs', 'ovsdb', 'direct', '/var/lib/ovn-chassis', chassis('192.0.2.62', 'az1')), 'utf8')), 'programs');
-    const { conn, where, lifeline } = await openSsh(inv.hosts[0] as Host);
-    try {
-      const node = await sshNode(conn, where, lifeline);
+    await onSshNode('programs', async (node) => {
       const loud = await node.run(['sh', '-c', 'head -c 24000000 /dev/zero | tr "\\0" x >&2; echo end >&2'], 120_000);
       expect(loud.code).toBe(0);
       expect(loud.stderr.length).toBe(4 * 1024 * 1024);
@@ -257,9 +260,7 @@ describe('programs run on the node over SSH', () => {
       const stuck = await node.run(['sleep', '617'], 500);
       expect(stuck).toMatchObject({ timedOut: true, code: null });
       expect(spawnSync('pgrep', ['-f', '^sleep 617$']).status, 'the program is gone from the node').toBe(1);
-    } finally {
-      conn.end();
-    }
+    });
   }, 150_000);
 });
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -186,6 +186,41 @@ describe('rollout', () => {
     expect(r.code).toBe(0);
     expect(hookLines('cmp-1')).toEqual(['before', 'after']);
   });
+
+  it('Ctrl-C in a real terminal (tmux) while a hook runs: the batch finishes with no node failed, the rollout stops, --resume continues', async () => {
+    await reset();
+    // The canary's before hook takes a while: the Ctrl-C lands while it runs.
+    const inv = writeInventory('ctrl-c.yaml', (i) => i.hosts['cmp-1'].hooks.before.unshift({ action: 'command', argv: ['sleep', '2'] }));
+    const journal = join(sandbox.dir, 'ctrl-c.journal');
+    const session = `ovn-chassis-ctrl-c-${process.pid}`;
+    // The rollout is the pane's own program, as an operator's shell would run it in the foreground; the pane stays when it exits, to read its status.
+    run('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', process.execPath, CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir]);
+    run('tmux', ['set-option', '-t', session, 'remain-on-exit', 'on']);
+    const status = () => spawnSync('tmux', ['display-message', '-p', '-t', session, '#{pane_dead} #{pane_dead_status}'], { encoding: 'utf8' }).stdout.trim();
+    try {
+      const screen0 = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-100'], { encoding: 'utf8' }).stdout;
+      await waitFor('the canary\'s before hook to start', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"host":"cmp-1","step":"before","phase":"begin"'), 30_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the terminal shows:\n${screen0()}`);
+      });
+      run('tmux', ['send-keys', '-t', session, 'C-c']);
+      await waitFor('the rollout to stop', () => status().startsWith('1 ') || undefined, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}; the terminal shows:\n${screen0()}`);
+      });
+      const screen = run('tmux', ['capture-pane', '-p', '-t', session, '-S', '-100']);
+      expect(status(), screen).toBe('1 3');
+      expect(screen).toContain('stopping after the batch in flight');
+      const recs = readRecords(journal);
+      expect(recs.filter((r) => r.type === 'node' && r.state === 'failed'), screen).toEqual([]);
+      expect(recs).toContainEqual(expect.objectContaining({ type: 'node', host: 'cmp-1', state: 'done' }));
+      expect(recs.at(-1)).toMatchObject({ type: 'stop', reason: 'stopped by the operator between batches' });
+      expect(hookLines('cmp-1')).toEqual(['before', 'after']);
+    } finally {
+      spawnSync('tmux', ['kill-session', '-t', session]);
+    }
+    const r = await rolloutCli(['-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--resume']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(hookLines('cmp-1')).toEqual(['before', 'after']);
+  }, 180_000);
 
   it('survives SIGKILL at 20 points spread over the whole rollout: --resume always ends with every node verified, nothing applied or hooked twice for a done node', async () => {
     const inv = writeInventory('kill.yaml');

@@ -32,7 +32,7 @@ const keyFields = {
     { hwOffload: fc.boolean(), dpdkInit: fc.constantFrom(true, false, 'try' as const), dpdkSocketMem: fc.array(fc.nat(4096), { minLength: 1, maxLength: 2 }).map((a) => a.join(',')), dpdkLcoreMask: fc.nat().map((n) => `0x${n.toString(16)}`), pmdCpuMask: fc.nat().map((n) => n.toString(16)) },
     { requiredKeys: [] },
   ),
-  managers: fc.uniqueArray(fc.oneof(fc.integer({ min: 1, max: 65535 }).map((p) => `ptcp:${p}:127.0.0.1`), name.map((n) => `punix:/run/${n}.sock`)), { maxLength: 2 }),
+  managers: fc.uniqueArray(fc.oneof(fc.integer({ min: 1, max: 65535 }).map((p) => `ptcp:${p}:127.0.0.1`), name.map((n) => `punix:/run/openvswitch/${n}.sock`)), { maxLength: 2 }),
   extportHost: fc.boolean(),
   cardSerialNumber: name.map((n) => `SN-${n}`),
   resourceProvider: fc.record(

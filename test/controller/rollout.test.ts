@@ -193,21 +193,21 @@ describe('rollout', () => {
     const inv = writeInventory('ctrl-c.yaml', (i) => i.hosts['cmp-1'].hooks.before.unshift({ action: 'command', argv: ['sleep', '2'] }));
     const journal = join(sandbox.dir, 'ctrl-c.journal');
     const session = `ovn-chassis-ctrl-c-${process.pid}`;
-    // The rollout is the pane's own program, as an operator's shell would run it in the foreground; the pane stays when it exits, to read its status.
-    run('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', process.execPath, CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir]);
-    run('tmux', ['set-option', '-t', session, 'remain-on-exit', 'on']);
-    const status = () => spawnSync('tmux', ['display-message', '-p', '-t', session, '#{pane_dead} #{pane_dead_status}'], { encoding: 'utf8' }).stdout.trim();
+    const exitFile = join(sandbox.dir, 'ctrl-c.exit');
+    // The rollout in the foreground of an operator's bash, which waits for it and then writes what it exited with.
+    const argv = [process.execPath, CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir];
+    run('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, ...argv]);
     try {
       const screen0 = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-100'], { encoding: 'utf8' }).stdout;
       await waitFor('the canary\'s before hook to start', () => existsSync(journal) && readFileSync(journal, 'utf8').includes('"host":"cmp-1","step":"before","phase":"begin"'), 30_000).catch((err: Error) => {
         throw new Error(`${err.message}; the terminal shows:\n${screen0()}`);
       });
       run('tmux', ['send-keys', '-t', session, 'C-c']);
-      await waitFor('the rollout to stop', () => status().startsWith('1 ') || undefined, 60_000).catch((err: Error) => {
+      await waitFor('the rollout to stop', () => existsSync(exitFile) || undefined, 60_000).catch((err: Error) => {
         throw new Error(`${err.message}; the terminal shows:\n${screen0()}`);
       });
       const screen = run('tmux', ['capture-pane', '-p', '-t', session, '-S', '-100']);
-      expect(status(), screen).toBe('1 3');
+      expect(readFileSync(exitFile, 'utf8').trim(), screen).toBe('3');
       expect(screen).toContain('stopping after the batch in flight');
       const recs = readRecords(journal);
       expect(recs.filter((r) => r.type === 'node' && r.state === 'failed'), screen).toEqual([]);

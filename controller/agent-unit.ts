@@ -1,8 +1,7 @@
 import { dirname, join } from 'node:path';
 import { AGENT_EXECUTABLE, DEFAULT_STATE_DIR, DEFAULT_WRITABLE, type NodeAccess, type RunResult, UNIT_NAME, agentUnit, secureStateDir } from '../agent/index.js';
 import { printable } from '../common/text.js';
-import { backendArgs } from '../schemas/backend.js';
-import { parseEndpointText } from '../schemas/endpoint.js';
+import { backendArgs, ovsdbSocketDir } from '../schemas/backend.js';
 import { ControllerError, afterChange } from './errors.js';
 import type { Host } from './inventory.js';
 
@@ -27,10 +26,9 @@ export function unitPaths(host: Host): { exe: string; previous: string; unit: st
 /** The unit with this node's own paths: its executable, backend and state dir, and the directories it may write. */
 function unitText(host: Host): string {
   const { exe, stateDir, config } = unitPaths(host);
-  const a = host.agent;
-  const reach = a.backend === 'ovsdb' ? parseEndpointText(a.db) : undefined;
-  const writable = [...DEFAULT_WRITABLE, stateDir, ...(reach && typeof reach !== 'string' && reach.kind === 'unix' ? [dirname(reach.path)] : [])];
-  return agentUnit([exe, 'serve', '--config', config, ...backendArgs(a), '--state-dir', stateDir], [...new Set(writable)]);
+  const socketDir = ovsdbSocketDir(host.agent);
+  const writable = [...DEFAULT_WRITABLE, stateDir, ...(socketDir ? [socketDir] : [])];
+  return agentUnit([exe, 'serve', '--config', config, ...backendArgs(host.agent), '--state-dir', stateDir], [...new Set(writable)]);
 }
 
 const said = (r: RunResult) => printable((r.stderr.trim() || r.stdout.trim() || (r.timedOut ? 'no answer in time' : `exit ${r.code}`)).slice(-500));

@@ -4,8 +4,7 @@ import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { DEFAULT_STATE_DIR, type NodeAccess, secureStateDir } from '../agent/index.js';
 import { printable } from '../common/text.js';
-import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind } from '../schemas/backend.js';
-import { parseEndpointText } from '../schemas/endpoint.js';
+import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind, ovsdbSocketDir } from '../schemas/backend.js';
 import { AGENT_IMAGE } from '../schemas/version.js';
 import { type UnitInstall, HEALTHY_WITHIN_MS, installUnit, removeUnit, unitState } from './agent-unit.js';
 import { ControllerError, afterChange } from './errors.js';
@@ -59,12 +58,9 @@ async function nodeDocker(conn: Client, host: Host, where: string, lifeline: Lif
 export function containerSpec(host: Host, image: string): Docker.ContainerCreateOptions {
   const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
   const a = host.agent;
-  let reach: string;
-  if (a.backend === 'ovsdb') {
-    const ep = parseEndpointText(a.db);
-    if (typeof ep === 'string') throw new ControllerError('INVALID_INVENTORY', `${host.name}: agent.db ${a.db}: ${ep}`);
-    reach = ep.kind === 'unix' ? dirname(ep.path) : '';
-  } else if (a.backend === 'docker') reach = a.dockerSocket;
+  let reach: string | undefined;
+  if (a.backend === 'ovsdb') reach = ovsdbSocketDir(a);
+  else if (a.backend === 'docker') reach = a.dockerSocket;
   else throw new ControllerError('INVALID_INVENTORY', `${host.name}: a vsctl-backend agent needs ovs-vsctl beside it; install it with agent.install: systemd`);
   const binds = [`${stateDir}:${stateDir}`, ...(reach ? [`${reach}:${reach}`] : [])];
   return {

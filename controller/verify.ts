@@ -155,9 +155,11 @@ export interface SouthboundView {
    * it must forward a transaction to its source and bring back the answer,
    * and the updates that came before that answer are in the view by then. A
    * cluster member says for itself whether it is connected, and the client
-   * leaves one that says it is not.
+   * leaves one that says it is not. Resolves true when it waited for an
+   * answer (the view may have moved on meanwhile), false when nothing was
+   * asked.
    */
-  confirmCurrent(): Promise<void>;
+  confirmCurrent(): Promise<boolean>;
   close(): void;
 }
 
@@ -170,14 +172,15 @@ const NO_ROW = '00000000-0000-0000-0000-000000000000';
  * must forward to its source, since only the source decides writes; reads
  * and comments a relay answers itself, from what it holds.
  */
-async function proveRelay(client: OvsdbClient): Promise<void> {
-  if (client.serverModel !== 'relay') return;
+async function proveRelay(client: OvsdbClient): Promise<boolean> {
+  if (client.serverModel !== 'relay') return false;
   const where = client.remote ?? client.endpoint;
   try {
     await client.transact(SB, [mutate('SB_Global', [cond('_uuid', '==', uuid(NO_ROW))], [mutation('external_ids', 'delete', set(['ovn-chassis-proof']))])], { timeoutMs: RELAY_PROOF_TIMEOUT_MS });
   } catch (err) {
     throw new ControllerError('NOT_PROVEN', `the relay ${where} could not show that it reaches its Southbound now (${(err as Error).message}), so what it holds may be stale`, { cause: err });
   }
+  return true;
 }
 
 /**
@@ -242,14 +245,16 @@ export function awaitVerdicts(sb: SouthboundView, exps: Expectation[], timeoutMs
       proving = (async () => {
         do {
           again = false;
+          let waited = true;
           try {
-            await sb.confirmCurrent();
+            waited = await sb.confirmCurrent();
             unprovenWhy = undefined;
           } catch (err) {
             unprovenWhy = (err as Error).message;
           }
-          // What came in before the proof is in the view now: every node is judged on it.
-          board.reassess(names, sb);
+          // What came in while the proof was on its way is in the view now: every node is judged on it.
+          // With nothing asked, the view has not moved since the last judgement (each change re-judges the nodes it touched).
+          if (waited) board.reassess(names, sb);
           if (unprovenWhy !== undefined || done) continue;
           for (const v of board.all()) {
             if (v.state === 'verified' && !reported.has(v.host)) {

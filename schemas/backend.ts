@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { dirname } from 'node:path';
 import { endpoint } from './chassis.js';
+import { parseEndpointText } from './endpoint.js';
 
 /** Kolla's Open vSwitch container, and Docker's own API socket. */
 export const DEFAULT_OVS_CONTAINER = 'openvswitch_vswitchd';
@@ -47,6 +49,13 @@ export function installKind(b: AgentBackend): 'container' | 'systemd' {
 }
 
 export type AgentBackend = z.output<typeof agentBackendSchema>;
+
+/** The directory of the node's OVSDB socket, for a backend that reaches it on a unix socket (what an installed agent must be able to reach). */
+export function ovsdbSocketDir(b: AgentBackend): string | undefined {
+  if (b.backend !== 'ovsdb') return undefined;
+  const ep = parseEndpointText(b.db);
+  return typeof ep !== 'string' && ep.kind === 'unix' ? dirname(ep.path) : undefined;
+}
 
 /** The agent command-line flags that select this backend (what the controller passes over SSH). */
 export function backendArgs(b: AgentBackend): string[] {

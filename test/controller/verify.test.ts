@@ -9,7 +9,7 @@ import { type Expectation, type SouthboundView, type Verdict, awaitVerdicts } fr
  */
 const exp: Expectation = { host: 'cmp-1', systemId: 'c1', encaps: [{ type: 'geneve', ip: '192.0.2.1' }], gateway: false };
 
-function view(confirm: () => Promise<void>): SouthboundView & { confirms: number } {
+function view(confirm: () => Promise<boolean>): SouthboundView & { confirms: number } {
   const index = new SouthboundIndex();
   index.apply([
     ...asInserts('Chassis', new Map([['u1', { name: 'c1', encaps: ['e1'], other_config: new Map(), external_ids: new Map() }]])),
@@ -24,7 +24,7 @@ function view(confirm: () => Promise<void>): SouthboundView & { confirms: number
     onTouched: (l: (names: Set<string>) => void, names?: Iterable<string>) => fanout.subscribe(l, names),
     confirmCurrent: async () => {
       v.confirms++;
-      await confirm();
+      return confirm();
     },
     close: () => undefined,
   };
@@ -33,7 +33,7 @@ function view(confirm: () => Promise<void>): SouthboundView & { confirms: number
 
 describe('verdicts from a view that must be shown current', () => {
   it('a chassis that matches counts once the view is confirmed current, and onVerified fires then', async () => {
-    const sb = view(async () => undefined);
+    const sb = view(async () => true);
     const seen: Verdict[] = [];
     expect(await awaitVerdicts(sb, [exp], 5_000, (v) => seen.push(v))).toEqual([{ host: 'cmp-1', systemId: 'c1', state: 'verified' }]);
     expect(seen).toHaveLength(1);
@@ -54,7 +54,7 @@ describe('verdicts from a view that must be shown current', () => {
     vi.useFakeTimers();
     try {
       // No timer is advanced: only an answer that needs no deadline can come.
-      await expect(awaitVerdicts(view(async () => undefined), [], 3_600_000)).resolves.toEqual([]);
+      await expect(awaitVerdicts(view(async () => false), [], 3_600_000)).resolves.toEqual([]);
     } finally {
       vi.useRealTimers();
     }

@@ -15,6 +15,8 @@ export type AgentErrorCode =
   | 'UNSAFE'
   | 'OUTCOME_UNKNOWN'
   | 'STATE_DIR_FAILED'
+  /** The bridge a request names does not exist (yet): VIFs wait for ovn-controller to make br-int. */
+  | 'NO_BRIDGE'
   /** A value the config leaves to the node (an encap IP by interface or network) has no one answer there. */
   | 'UNRESOLVED';
 

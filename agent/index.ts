@@ -7,7 +7,7 @@
 export { openBackend } from './backends/open.js';
 export { DockerApi } from './docker-api.js';
 export { splitList } from './keys.js';
-export { type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult, localNode } from './node.js';
+export { type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult, localNode, namespaceNode, parseIpAddr } from './node.js';
 export { RpcSession } from './rpc.js';
 export { DEFAULT_STATE_DIR, agentSocketIn, connectServing } from './serving.js';
 export { secureStateDir } from './files.js';

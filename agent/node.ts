@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { Endpoint } from '../schemas/endpoint.js';
@@ -178,3 +179,40 @@ export const localNode: NodeAccess = {
       addresses: (list ?? []).map((a) => ({ address: a.address, prefix: Number(a.cidr?.split('/')[1] ?? (a.family === 'IPv4' ? 32 : 128)) })),
     })),
 };
+
+/**
+ * `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address
+ * each. The node's words: an address that is not one, or a prefix too long
+ * for its family, is left out.
+ */
+export function parseIpAddr(text: string): NodeInterface[] {
+  const byName = new Map<string, NodeInterface>();
+  for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d{1,3})\b/gm)) {
+    const name = m[1] as string;
+    const address = m[2] as string;
+    const prefix = Number(m[3]);
+    const family = isIP(address);
+    if (family === 0 || prefix > (family === 4 ? 32 : 128)) continue;
+    const iface = byName.get(name) ?? { name, addresses: [] };
+    iface.addresses.push({ address, prefix });
+    byName.set(name, iface);
+  }
+  return [...byName.values()];
+}
+
+/**
+ * A node that is a network namespace of this machine (the datapath sandbox's
+ * nodes): its files are this machine's, its programs run inside the
+ * namespace, and its interfaces are the namespace's.
+ */
+export function namespaceNode(netns: string): NodeAccess {
+  const run = (argv: string[], timeoutMs: number) => localNode.run(['ip', 'netns', 'exec', netns, ...argv], timeoutMs);
+  return {
+    ...localNode,
+    run,
+    interfaces: async () => {
+      const r = await run(['ip', '-o', 'addr', 'show'], 10_000);
+      return r.code === 0 ? parseIpAddr(r.stdout) : [];
+    },
+  };
+}

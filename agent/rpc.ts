@@ -16,6 +16,7 @@ import type { Logger } from '../common/log.js';
 import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
+import { plugVifs, unplugVifs, vifStates } from './vifs.js';
 
 export interface AgentContext {
   backend: Backend;
@@ -112,6 +113,9 @@ export class RpcSession {
         return r;
       }),
     hook: (params) => runHook(params.hook, this.node),
+    vifs: async ({ bridge, vifs }) => ({ vifs: await vifStates(this.ctx.backend, this.node, bridge, vifs) }),
+    plug: ({ bridge, vifs }) => this.exclusive(() => plugVifs(this.ctx.backend, this.node, bridge, vifs)),
+    unplug: ({ bridge, ports }) => this.exclusive(() => unplugVifs(this.ctx.backend, this.node, bridge, ports)),
     restore: async (params) => ({
       restored: await this.exclusive(async () => {
         const restored = await restoreKeys(this.ctx.backend, params.keys);

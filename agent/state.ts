@@ -44,6 +44,19 @@ export interface WriteSet {
   ports: { bridge: string; port: string }[];
 }
 
+/** A port of a bridge with its Interface's external_ids: what VIF re-plug reads and writes. */
+export interface PortRow {
+  name: string;
+  uuid: string;
+  externalIds: Map<string, string>;
+}
+
+/** What VIF re-plug asks of a backend, in one transaction: ports to add (none may exist yet) and ports to remove (each still as read). */
+export interface PortWrite {
+  add: { name: string; externalIds: Record<string, string> }[];
+  remove: PortRow[];
+}
+
 export interface Backend {
   /** e.g. "ovsdb unix:/var/run/openvswitch/db.sock" or "docker openvswitch_vswitchd". */
   readonly description: string;
@@ -54,6 +67,10 @@ export interface Backend {
    * CONFLICT and writes nothing.
    */
   write(expected: NodeState, w: WriteSet): Promise<void>;
+  /** The ports of `bridge` (undefined: no such bridge). Only where the backend can plug VIFs. */
+  ports?(bridge: string): Promise<PortRow[] | undefined>;
+  /** Changes `bridge`'s ports as `w` says, or throws AgentError CONFLICT and changes nothing. */
+  writePorts?(bridge: string, w: PortWrite): Promise<void>;
   /** The Open vSwitch version the backend's database or tools report, when known. */
   ovsVersion(): Promise<string | undefined>;
   /**

@@ -24,7 +24,14 @@ import { validateFleet } from './validate.js';
 import { southboundAccess, watchSouthbound, type SouthboundView } from './verify.js';
 import { Journal } from './journal.js';
 import { rollbackFleet } from './rollback.js';
+import { formatProbes, startProbes } from './probes.js';
+
+import { vifsByHost } from './workloads.js';
+import { loadBindings } from '../schemas/vifs.js';
 import { formatHooks, formatReport, report, rollout } from './rollout.js';
+
+/** How long probes may take to answer again after the last node (a VM's path comes back within a second or two). */
+const PROBE_SETTLE_MS = 10_000;
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
 
@@ -170,12 +177,14 @@ export async function main(argv: string[]): Promise<number> {
         .option('pause', { type: 'number', default: 0, describe: 'seconds between batches' })
         .option('verify-timeout', { type: 'number', default: 60 })
         .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
-        .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' }),
+        .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' })
+        .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' }),
     async (a) => {
       if (!Number.isInteger(a['max-failures']) || a['max-failures'] < 0) throw new ControllerError('INVALID_CONFIG', `--max-failures ${a['max-failures']}: expected 0 or more`);
       if (!(a.pause >= 0)) throw new ControllerError('INVALID_CONFIG', `--pause ${a.pause}: expected 0 or more seconds`);
       const fleet = loadFleet(a.inventory);
       refuseInvalid(fleet);
+      const vifs = a.bindings ? vifsByHost(loadBindings(a.bindings), fleet.hosts, a.bindings) : undefined;
       const journal = Journal.open(a.journal, a.resume);
       let stop = false;
       const onSignal = () => {
@@ -187,8 +196,10 @@ export async function main(argv: string[]): Promise<number> {
       process.on('SIGTERM', onSignal);
       try {
         const sb = await southbound(fleet, 'verify each node');
+        const probes = startProbes(fleet.inventory.rollout?.probes ?? []);
         try {
           const outcome = await rollout(fleet, journal, sb, {
+            ...(vifs ? { vifs } : {}),
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
             maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
             onPlan: (batches, resumed, hooks) => {
@@ -209,9 +220,12 @@ export async function main(argv: string[]): Promise<number> {
           });
           const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
           const nodes = report(journal.records, hosts);
-          print(a, { outcome, journal: journal.path, nodes }, `${formatReport(nodes)}\nrollout ${outcome}`);
+          const measured = await probes.stop(PROBE_SETTLE_MS);
+          const table = formatProbes(measured);
+          print(a, { outcome, journal: journal.path, nodes, probes: measured }, `${formatReport(nodes)}${table.length ? `\n\nData plane during this run:\n${table.join('\n')}` : ''}\nrollout ${outcome}`);
           code = outcome === 'done' ? EXIT.OK : EXIT.PARTIAL;
         } finally {
+          await probes.stop();
           sb.close();
         }
       } finally {
@@ -229,7 +243,7 @@ export async function main(argv: string[]): Promise<number> {
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
       try {
         const results = await rollbackFleet(hosts, runOpts(a), journal);
-        print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
+        print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}${r.value.unplugged ? `, put ${r.value.unplugged} VIFs back on their old bridges` : ''}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
         code = fleetExit(results, EXIT.OK);
       } finally {
         await journal?.close();

@@ -21,10 +21,14 @@ export function hostIdentity(host: Host): string {
   return createHash('sha256').update(JSON.stringify([host.name, host.chassis.systemId, whereOf(host)])).digest('hex');
 }
 
-/** What identifies a rollout's inputs: every host's name, chassis config, hooks and where it is, in order. */
-export function fleetDigest(hosts: Host[]): string {
+/** What identifies a rollout's inputs: every host's name, chassis config, hooks, where it is and its VIFs, in order. */
+export function fleetDigest(hosts: Host[], vifs: Map<string, unknown[]> = new Map()): string {
   const h = createHash('sha256');
-  for (const x of hosts) h.update(JSON.stringify([x.name, x.chassis, x.hooks, whereOf(x)])).update('\n');
+  for (const x of hosts) {
+    // A host's VIFs count only when it has some: a rollout without a binding list keeps the digest it always had.
+    const mine = vifs.get(x.name) ?? [];
+    h.update(JSON.stringify([x.name, x.chassis, x.hooks, whereOf(x), ...(mine.length > 0 ? [mine] : [])])).update('\n');
+  }
   return h.digest('hex');
 }
 

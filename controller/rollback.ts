@@ -4,9 +4,13 @@ import { type NodeResult, type RunOptions, forEachNode } from './fleet.js';
 import type { Host } from './inventory.js';
 import { type Journal, checkJournalHosts } from './journal.js';
 import { Progress } from './progress.js';
+import type { AgentClient } from './transport/client.js';
+import { integrationBridge } from './workloads.js';
 
 export interface RollbackOutcome {
   restored: Record<string, string | null>;
+  /** VIFs taken off the integration bridge and put back where they were. */
+  unplugged: number;
   hooks: number;
   source: 'journal' | 'agent snapshot';
 }
@@ -22,7 +26,7 @@ export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: J
   const progress = new Progress('rollback', hosts.length, opts.log);
   return forEachNode<RollbackOutcome>(hosts, { ...opts, writes: true }, progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
     const previous = history?.get(host.name)?.previous;
-    const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
+    const { restored, unplugged } = await putBack(host, agent, previous);
     return afterChange(async (): Promise<RollbackOutcome> => {
       // The journal asked for these keys: an agent that says it restored others is not believed.
       const asked = previous ? Object.keys(previous) : undefined;
@@ -33,7 +37,21 @@ export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: J
       const wrong = Object.entries(restored).filter(([k, v]) => (now[k] ?? null) !== v);
       if (wrong.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: after the rollback ${wrong.map(([k]) => k).join(', ')} still differ from the previous values`);
       await journal?.append({ type: 'node', host: host.name, state: 'rolled-back' });
-      return { restored, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
+      return { restored, unplugged, hooks: (host.hooks.rollback ?? []).length, source: previous ? 'journal' : 'agent snapshot' };
     });
   });
+}
+
+/**
+ * A node back as it was before the rollout: the VIFs this tool plugged off
+ * the integration bridge and back on their old bridges first (so VMs are on
+ * a path while the chassis goes), then the keys — from the journal's record
+ * of what the apply replaced, or the agent's own snapshot.
+ */
+export async function putBack(host: Host, agent: AgentClient, previous: Record<string, string | null> | undefined): Promise<{ restored: Record<string, string | null>; unplugged: number }> {
+  const { unplugged } = await agent.unplug(integrationBridge(host.chassis));
+  const restore = async () => (previous ? await agent.restore(previous) : (await agent.rollback()).restored);
+  // Once a VIF moved back, a failure to restore the keys failed on a changed node.
+  const restored = unplugged.length > 0 ? await afterChange(restore) : await restore();
+  return { restored, unplugged: unplugged.length };
 }

@@ -8,6 +8,10 @@ import type { Fleet, Host } from './inventory.js';
 import { type Journal, type NodeHistory, fleetDigest, hostIdentity, replay } from './journal.js';
 import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
+import { type OnFailure, afterBatch, afterPause, lastBatchWithWork, onNodeFailure, todoOf } from './rollout-policy.js';
+import { putBack } from './rollback.js';
+import { awaitWorkloads, describeWorkloadProblems, integrationBridge } from './workloads.js';
+import type { NodeVif } from '../schemas/vifs.js';
 import type { AgentClient } from './transport/client.js';
 import { type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
 
@@ -16,6 +20,10 @@ export interface RolloutOptions extends PlanOptions {
   maxFailures: number;
   pauseS: number;
   verifyTimeoutS: number;
+  /** Each host's VIFs to move onto its integration bridge (from the binding list; default none). */
+  vifs?: Map<string, NodeVif[]>;
+  /** Default: the inventory's rollout.onFailure. */
+  onFailure?: OnFailure;
   run: RunOptions;
   log: Logger;
   /** Told the plan before anything changes: the batches, and each host's hooks as they will run. */
@@ -28,6 +36,9 @@ export interface RolloutOptions extends PlanOptions {
 
 export type RolloutOutcome = 'done' | 'failed' | 'stopped';
 
+/** The options with the inventory's defaults filled in. */
+type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure };
+
 /**
  * Migrates the fleet in batches (DESIGN.md rollout). Each node: pre-checks,
  * `before` hooks, apply, `after` hooks, Southbound verification — each step
@@ -35,18 +46,19 @@ export type RolloutOutcome = 'done' | 'failed' | 'stopped';
  * batch must succeed fully; any batch with more than --max-failures failed
  * nodes stops the rollout.
  */
-export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView, opts: RolloutOptions): Promise<RolloutOutcome> {
+export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView, options: RolloutOptions): Promise<RolloutOutcome> {
+  const opts: Resolved = { ...options, vifs: options.vifs ?? new Map(), onFailure: options.onFailure ?? fleet.inventory.rollout?.onFailure ?? 'continue' };
   const hosts = limitHosts(fleet.hosts, opts.limit);
   if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${opts.limit} matches no host`);
   const byName = new Map(hosts.map((h) => [h.name, h]));
-  const digest = fleetDigest(hosts);
+  const digest = fleetDigest(hosts, opts.vifs);
   let batches: Host[][];
   const start = journal.records.find((r): r is Extract<JournalRecord, { type: 'start' }> => r.type === 'start');
   if (start) {
     if (start.digest !== digest) {
       const moved = hosts.filter((h) => start.identities && start.identities[h.name] !== undefined && start.identities[h.name] !== hostIdentity(h)).map((h) => h.name);
       const detail = moved.length > 0 ? `: ${moved.join(', ')} now ${moved.length > 1 ? 'point' : 'points'} at another node (address, transport or system-id)` : '';
-      throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit): its hosts, configs or where they are do not match ${fleet.source}${detail}; refusing to resume`);
+      throw new ControllerError('REFUSED', `journal ${journal.path} is from a different inventory (or --limit, or binding list): its hosts, configs, VIFs or where they are do not match ${fleet.source}${detail}; refusing to resume`);
     }
     batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
     opts.onPlan(start.batches, true, hooksOf(hosts));
@@ -57,7 +69,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     opts.onPlan(names, false, hooksOf(hosts));
     await journal.append({
       type: 'start', inventory: fleet.source, digest, batches: names, identities: Object.fromEntries(hosts.map((h) => [h.name, hostIdentity(h)])),
-      options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null },
+      options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null, onFailure: opts.onFailure },
     });
   }
 
@@ -72,12 +84,14 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
   }
 }
 
-async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb: SouthboundView, opts: RolloutOptions, canary: boolean, touched: Set<string>): Promise<RolloutOutcome> {
+async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb: SouthboundView, opts: Resolved, canary: boolean, touched: Set<string>): Promise<RolloutOutcome> {
+  const names = batches.map((b) => b.map((h) => h.name));
+  const byName = new Map(hosts.map((h) => [h.name, h]));
   // A batch's nodes become done only when it runs: the last batch with work is known before the first runs.
-  const lastWithWork = batches.map((b) => b.some((h) => journal.history.get(h.name)?.state !== 'done')).lastIndexOf(true);
-  for (const [i, batch] of batches.entries()) {
+  const lastWithWork = lastBatchWithWork(names, (h) => journal.history.get(h)?.state === 'done');
+  for (const [i, batch] of names.entries()) {
     const history = journal.history;
-    const todo = batch.filter((h) => history.get(h.name)?.state !== 'done');
+    const todo = todoOf(batch, (h) => history.get(h)?.state === 'done').map((h) => byName.get(h) as Host);
     if (todo.length === 0) continue;
     journal.note({ type: 'batch', index: i, phase: 'begin' });
     opts.onEvent(`batch ${i + 1}/${batches.length}${i === 0 && canary ? ' (canary)' : ''}: ${todo.map((h) => h.name).join(', ')}`);
@@ -87,26 +101,21 @@ async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb
     const failed = todo.filter((_, k) => !results[k]).map((h) => h.name);
     // On disk before a pause or the next batch: the journal shows where the rollout stands while it waits.
     await journal.append({ type: 'batch', index: i, phase: 'end', failed });
-    const limit = i === 0 && canary ? 0 : opts.maxFailures;
-    if (failed.length > limit) {
-      const why = i === 0 && canary ? `the canary batch failed (${failed.join(', ')})` : `batch ${i + 1} had ${failed.length} failed nodes (${failed.join(', ')}), more than --max-failures ${opts.maxFailures}`;
-      await journal.append({ type: 'stop', reason: why });
-      opts.onEvent(`STOPPED: ${why}; fix the nodes, then run again with --resume`);
-      return 'failed';
+    let decision = afterBatch({
+      index: i, total: batches.length, canary, failed, maxFailures: opts.maxFailures, onFailure: opts.onFailure,
+      lastWithWork: i >= lastWithWork, stopRequested: opts.stopRequested(), pauseS: opts.pauseS,
+    });
+    if (decision.kind === 'pause') {
+      opts.onEvent(`pausing ${decision.seconds} s before the next batch`);
+      await new Promise((r) => setTimeout(r, decision.kind === 'pause' ? decision.seconds * 1000 : 0));
+      decision = afterPause(opts.stopRequested());
     }
-    if (i >= lastWithWork) continue;
-    const operatorStop = async () => {
-      if (!opts.stopRequested()) return false;
-      await journal.append({ type: 'stop', reason: 'stopped by the operator between batches' });
-      opts.onEvent(`stopped by the operator after batch ${i + 1}; continue with --resume`);
-      return true;
-    };
-    if (await operatorStop()) return 'stopped';
-    if (opts.pauseS > 0) {
-      opts.onEvent(`pausing ${opts.pauseS} s before the next batch`);
-      await new Promise((r) => setTimeout(r, opts.pauseS * 1000));
-      if (await operatorStop()) return 'stopped';
+    if (decision.kind === 'stop') {
+      await journal.append({ type: 'stop', reason: decision.reason });
+      opts.onEvent(decision.outcome === 'failed' ? `STOPPED: ${decision.reason}; fix the nodes, then run again with --resume` : `${decision.reason} (after batch ${i + 1}); continue with --resume`);
+      return decision.outcome;
     }
+    if (decision.kind === 'finish') break;
   }
   const final = journal.history;
   const outcome = hosts.every((h) => final.get(h.name)?.state === 'done') ? 'done' : 'failed';
@@ -132,7 +141,7 @@ function snapshotOf(h: NodeHistory | undefined): NodeHistory | undefined {
 }
 
 /** One node through its steps; steps the journal shows ended are not run again. */
-async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: Journal, sb: SouthboundView, opts: RolloutOptions, touched: Set<string>): Promise<boolean> {
+async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: Journal, sb: SouthboundView, opts: Resolved, touched: Set<string>): Promise<boolean> {
   const done = (s: Step) => prior?.steps.get(s) === 'ok';
   const interrupted = (s: Step) => prior?.steps.get(s) === 'begun';
   let agent: AgentClient | undefined;
@@ -165,6 +174,8 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     }
     return { detail: ran.length > 0 ? `ran ${ran.join(', ')}` : 'no hooks' };
   };
+  const vifs = opts.vifs.get(host.name) ?? [];
+  const bridge = integrationBridge(host.chassis);
   try {
     agent = await connectAgent(host, opts.run);
     await step('precheck', false, async () => {
@@ -185,13 +196,23 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       return { detail: res.applied ? `applied ${res.plan.changes.length} changes` : 'already in sync', ...(res.previous ? { previous: res.previous } : {}) };
     });
     await step('after', Boolean(host.hooks.after?.length), () => hooks(host.hooks.after));
+    await step('plug', vifs.length > 0, async () => {
+      if (vifs.length === 0) return { detail: 'no VIFs listed for this node' };
+      const r = await untilBridge(() => agent!.plug(bridge, vifs), opts.verifyTimeoutS);
+      const from = [...new Set(r.plugged.map((p) => p.from || 'no bridge'))];
+      return { detail: `plugged ${r.plugged.length} VIFs into ${bridge}${from.length ? ` (from ${from.join(', ')})` : ''}${r.already.length ? `, ${r.already.length} already there` : ''}` };
+    });
     await step('verify', false, async () => {
       // An encap IP left to the node: the node says which it found (the apply step may have run before a resume).
       const resolved = namedIps(host.chassis.encap.ip) ? undefined : (await agent!.diff(host.chassis)).resolvedEncapIp;
       const [v] = await awaitVerdicts(sb, [expectationOf(host.name, host.chassis, resolved)], opts.verifyTimeoutS * 1000);
       const why = v ? whyNotVerified(v, opts.verifyTimeoutS) : 'no verdict';
       if (why) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${why}`);
-      return { detail: `chassis ${host.chassis.systemId} registered as desired` };
+      if (vifs.length === 0) return { detail: `chassis ${host.chassis.systemId} registered as desired` };
+      const verdicts = await awaitWorkloads(sb, () => agent!.vifs(bridge, vifs), vifs, host.chassis.systemId, opts.verifyTimeoutS * 1000);
+      const bad = verdicts.filter((v) => v.problem);
+      if (bad.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${bad.length} of ${vifs.length} VIFs did not come up: ${describeWorkloadProblems(bad)}`);
+      return { detail: `chassis ${host.chassis.systemId} registered as desired; ${vifs.length} VIFs bound to it and installed` };
     });
     journal.note({ type: 'node', host: host.name, state: 'done' });
     opts.onEvent(`  ${host.name}: done`);
@@ -200,9 +221,34 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     const message = (err as Error).message;
     journal.note({ type: 'node', host: host.name, state: 'failed', error: message });
     opts.onEvent(`  ${host.name}: FAILED: ${message}`);
+    if (agent && onNodeFailure(opts.onFailure) === 'rollback') await rollBackFailed(host, agent, journal, opts);
     return false;
   } finally {
     await agent?.close().catch(() => undefined);
+  }
+}
+
+/** rollout.onFailure: rollback — the failed node is put back (VIFs, then keys) and says so; a rollback that fails is said too. */
+async function rollBackFailed(host: Host, agent: AgentClient, journal: Journal, opts: RolloutOptions): Promise<void> {
+  try {
+    const r = await putBack(host, agent, journal.history.get(host.name)?.previous);
+    await journal.append({ type: 'node', host: host.name, state: 'rolled-back' });
+    opts.onEvent(`  ${host.name}: rolled back (rollout.onFailure): ${r.unplugged} VIFs back on their old bridges, ${Object.keys(r.restored).length} keys restored`);
+  } catch (err) {
+    opts.onEvent(`  ${host.name}: rollback FAILED: ${(err as Error).message}`);
+  }
+}
+
+/** ovn-controller makes the integration bridge once the chassis is configured: plugging waits for it, up to the verify timeout. */
+async function untilBridge<T>(fn: () => Promise<T>, timeoutS: number): Promise<T> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'NO_BRIDGE' || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 

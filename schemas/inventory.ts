@@ -41,6 +41,8 @@ export const localTransportSchema = z.strictObject({
   stateDir: z.string().optional(),
   /** Where this node's MidoNet host id file is (default: MidoNet's own paths). */
   midonetHostIdFiles: z.array(z.string()).optional(),
+  /** A node that is a network namespace of this machine (the datapath sandbox): its programs and interfaces are the namespace's. */
+  netns: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'is not a network namespace name').optional(),
 });
 
 /**
@@ -103,6 +105,10 @@ export const inventorySchema = z
       .strictObject({
         /** Phases in order, each a host, group or glob pattern (e.g. [compute, gateway]): gateways move on their own. */
         order: z.array(z.string().min(1)).min(1).optional(),
+        /** What a node that fails does: stop the rollout after its batch, be put back (VIFs and keys), or neither (--max-failures decides). */
+        onFailure: z.enum(['stop', 'rollback', 'continue']).default('continue'),
+        /** Programs run for the whole rollout whose `ping -D -O` output measures the data plane (e.g. a ping from a VM to another). */
+        probes: z.array(z.strictObject({ name: z.string().min(1).max(80), command: z.array(z.string().min(1)).min(1) })).optional(),
       })
       .optional(),
   })

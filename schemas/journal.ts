@@ -5,7 +5,7 @@ import { z } from 'zod';
  * step, so a controller killed at any moment can resume without redoing or
  * skipping a node.
  */
-export const STEPS = ['precheck', 'before', 'apply', 'after', 'verify'] as const;
+export const STEPS = ['precheck', 'before', 'apply', 'after', 'plug', 'verify'] as const;
 export type Step = (typeof STEPS)[number];
 
 const at = z.string();

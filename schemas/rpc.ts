@@ -4,6 +4,8 @@ import { formatIssue } from './load.js';
 import { ipAddress } from './values.js';
 import { bridgeSpec, chassisConfigSchema } from './chassis.js';
 import { hookResultSchema, hookSchema } from './hooks.js';
+import { nodeVifSchema } from './vifs.js';
+import { bridgeName } from './values.js';
 
 /**
  * The agent's RPC: JSON lines, one request or response per line, over the
@@ -139,6 +141,25 @@ export const rollbackResultSchema = z.strictObject({
   warnings: nodeTexts(100, 1000).default([]),
 });
 
+const vifParams = z.strictObject({ bridge: bridgeName, vifs: z.array(nodeVifSchema).max(4096) });
+const portId = z.string().max(64);
+
+export const vifStatesSchema = z.strictObject({
+  vifs: z.array(z.strictObject({
+    port: portId, tap: nodeText(64), plugged: z.boolean(), ours: z.boolean(), installed: z.boolean(), problem: nodeText(500).optional(),
+  })).max(4096),
+});
+
+export const plugResultSchema = z.strictObject({
+  plugged: z.array(z.strictObject({ port: portId, tap: nodeText(64), from: nodeText(64) })).max(4096),
+  already: z.array(portId).max(4096),
+});
+
+export const unplugResultSchema = z.strictObject({
+  unplugged: z.array(z.strictObject({ port: portId, tap: nodeText(64), to: nodeText(64) })).max(4096),
+  warnings: nodeTexts(100, 1000).default([]),
+});
+
 /**
  * The agent protocol, in one place: every method with its parameters, its
  * result and whether it may change the node. The agent's dispatcher, the
@@ -154,6 +175,12 @@ export const METHODS = {
   rollback: { params: none, result: rollbackResultSchema, writes: true },
   hook: { params: z.strictObject({ hook: hookSchema }), result: hookResultSchema, writes: true },
   /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
+  /** Where each listed VIF stands on the node: plugged, ours, installed by ovn-controller. */
+  vifs: { params: vifParams, result: vifStatesSchema, writes: false },
+  /** Moves the listed VIFs' taps onto the bridge (all or none). */
+  plug: { params: vifParams, result: plugResultSchema, writes: true },
+  /** Removes what this tool plugged (or only the listed ports) and puts the taps back. */
+  unplug: { params: z.strictObject({ bridge: bridgeName, ports: z.array(portId).max(4096).optional() }), result: unplugResultSchema, writes: true },
   restore: { params: z.strictObject({ keys: z.record(z.string(), z.string().nullable()) }), result: restoreResultSchema, writes: true },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; writes: boolean }>;
 

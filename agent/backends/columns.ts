@@ -19,7 +19,8 @@ const table = (name: string, columns: Record<string, ColumnType>): TableSchema =
 export const COLUMNS = {
   Open_vSwitch: table('Open_vSwitch', { external_ids: STRING_MAP, other_config: STRING_MAP, ssl: OPTIONAL_UUID, manager_options: UUID_SET, ovs_version: OPTIONAL_STRING }),
   Bridge: table('Bridge', { name: STRING, ports: UUID_SET, datapath_type: STRING, fail_mode: OPTIONAL_STRING }),
-  Port: table('Port', { name: STRING }),
+  Port: table('Port', { name: STRING, interfaces: UUID_SET }),
+  Interface: table('Interface', { name: STRING, external_ids: STRING_MAP }),
   SSL: table('SSL', { private_key: STRING, certificate: STRING, ca_cert: STRING, bootstrap_ca_cert: BOOLEAN }),
   Manager: table('Manager', { target: STRING }),
 };

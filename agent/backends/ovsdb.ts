@@ -5,7 +5,7 @@ import {
 import { AgentError } from '../errors.js';
 import { COLUMNS } from './columns.js';
 import { type SslRow, type SslState, decodeSsl } from '../keys.js';
-import { type Backend, type NodeState, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
+import { type Backend, type NodeState, type PortRow, type PortWrite, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
 
 /** Failures after which a sent transaction may or may not have been committed. */
 const LOST = new Set(['CONNECTION_CLOSED', 'PROBE_TIMEOUT', 'REQUEST_TIMEOUT']);
@@ -131,6 +131,11 @@ export class OvsdbBackend implements Backend {
       ops.push(mutate('Bridge', [cond('name', '==', p.bridge)], [mutation('ports', 'insert', set([namedUuid(id)]))]));
     }
     ops.push(comment('ovn-chassis-agent: apply chassis configuration'));
+    await this.transactWrite(ops);
+  }
+
+  /** A guarded write: a failed wait is a conflict (nothing written), a lost connection an unknown outcome. */
+  private async transactWrite(ops: Operation[]): Promise<void> {
     try {
       await this.client.transact(DB, ops);
     } catch (err) {
@@ -140,6 +145,44 @@ export class OvsdbBackend implements Backend {
       }
       return this.guard(() => Promise.reject(err));
     }
+  }
+
+  async ports(bridge: string): Promise<PortRow[] | undefined> {
+    const [brs, ports, ifaces] = await this.guard(async () => {
+      const res = await this.client.transact(DB, [
+        select('Bridge', [cond('name', '==', bridge)], ['_uuid', 'ports']),
+        select('Port', [], ['_uuid', 'name', 'interfaces']),
+        select('Interface', [], ['_uuid', 'external_ids']),
+      ]);
+      return [COLUMNS.Bridge, COLUMNS.Port, COLUMNS.Interface].map((t, i) => (res[i]?.rows ?? []).map((r) => decodeRow(r, t)));
+    }) as [Row[], Row[], Row[]];
+    const br = brs[0];
+    if (!br) return undefined;
+    const mine = new Set(br.ports as string[]);
+    const ids = new Map(ifaces.map((i) => [i._uuid as string, i.external_ids as Map<string, string>]));
+    return ports
+      .filter((p) => mine.has(p._uuid as string))
+      .map((p) => ({ name: p.name as string, uuid: p._uuid as string, externalIds: ids.get((p.interfaces as string[])[0] ?? '') ?? new Map<string, string>() }));
+  }
+
+  async writePorts(bridge: string, w: PortWrite): Promise<void> {
+    const where = [cond('name', '==', bridge)];
+    const ops: Operation[] = [];
+    w.add.forEach((p, i) => {
+      // A port of that name appearing meanwhile (anyone's) makes this a conflict and a re-read.
+      ops.push(wait('Port', [cond('name', '==', p.name)], ['name'], '==', [], 0));
+      ops.push(insert('Interface', { name: p.name, external_ids: map(new Map(Object.entries(p.externalIds))) }, { uuidName: `i${i}` }));
+      ops.push(insert('Port', { name: p.name, interfaces: namedUuid(`i${i}`) }, { uuidName: `p${i}` }));
+    });
+    if (w.add.length > 0) ops.push(mutate('Bridge', where, [mutation('ports', 'insert', set(w.add.map((_, i) => namedUuid(`p${i}`))))]));
+    for (const p of w.remove) {
+      // Removed only while it is still the port we read, with the Interface marks we read.
+      ops.push(wait('Port', [cond('_uuid', '==', uuid(p.uuid))], ['name'], '==', [{ name: p.name }], 0));
+      ops.push(wait('Interface', [cond('name', '==', p.name)], ['external_ids'], '==', [{ external_ids: map(p.externalIds) }], 0));
+    }
+    if (w.remove.length > 0) ops.push(mutate('Bridge', where, [mutation('ports', 'delete', set(w.remove.map((p) => uuid(p.uuid))))]));
+    ops.push(comment('ovn-chassis-agent: plug or unplug VIFs'));
+    await this.transactWrite(ops);
   }
 
   async ovsVersion(): Promise<string | undefined> {

@@ -1,3 +1,4 @@
+import type { NodeVif } from '../../schemas/vifs.js';
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import type { Hook } from '../../schemas/hooks.js';
 import { METHODS, PROTOCOL_VERSION, type HelloResult, type ParamsIn, type Result, type RpcMethod, parseAnswer, requestLine } from '../../schemas/rpc.js';
@@ -86,6 +87,18 @@ export class AgentClient {
     return this.call('hook', { hook });
   }
 
+  vifs(bridge: string, vifs: NodeVif[]) {
+    return this.call('vifs', { bridge, vifs });
+  }
+
+  plug(bridge: string, vifs: NodeVif[]) {
+    return this.call('plug', { bridge, vifs });
+  }
+
+  unplug(bridge: string, ports?: string[]) {
+    return this.call('unplug', { bridge, ...(ports ? { ports } : {}) });
+  }
+
   /** Puts keys back; resolves with what the agent wrote (ovn-cms-options merged token by token). */
   async restore(keys: Record<string, string | null>): Promise<Record<string, string | null>> {
     return (await this.call('restore', { keys })).restored;
@@ -128,6 +141,9 @@ export class AgentClient {
     throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method}: ${answer.problem}`);
   }
 }
+
+/** What the agent says of a node's VIFs. */
+export type VifStates = Result<'vifs'>;
 
 /** An error the agent itself answered with: its code, and what the protocol lets it add. */
 export class AgentRefusal extends ControllerError {

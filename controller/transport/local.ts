@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { agentSocketIn, connectServing, DEFAULT_STATE_DIR, openBackend, RpcSession } from '../../agent/index.js';
+import { agentSocketIn, connectServing, DEFAULT_STATE_DIR, namespaceNode, openBackend, RpcSession } from '../../agent/index.js';
 import type { Host } from '../inventory.js';
 import { ControllerError } from '../errors.js';
 import { AgentClient } from './client.js';
@@ -28,6 +28,7 @@ export async function connectLocal(host: Host, stateRoot = DEFAULT_STATE_DIR): P
   const session = new RpcSession({
     backend,
     stateDir,
+    ...(t.netns ? { node: namespaceNode(t.netns) } : {}),
     ...(t.midonetHostIdFiles ? { midonetFiles: t.midonetHostIdFiles } : {}),
   });
   return AgentClient.inProcess(host.name, session, () => backend.close());

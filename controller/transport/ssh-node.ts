@@ -1,11 +1,10 @@
-import { isIP } from 'node:net';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
-import { DockerApi, type FileInfo, type NodeAccess, type NodeFiles, type NodeInterface, type RunResult } from '../../agent/index.js';
+import { DockerApi, type FileInfo, type NodeAccess, type NodeFiles, type RunResult, parseIpAddr } from '../../agent/index.js';
 import type { Endpoint } from '../../schemas/endpoint.js';
 import { Tail } from '../../common/tail.js';
 import type { Lifeline } from './lifeline.js';
@@ -181,26 +180,6 @@ function sftpFiles(sftp: SFTPWrapper, where: string, uid: () => Promise<number>,
     chmod: (path, mode) => act((cb) => sftp.chmod(path, mode, cb)),
   };
   return files;
-}
-
-/**
- * `ip -o addr` lines: "2: eth0    inet 192.0.2.11/24 brd …", one address
- * each. The node's words: an address that is not one, or a prefix too long
- * for its family, is left out.
- */
-export function parseIpAddr(text: string): NodeInterface[] {
-  const byName = new Map<string, NodeInterface>();
-  for (const m of text.matchAll(/^\d+:\s+([^\s:@]+)\S*\s+inet6?\s+([0-9A-Fa-f.:]+)\/(\d{1,3})\b/gm)) {
-    const name = m[1] as string;
-    const address = m[2] as string;
-    const prefix = Number(m[3]);
-    const family = isIP(address);
-    if (family === 0 || prefix > (family === 4 ? 32 : 128)) continue;
-    const iface = byName.get(name) ?? { name, addresses: [] };
-    iface.addresses.push({ address, prefix });
-    byName.set(name, iface);
-  }
-  return [...byName.values()];
 }
 
 /**

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnServer, stopPid, tempDir } from './procs.js';
 
@@ -17,14 +18,18 @@ export class OvnController {
     this.dir = dir;
   }
 
-  static start(ovsDb: string, dir = tempDir('ovn-controller')): OvnController {
+  /**
+   * `netns`: run it inside that network namespace; `runDir`: its run dir when
+   * it shares one with the node's ovs-vswitchd (it opens RUNDIR/br-int.mgmt).
+   */
+  static start(ovsDb: string, dir = tempDir('ovn-controller'), opts: { netns?: string; runDir?: string } = {}): OvnController {
     const c = new OvnController(dir);
-    const proc = spawnServer(
-      'ovn-controller',
-      // Its control socket goes to OVN_RUNDIR (23.03 has no --unixctl).
-      [ovsDb, `--pidfile=${join(dir, 'ovn-controller.pid')}`, `--log-file=${join(dir, 'ovn-controller.log')}`, '-vconsole:off', '-vfile:info'],
-      { env: { ...process.env, OVS_RUNDIR: dir, OVN_RUNDIR: dir } },
-    );
+    mkdirSync(dir, { recursive: true });
+    const runDir = opts.runDir ?? dir;
+    // Its control socket goes to OVN_RUNDIR (23.03 has no --unixctl).
+    const argv = ['ovn-controller', ovsDb, `--pidfile=${join(dir, 'ovn-controller.pid')}`, `--log-file=${join(dir, 'ovn-controller.log')}`, '-vconsole:off', '-vfile:info'];
+    const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+    const proc = spawnServer(cmd as string, args, { env: { ...process.env, OVS_RUNDIR: runDir, OVN_RUNDIR: runDir } });
     c.pid = proc.pid;
     c.output = proc.output;
     proc.child.once('exit', (code, signal) => {

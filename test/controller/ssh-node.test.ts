@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIpAddr } from '../../controller/transport/ssh-node.js';
+import { parseIpAddr } from '../../agent/node.js';
 
 describe('the node\'s interfaces, from `ip -o addr` run over SSH (direct mode)', () => {
   it('reads each interface\'s addresses and prefixes', () => {

@@ -1,0 +1,268 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { OvnController } from './ovn-controller.js';
+import { NB_SCHEMA, OvsdbServer, SB_SCHEMA } from './ovsdb-server.js';
+import { type Spawned, run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
+
+/** Every namespace a datapath sandbox makes starts with this, so a teardown can find what a crash left. */
+export const NETNS_PREFIX = 'ocx';
+
+/** The provider network (a flat network on a shared segment) and the tenant (overlay) network the VMs sit on. */
+const PROVIDER_NET = '192.168.100';
+const TENANT_NET = '10.0.0';
+const UNDERLAY_NET = '10.250.0';
+/** The tenant network's MTU: the underlay's 1500 less Geneve's 58 bytes of headers (IPv4, OVN's options). */
+export const TENANT_MTU = 1442;
+
+export interface DatapathVm {
+  name: string;
+  netns: string;
+  network: 'provider' | 'tenant';
+  ip: string;
+  mac: string;
+  /** The neutron port id: the logical switch port's name. */
+  port: string;
+  vmId: string;
+  tap: string;
+  host: string;
+}
+
+export interface DatapathNode {
+  name: string;
+  group: 'gateway' | 'compute';
+  netns: string;
+  underlayIp: string;
+  ovsdb: OvsdbServer;
+  vswitchd: Spawned;
+  controller: OvnController;
+  stateDir: string;
+  /** The veth that br-ex takes as its uplink once the node is migrated. */
+  providerUplink: string;
+}
+
+/**
+ * A sandbox with a real data plane. Central: a Northbound, a Southbound and
+ * ovn-northd. A fabric namespace with two Linux bridges stands for the
+ * physical network: the provider segment (a flat network) and the underlay.
+ * Per node, a network namespace with its own ovsdb-server, ovs-vswitchd on
+ * the userspace datapath and ovn-controller; before migration its VMs' taps
+ * sit on Linux bridges (the old dataplane: one on the provider segment, one
+ * on a segment standing for the old SDN's tenant tunnels). VMs are network
+ * namespaces whose veth peers are the taps. Everything it made is removed by
+ * stop(): processes by pid, namespaces (and the veths in them) by name.
+ */
+export class DatapathSandbox {
+  readonly dir: string;
+  readonly prefix: string;
+  readonly nodes: DatapathNode[] = [];
+  readonly vms: DatapathVm[] = [];
+  nb!: OvsdbServer;
+  sb!: OvsdbServer;
+  private northd: Spawned | undefined;
+  private readonly namespaces: string[] = [];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.prefix = `${NETNS_PREFIX}${randomBytes(2).toString('hex')}`;
+  }
+
+  get fabric(): string {
+    return `${this.prefix}-fabric`;
+  }
+
+  static async start(opts: { gateways: number; computes: number; vmsPerNode: number }): Promise<DatapathSandbox> {
+    const s = new DatapathSandbox(tempDir('datapath'));
+    try {
+      await s.build(opts);
+    } catch (err) {
+      await s.stop();
+      throw err;
+    }
+    return s;
+  }
+
+  private async build(opts: { gateways: number; computes: number; vmsPerNode: number }): Promise<void> {
+    this.nb = await OvsdbServer.start({ schemas: [NB_SCHEMA], dir: join(this.dir, 'northbound') });
+    this.sb = await OvsdbServer.start({ schemas: [SB_SCHEMA], dir: join(this.dir, 'southbound') });
+    const northdDir = join(this.dir, 'northd');
+    mkdirSync(northdDir);
+    this.northd = spawnServer('ovn-northd', [`--ovnnb-db=${this.nb.unix}`, `--ovnsb-db=${this.sb.unix}`, `--pidfile=${join(northdDir, 'pid')}`, `--log-file=${join(northdDir, 'log')}`, '-vconsole:off'], {
+      env: { ...process.env, OVN_RUNDIR: northdDir },
+    });
+    this.nbctl('ls-add', 'provider', '--', 'lsp-add', 'provider', 'ln-provider', '--', 'lsp-set-type', 'ln-provider', 'localnet',
+      '--', 'lsp-set-addresses', 'ln-provider', 'unknown', '--', 'lsp-set-options', 'ln-provider', 'network_name=physnet1');
+    this.nbctl('ls-add', 'tenant');
+
+    this.addNetns(this.fabric);
+    for (const br of ['prov', 'ten', 'ul']) {
+      this.inNs(this.fabric, 'ip', 'link', 'add', br, 'type', 'bridge');
+      this.inNs(this.fabric, 'ip', 'link', 'set', br, 'up');
+    }
+    const specs = [
+      ...Array.from({ length: opts.gateways }, (_, i) => ({ name: `gw-${i + 1}`, group: 'gateway' as const })),
+      ...Array.from({ length: opts.computes }, (_, i) => ({ name: `cmp-${i + 1}`, group: 'compute' as const })),
+    ];
+    for (const [i, spec] of specs.entries()) await this.addNode(spec.name, spec.group, i);
+    for (const [i, node] of this.nodes.entries()) {
+      for (let j = 0; j < opts.vmsPerNode; j++) this.addVm(node, i * opts.vmsPerNode + j, j % 2 === 0 ? 'provider' : 'tenant');
+    }
+  }
+
+  nbctl(...args: string[]): string {
+    return run('ovn-nbctl', [`--db=${this.nb.unix}`, '--timeout=10', ...args]).trim();
+  }
+
+  sbctl(...args: string[]): string {
+    return run('ovn-sbctl', [`--db=${this.sb.unix}`, '--timeout=10', ...args]).trim();
+  }
+
+  inNs(netns: string, ...argv: string[]): string {
+    return run('ip', ['netns', 'exec', netns, ...argv]);
+  }
+
+  private addNetns(name: string): void {
+    run('ip', ['netns', 'add', name]);
+    this.namespaces.push(name);
+    this.inNs(name, 'ip', 'link', 'set', 'lo', 'up');
+  }
+
+  /** A veth pair with one end in `a` (named `aName`) and the other in `b`, both up. */
+  private veth(a: string, aName: string, b: string, bName: string): void {
+    // Made in their namespaces at once: a name taken in this one (eth0) is free there.
+    run('ip', ['link', 'add', aName, 'netns', a, 'type', 'veth', 'peer', 'name', bName, 'netns', b]);
+    this.inNs(a, 'ip', 'link', 'set', aName, 'up');
+    this.inNs(b, 'ip', 'link', 'set', bName, 'up');
+  }
+
+  private async addNode(name: string, group: DatapathNode['group'], i: number): Promise<void> {
+    const p = this.prefix;
+    const netns = `${p}-${name}`;
+    const base = join(this.dir, 'nodes', name);
+    const runDir = join(base, 'run');
+    mkdirSync(runDir, { recursive: true });
+    this.addNetns(netns);
+    const ovsdb = await OvsdbServer.start({ dir: join(base, 'ovs') });
+    // vswitchd and ovn-controller share a run dir of the node's own: ovn-controller opens RUNDIR/br-int.mgmt.
+    const env = { ...process.env, OVS_RUNDIR: runDir, OVN_RUNDIR: runDir, OVS_LOGDIR: base, OVN_LOGDIR: base };
+    const vswitchd = spawnServer('ip', ['netns', 'exec', netns, 'ovs-vswitchd', ovsdb.unix, '--disable-system', `--pidfile=${join(base, 'vswitchd.pid')}`,
+      `--unixctl=${join(runDir, 'ovs-vswitchd.ctl')}`, `--log-file=${join(base, 'vswitchd.log')}`, '-vconsole:off'], { env });
+    // The node's underlay: on a userspace datapath the tunnel endpoint's address sits on a netdev bridge holding the underlay NIC.
+    const underlayIp = `${UNDERLAY_NET}.${10 + i}`;
+    this.veth(netns, `${p}u${i}`, this.fabric, `${p}U${i}`);
+    this.inNs(this.fabric, 'ip', 'link', 'set', `${p}U${i}`, 'master', 'ul');
+    // The kernel stays off the NIC OVS holds, or it answers too and every packet arrives twice.
+    this.inNs(netns, 'ip', 'link', 'set', `${p}u${i}`, 'arp', 'off');
+    this.inNs(netns, 'sysctl', '-qw', `net.ipv6.conf.${p}u${i}.disable_ipv6=1`);
+    ovsdb.vsctl('add-br', 'br-phy', '--', 'set', 'bridge', 'br-phy', 'datapath_type=netdev', '--', 'add-port', 'br-phy', `${p}u${i}`);
+    await waitFor(`${name}: br-phy in its namespace`, () => {
+      try {
+        this.inNs(netns, 'ip', 'link', 'show', 'br-phy');
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    this.inNs(netns, 'ip', 'addr', 'add', `${underlayIp}/24`, 'dev', 'br-phy');
+    this.inNs(netns, 'ip', 'link', 'set', 'br-phy', 'up');
+    // The old dataplane: a Linux bridge per network, each with an uplink into its fabric segment.
+    for (const [seg, letter] of [['prov', 'o'], ['ten', 't']] as const) {
+      const bridge = oldBridge(seg === 'prov' ? 'provider' : 'tenant');
+      this.inNs(netns, 'ip', 'link', 'add', bridge, 'type', 'bridge');
+      this.inNs(netns, 'ip', 'link', 'set', bridge, 'up');
+      this.veth(netns, `${p}${letter}${i}`, this.fabric, `${p}${letter.toUpperCase()}${i}`);
+      this.inNs(netns, 'ip', 'link', 'set', `${p}${letter}${i}`, 'master', bridge);
+      this.inNs(this.fabric, 'ip', 'link', 'set', `${p}${letter.toUpperCase()}${i}`, 'master', seg);
+    }
+    // The provider NIC br-ex takes once OVN carries the node (not in any bridge until then).
+    const providerUplink = `${p}x${i}`;
+    this.veth(netns, providerUplink, this.fabric, `${p}X${i}`);
+    this.inNs(this.fabric, 'ip', 'link', 'set', `${p}X${i}`, 'master', 'prov');
+    const controller = OvnController.start(ovsdb.unix, join(base, 'ovn-controller'), { netns, runDir });
+    this.nodes.push({ name, group, netns, underlayIp, ovsdb, vswitchd, controller, stateDir: join(base, 'state'), providerUplink });
+  }
+
+  private addVm(node: DatapathNode, k: number, network: DatapathVm['network']): void {
+    const port = randomUUID();
+    const vm: DatapathVm = {
+      name: `vm-${k + 1}`, netns: `${this.prefix}-vm${k + 1}`, network, host: node.name, port, vmId: randomUUID(), tap: `tap${port.slice(0, 11)}`,
+      ip: `${network === 'provider' ? PROVIDER_NET : TENANT_NET}.${10 + k}`,
+      mac: `fa:16:3e:00:${(k >> 8).toString(16).padStart(2, '0')}:${(k & 0xff).toString(16).padStart(2, '0')}`,
+    };
+    this.addNetns(vm.netns);
+    this.veth(node.netns, vm.tap, vm.netns, 'eth0');
+    this.inNs(vm.netns, 'ip', 'link', 'set', 'eth0', 'address', vm.mac);
+    if (network === 'tenant') this.inNs(vm.netns, 'ip', 'link', 'set', 'eth0', 'mtu', String(TENANT_MTU));
+    this.inNs(vm.netns, 'ip', 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
+    this.inNs(node.netns, 'ip', 'link', 'set', vm.tap, 'master', oldBridge(network));
+    this.nbctl('lsp-add', network, port, '--', 'lsp-set-addresses', port, `${vm.mac} ${vm.ip}`);
+    this.vms.push(vm);
+  }
+
+  /** The binding list an operator would export for these VMs (openstack port show's fields). */
+  bindings(): Record<string, string>[] {
+    return this.vms.map((v) => ({ id: v.port, mac_address: v.mac, device_id: v.vmId, binding_host_id: v.host }));
+  }
+
+  /** The inventory an operator would write for this fleet. */
+  inventory(): Record<string, unknown> {
+    return {
+      ovn: { southbound: [this.sb.unix], northbound: [this.nb.unix] },
+      defaults: {
+        encap: { type: 'geneve' },
+        integrationBridgeDatapathType: 'netdev',
+        bridgeMappings: { physnet1: 'br-ex' },
+      },
+      groups: { gateway: { gateway: true }, compute: {} },
+      hosts: Object.fromEntries(
+        this.nodes.map((n) => [
+          n.name,
+          {
+            address: n.underlayIp,
+            groups: [n.group],
+            agent: { backend: 'ovsdb', db: n.ovsdb.unix },
+            transport: { kind: 'local', stateDir: n.stateDir, netns: n.netns },
+            bridges: [{ name: 'br-ex', uplink: n.providerUplink, datapathType: 'netdev' }],
+          },
+        ]),
+      ),
+    };
+  }
+
+  writeInventory(path = join(this.dir, 'inventory.yaml')): string {
+    writeFileSync(path, `# a datapath sandbox made by ovn-chassis (${this.nodes.length} nodes, ${this.vms.length} VMs)\n${stringify(this.inventory())}`);
+    return path;
+  }
+
+  writeBindings(path = join(this.dir, 'bindings.json')): string {
+    writeFileSync(path, `${JSON.stringify(this.bindings(), null, 2)}\n`);
+    return path;
+  }
+
+  /** A continuous ping (10 ms) from one VM to another, as an argument vector whose output `ping -D` prints. */
+  pingCommand(from: DatapathVm, to: DatapathVm): string[] {
+    return ['ip', 'netns', 'exec', from.netns, 'ping', '-D', '-n', '-i', '0.01', to.ip];
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) await n.controller.stop();
+    for (const n of this.nodes) await stopPid(n.vswitchd.pid);
+    for (const n of this.nodes) await n.ovsdb.stop();
+    if (this.northd) await stopPid(this.northd.pid);
+    await this.sb?.stop();
+    await this.nb?.stop();
+    for (const ns of this.namespaces.splice(0).reverse()) {
+      try {
+        run('ip', ['netns', 'delete', ns]);
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+}
+
+/** The old dataplane's Linux bridge on a node for a network. */
+export function oldBridge(network: 'provider' | 'tenant'): string {
+  return network === 'provider' ? 'old-provider' : 'old-tenant';
+}

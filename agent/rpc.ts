@@ -16,6 +16,8 @@ import type { Logger } from '../common/log.js';
 import { type NodeAccess, localNode } from './node.js';
 import type { Backend } from './state.js';
 import { planView, showView } from './view.js';
+import { backupDatabase } from './backup.js';
+import { preflight } from './preflight.js';
 import { plugVifs, unplugVifs, vifStates } from './vifs.js';
 
 export interface AgentContext {
@@ -113,6 +115,8 @@ export class RpcSession {
         return r;
       }),
     hook: (params) => runHook(params.hook, this.node),
+    preflight: (params) => preflight(this.node, params),
+    backup: () => backupDatabase(this.ctx.backend, this.node, this.ctx.stateDir),
     vifs: async ({ bridge, vifs }) => ({ vifs: await vifStates(this.ctx.backend, this.node, bridge, vifs) }),
     plug: ({ bridge, vifs }) => this.exclusive(() => plugVifs(this.ctx.backend, this.node, bridge, vifs)),
     unplug: ({ bridge, ports }) => this.exclusive(() => unplugVifs(this.ctx.backend, this.node, bridge, ports)),

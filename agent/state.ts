@@ -1,5 +1,6 @@
 import { MANAGER_SETTING, OTHER_CONFIG_SETTING } from '../schemas/keys.js';
 import type { BridgeSpec } from '../schemas/chassis.js';
+import type { NodeAccess } from './node.js';
 import { MANAGER_PRESENT, SSL_KEY, type SslState, encodeSsl } from './keys.js';
 
 /** A Manager row the Open_vSwitch row references (ovs-vsctl set-manager): its uuid, so a write can name it. */
@@ -71,6 +72,8 @@ export interface Backend {
   ports?(bridge: string): Promise<PortRow[] | undefined>;
   /** Changes `bridge`'s ports as `w` says, or throws AgentError CONFLICT and changes nothing. */
   writePorts?(bridge: string, w: PortWrite): Promise<void>;
+  /** The whole database as `ovsdb-client backup` writes it, run where the backend reaches the node (`node`, or inside its container). */
+  backup(node: NodeAccess): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** The Open vSwitch version the backend's database or tools report, when known. */
   ovsVersion(): Promise<string | undefined>;
   /**

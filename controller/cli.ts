@@ -27,6 +27,7 @@ import { rollbackFleet } from './rollback.js';
 import { formatProbes, startProbes } from './probes.js';
 
 import { vifsByHost } from './workloads.js';
+import { connectNorthbound } from './gateways.js';
 import { loadBindings } from '../schemas/vifs.js';
 import { formatHooks, formatReport, report, rollout } from './rollout.js';
 
@@ -178,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('verify-timeout', { type: 'number', default: 60 })
         .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' })
+        .option('drain', { type: 'boolean', default: true, describe: 'move a gateway\'s router ports to the other gateways before its hooks, and back after it verifies (--no-drain: do not)' })
         .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' }),
     async (a) => {
       if (!Number.isInteger(a['max-failures']) || a['max-failures'] < 0) throw new ControllerError('INVALID_CONFIG', `--max-failures ${a['max-failures']}: expected 0 or more`);
@@ -196,10 +198,16 @@ export async function main(argv: string[]): Promise<number> {
       process.on('SIGTERM', onSignal);
       try {
         const sb = await southbound(fleet, 'verify each node');
+        const nb = a.drain && fleet.hosts.some((h) => h.chassis.gateway) ? await connectNorthbound(fleet.inventory).catch((err) => {
+          sb.close();
+          throw err;
+        }) : undefined;
         const probes = startProbes(fleet.inventory.rollout?.probes ?? []);
         try {
           const outcome = await rollout(fleet, journal, sb, {
             ...(vifs ? { vifs } : {}),
+            ...(nb ? { nb } : {}),
+            drain: a.drain,
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
             maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
             onPlan: (batches, resumed, hooks) => {
@@ -226,6 +234,7 @@ export async function main(argv: string[]): Promise<number> {
           code = outcome === 'done' ? EXIT.OK : EXIT.PARTIAL;
         } finally {
           await probes.stop();
+          nb?.close();
           sb.close();
         }
       } finally {
@@ -241,11 +250,14 @@ export async function main(argv: string[]): Promise<number> {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
+      const history = journal?.history;
+      const nb = hosts.some((h) => history?.get(h.name)?.drained) ? await connectNorthbound(fleet.inventory) : undefined;
       try {
-        const results = await rollbackFleet(hosts, runOpts(a), journal);
+        const results = await rollbackFleet(hosts, runOpts(a), journal, nb);
         print(a, view(results), results.map((r) => (r.ok ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}${r.value.unplugged ? `, put ${r.value.unplugged} VIFs back on their old bridges` : ''}, ran ${r.value.hooks} rollback hooks, checked` : `${r.host}: ${failed(r)}`)).join('\n'));
         code = fleetExit(results, EXIT.OK);
       } finally {
+        nb?.close();
         await journal?.close();
       }
     })

@@ -16,7 +16,11 @@ export type ControllerErrorCode =
   | 'PROTOCOL_MISMATCH'
   | 'AGENT_UNHEALTHY'
   | 'AGENT_NOT_STARTED'
-  | 'JOURNAL_FAILED';
+  | 'JOURNAL_FAILED'
+  /** A rollout's pre-flight found the node not ready (MTU, tunnel reach, nova's host name, versions, gateways left). */
+  | 'PREFLIGHT_FAILED'
+  /** A gateway's router ports could not be moved to the other gateways, or back. */
+  | 'DRAIN_FAILED';
 
 /** What a failure left on its node: changed (the write happened), or perhaps changed (its outcome is unknown). */
 export type NodeChange = 'changed' | 'maybe-changed';

@@ -4,7 +4,7 @@ import { namedIps } from '../schemas/keys.js';
 import { ConfigError } from '../schemas/errors.js';
 import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
 import { HOOK_PHASES, type Hooks } from '../schemas/hooks.js';
-import { type Inventory, type Layer, type Transport, inventorySchema, transportSchema } from '../schemas/inventory.js';
+import { type Inventory, type Layer, type Preflight, type Transport, inventorySchema, preflightSchema, transportSchema } from '../schemas/inventory.js';
 import { seededChassisMacs } from './macs.js';
 import { uuidv5 } from './uuid5.js';
 
@@ -20,6 +20,7 @@ export interface Host {
   transport: Transport;
   agent: AgentBackend;
   hooks: Hooks;
+  preflight: Preflight;
 }
 
 export interface Fleet {
@@ -70,7 +71,7 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       for (const phase of HOOK_PHASES) if (lh?.[phase]) hooks[phase] = [...(hooks[phase] ?? []), ...lh[phase]];
       merged = merge(merged, rest);
     }
-    const { address, transport, vars, chassisMacSeed, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; chassisMacSeed?: string };
+    const { address, transport, vars, chassisMacSeed, preflight, groups: _g, ...fields } = merged as Obj & { address?: string; transport?: Obj; vars?: Obj; chassisMacSeed?: string; preflight?: Obj };
     const encap = isObj(fields.encap) ? fields.encap : {};
     // Given MACs win; with a seed, each physnet of the host's mappings gets one made for this host.
     const mappings = fields.bridgeMappings;
@@ -95,14 +96,16 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
     at('transport', tr);
     const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });
     at('agent', ag);
+    const pf = preflightSchema.safeParse(preflight ?? {}, { reportInput: true });
+    at('preflight', pf);
     const addr = address ?? (chassis.success ? namedIps(chassis.data.encap.ip)?.[0] : undefined);
     if (!addr) issues.push(`hosts.${name}: needs an address (or an encap.ip that names one)`);
     // Direct mode reaches the node's OVSDB or Docker socket; ovs-vsctl would have to run beside an agent.
     if (tr.success && tr.data.kind === 'ssh' && tr.data.via === 'direct' && ag.success && ag.data.backend === 'vsctl') {
       issues.push(`hosts.${name}.transport.via: "direct" needs agent.backend ovsdb (the node's OVSDB socket) or docker, not "vsctl"`);
     }
-    if (chassis.success && tr.success && ag.success && addr) {
-      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks });
+    if (chassis.success && tr.success && ag.success && pf.success && addr) {
+      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks, preflight: pf.data });
     }
   }
   if (issues.length > 0) throw new ConfigError(source, issues);

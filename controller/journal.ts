@@ -237,6 +237,8 @@ export interface NodeHistory {
   /** Each step's last phase: begun (and maybe interrupted), or ended ok / not ok. */
   steps: Map<Step, 'begun' | 'ok' | 'failed'>;
   previous?: Record<string, string | null>;
+  /** Gateway priorities the drain step moved and no undrain has put back yet. */
+  drained?: Record<string, string>;
 }
 
 /** What the journal says of each node, replayed in order. */
@@ -254,8 +256,12 @@ function apply(nodes: Map<string, NodeHistory>, r: JournalRecord): void {
   if (r.type === 'step') {
     n.steps.set(r.step, r.phase === 'begin' ? 'begun' : r.ok ? 'ok' : 'failed');
     if (r.previous) n.previous = r.previous;
+    if (r.step === 'drain' && r.gateways) n.drained = r.gateways;
+    if (r.step === 'undrain' && r.phase === 'end' && r.ok) delete n.drained;
   } else {
     n.state = r.state;
+    // A rollback put the node back, its gateway priorities included.
+    if (r.state === 'rolled-back') delete n.drained;
     // A failed node is tried afresh on resume (after the operator fixed it): its failed steps run again.
     if (r.state === 'failed') for (const [s, v] of n.steps) if (v === 'failed') n.steps.delete(s);
   }

@@ -6,6 +6,8 @@ import { type Journal, checkJournalHosts } from './journal.js';
 import { Progress } from './progress.js';
 import type { AgentClient } from './transport/client.js';
 import { integrationBridge } from './workloads.js';
+import { movesFromRecord, setPriorities } from './gateways.js';
+import type { OvsdbClient } from '../ovsdb/index.js';
 
 export interface RollbackOutcome {
   restored: Record<string, string | null>;
@@ -20,13 +22,15 @@ export interface RollbackOutcome {
  * replaced, or else from the agent's own snapshot; then its rollback hooks;
  * then reads the node again and fails the node if a key still differs.
  */
-export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: Journal): Promise<NodeResult<RollbackOutcome>[]> {
+export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: Journal, nb?: OvsdbClient): Promise<NodeResult<RollbackOutcome>[]> {
   if (journal) checkJournalHosts(journal, hosts);
   const history = journal?.history;
   const progress = new Progress('rollback', hosts.length, opts.log);
   return forEachNode<RollbackOutcome>(hosts, { ...opts, writes: true }, progress, (v) => `restored ${Object.keys(v.restored).length} keys`, async (host, agent) => {
     const previous = history?.get(host.name)?.previous;
-    const { restored, unplugged } = await putBack(host, agent, previous);
+    const drained = history?.get(host.name)?.drained;
+    if (drained && !nb) throw new ControllerError('REFUSED', `${host.name}: the journal shows its gateway priorities lowered and not put back, and the inventory names no ovn.northbound to restore them in`);
+    const { restored, unplugged } = await putBack(host, agent, previous, drained && nb ? { nb, drained } : undefined);
     return afterChange(async (): Promise<RollbackOutcome> => {
       // The journal asked for these keys: an agent that says it restored others is not believed.
       const asked = previous ? Object.keys(previous) : undefined;
@@ -48,10 +52,17 @@ export async function rollbackFleet(hosts: Host[], opts: RunOptions, journal?: J
  * a path while the chassis goes), then the keys — from the journal's record
  * of what the apply replaced, or the agent's own snapshot.
  */
-export async function putBack(host: Host, agent: AgentClient, previous: Record<string, string | null> | undefined): Promise<{ restored: Record<string, string | null>; unplugged: number }> {
+export async function putBack(
+  host: Host, agent: AgentClient, previous: Record<string, string | null> | undefined, gateways?: { nb: OvsdbClient; drained: Record<string, string> },
+): Promise<{ restored: Record<string, string | null>; unplugged: number; gateways: number }> {
   const { unplugged } = await agent.unplug(integrationBridge(host.chassis));
-  const restore = async () => (previous ? await agent.restore(previous) : (await agent.rollback()).restored);
+  const rest = async () => {
+    const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
+    // Priorities a drain lowered and nothing put back yet: back as they were, once the node is.
+    const moves = gateways ? movesFromRecord(gateways.drained) : [];
+    if (gateways) await setPriorities(gateways.nb, moves, 'restore');
+    return { restored, unplugged: unplugged.length, gateways: moves.length };
+  };
   // Once a VIF moved back, a failure to restore the keys failed on a changed node.
-  const restored = unplugged.length > 0 ? await afterChange(restore) : await restore();
-  return { restored, unplugged: unplugged.length };
+  return unplugged.length > 0 ? afterChange(rest) : rest();
 }

@@ -10,6 +10,9 @@ import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
 import { type OnFailure, afterBatch, afterPause, lastBatchWithWork, onNodeFailure, todoOf } from './rollout-policy.js';
 import { putBack } from './rollback.js';
+import { awaitMovedAway, drainMoves, movesFromRecord, movesRecord, readGateways, setPriorities } from './gateways.js';
+import type { OvsdbClient } from '../ovsdb/index.js';
+import { judgePreflight, preflightParams, southboundFacts } from './preflight.js';
 import { awaitWorkloads, describeWorkloadProblems, integrationBridge } from './workloads.js';
 import type { NodeVif } from '../schemas/vifs.js';
 import type { AgentClient } from './transport/client.js';
@@ -24,6 +27,10 @@ export interface RolloutOptions extends PlanOptions {
   vifs?: Map<string, NodeVif[]>;
   /** Default: the inventory's rollout.onFailure. */
   onFailure?: OnFailure;
+  /** The Northbound, where gateway nodes' router ports are drained (none: gateways are not drained). */
+  nb?: OvsdbClient;
+  /** false: gateways are taken without moving their router ports first (--no-drain). */
+  drain?: boolean;
   run: RunOptions;
   log: Logger;
   /** Told the plan before anything changes: the batches, and each host's hooks as they will run. */
@@ -150,15 +157,17 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
    * its end before the node goes on: a resume must know it may have run.
    * One that only reads is noted: a crash that loses it makes a resume run it again.
    */
-  const step = async (s: Step, changes: boolean, fn: () => Promise<{ detail: string; previous?: Record<string, string | null> }>): Promise<void> => {
+  const step = async (s: Step, changes: boolean, fn: () => Promise<{ detail: string; previous?: Record<string, string | null>; gateways?: Record<string, string> }>): Promise<void> => {
     if (done(s)) return;
-    const record = (draft: Parameters<Journal['note']>[0]) => (changes ? journal.append(draft) : journal.note(draft));
+    // The backup is on disk in the journal too: a resume after the change must not take another (of the changed node).
+    const durable = changes || s === 'backup';
+    const record = (draft: Parameters<Journal['note']>[0]) => (durable ? journal.append(draft) : journal.note(draft));
     await record({ type: 'step', host: host.name, step: s, phase: 'begin' });
     if (changes) touched.add(host.name);
     const t0 = Date.now();
     try {
       const r = await fn();
-      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}) });
+      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}), ...(r.gateways ? { gateways: r.gateways } : {}) });
       opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
     } catch (err) {
       const message = (err as Error).message;
@@ -183,7 +192,31 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       const warnings = precheck(host, facts);
       for (const w of warnings) opts.log.warn({ host: host.name }, w);
       if (plan.refusals.length > 0) throw new ControllerError('REFUSED', `${host.name}: ${plan.refusals.join('; ')}`);
-      return { detail: `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}` };
+      const base = `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}`;
+      if (!host.preflight.enabled) return { detail: `${base}; pre-flight skipped (preflight.enabled is false)` };
+      const encapIps = namedIps(host.chassis.encap.ip) ?? plan.resolvedEncapIp ?? [];
+      const sbFacts = southboundFacts(sb, host.chassis.systemId);
+      const params = preflightParams(host, encapIps, sbFacts.peerIps);
+      const problems = judgePreflight(host, facts, params, await agent!.preflight(params), sbFacts);
+      if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
+      return { detail: `${base}; pre-flight passed (MTU for ${host.preflight.tenantMtu} + Geneve, ${params.peers.length} tunnel peers reached, OVN ${facts.ovnVersion})` };
+    });
+    await step('backup', false, async () => {
+      const b = await agent!.backup();
+      return { detail: `the node's Open vSwitch database saved to ${b.path} (${b.bytes} bytes; ovsdb-client restore puts it back)` };
+    });
+    let drained = prior?.drained;
+    const nb = opts.drain === false ? undefined : opts.nb;
+    await step('drain', Boolean(host.chassis.gateway && nb), async () => {
+      if (!host.chassis.gateway) return { detail: 'not a gateway' };
+      if (!nb) return { detail: opts.drain === false ? 'not drained (--no-drain)' : 'not drained: the inventory names no ovn.northbound' };
+      const { moves, alone } = drainMoves(await readGateways(nb), host.chassis.systemId);
+      await setPriorities(nb, moves, 'drain');
+      drained = movesRecord(moves);
+      const still = await awaitMovedAway(sb, host.chassis.systemId, moves, opts.verifyTimeoutS * 1000);
+      if (still.length > 0) throw new ControllerError('DRAIN_FAILED', `${host.name}: ${still.join(', ')} still active here ${opts.verifyTimeoutS} s after its priority went below the other gateways' (are they up?)`);
+      const lone = alone.length > 0 ? `; ${alone.join(', ')} ha${alone.length === 1 ? 's' : 've'} no other gateway and stay${alone.length === 1 ? 's' : ''}` : '';
+      return { detail: moves.length > 0 ? `moved ${moves.map((m) => `${m.group} (${m.from}→${m.to})`).join(', ')} to the other gateways${lone}` : `no router port to move${lone}`, gateways: drained };
     });
     await step('before', Boolean(host.hooks.before?.length), () => hooks(host.hooks.before));
     await step('apply', true, async () => {
@@ -214,6 +247,12 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       if (bad.length > 0) throw new ControllerError('NOT_VERIFIED', `${host.name}: ${bad.length} of ${vifs.length} VIFs did not come up: ${describeWorkloadProblems(bad)}`);
       return { detail: `chassis ${host.chassis.systemId} registered as desired; ${vifs.length} VIFs bound to it and installed` };
     });
+    await step('undrain', Boolean(drained && nb), async () => {
+      const moves = movesFromRecord(drained ?? {});
+      if (!nb || moves.length === 0) return { detail: 'nothing drained' };
+      await setPriorities(nb, moves, 'restore');
+      return { detail: `gateway priorities back: ${moves.map((m) => `${m.group} (${m.to}→${m.from})`).join(', ')}` };
+    });
     journal.note({ type: 'node', host: host.name, state: 'done' });
     opts.onEvent(`  ${host.name}: done`);
     return true;
@@ -231,9 +270,10 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
 /** rollout.onFailure: rollback — the failed node is put back (VIFs, then keys) and says so; a rollback that fails is said too. */
 async function rollBackFailed(host: Host, agent: AgentClient, journal: Journal, opts: RolloutOptions): Promise<void> {
   try {
-    const r = await putBack(host, agent, journal.history.get(host.name)?.previous);
+    const h = journal.history.get(host.name);
+    const r = await putBack(host, agent, h?.previous, opts.nb && h?.drained ? { nb: opts.nb, drained: h.drained } : undefined);
     await journal.append({ type: 'node', host: host.name, state: 'rolled-back' });
-    opts.onEvent(`  ${host.name}: rolled back (rollout.onFailure): ${r.unplugged} VIFs back on their old bridges, ${Object.keys(r.restored).length} keys restored`);
+    opts.onEvent(`  ${host.name}: rolled back (rollout.onFailure): ${r.unplugged} VIFs back on their old bridges, ${Object.keys(r.restored).length} keys restored${r.gateways ? `, ${r.gateways} gateway priorities restored` : ''}`);
   } catch (err) {
     opts.onEvent(`  ${host.name}: rollback FAILED: ${(err as Error).message}`);
   }

@@ -36,7 +36,7 @@ export function expectationOf(host: string, c: ChassisConfig, resolvedIps?: stri
   return { host, systemId: c.systemId, encaps, gateway: c.gateway === true };
 }
 
-function cmsTokens(row: Row): string[] {
+export function cmsTokens(row: Row): string[] {
   const from = (col: string) => (row[col] instanceof Map ? ((row[col] as Map<string, string>).get('ovn-cms-options') ?? '') : '');
   return `${from('other_config')},${from('external_ids')}`.split(',').map((t) => t.trim()).filter(Boolean);
 }

@@ -55,6 +55,19 @@ export const transportSchema = z.discriminatedUnion('kind', [sshTransportSchema,
 export type Transport = z.output<typeof transportSchema>;
 export type SshTransport = z.output<typeof sshTransportSchema>;
 
+/** What a rollout checks on a node before its first hook (rollout pre-flight). */
+export const preflightSchema = z.strictObject({
+  /** The tenant networks' MTU: the underlay under each encap IP must carry it plus the tunnel's headers. */
+  tenantMtu: z.number().int().min(576).max(9000).default(1442),
+  /** Where nova's config is on the node: its [DEFAULT] host must be the chassis hostname, or neutron binds ports elsewhere (default Kolla's). */
+  novaConf: z.string().startsWith('/', 'must be an absolute path').default('/etc/kolla/nova-compute/nova.conf'),
+  /** Other gateway chassis that must be registered before a gateway that carries traffic is taken. */
+  minOtherGateways: z.number().int().min(0).default(1),
+  /** Set false to skip the checks on this host (said in the journal). */
+  enabled: z.boolean().default(true),
+});
+export type Preflight = z.output<typeof preflightSchema>;
+
 type ChassisField = keyof typeof chassisConfigSchema.shape;
 
 /** Every chassis field, taken from the chassis schema itself so a new field needs no edit here. */
@@ -71,6 +84,8 @@ const layerShape = {
   vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Steps around the change on this node (rollout) and after a rollback. */
   hooks: hooksSchema.optional(),
+  /** Pre-flight settings (merged key by key, like encap). */
+  preflight: z.record(z.string(), z.unknown()).optional(),
   /** Make chassisMacMappings per host from this seed, one MAC per physnet of its bridgeMappings, when none are given. */
   chassisMacSeed: z.string().min(1).optional(),
 };

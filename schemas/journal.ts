@@ -5,7 +5,7 @@ import { z } from 'zod';
  * step, so a controller killed at any moment can resume without redoing or
  * skipping a node.
  */
-export const STEPS = ['precheck', 'before', 'apply', 'after', 'plug', 'verify'] as const;
+export const STEPS = ['precheck', 'backup', 'drain', 'before', 'apply', 'after', 'plug', 'verify', 'undrain'] as const;
 export type Step = (typeof STEPS)[number];
 
 const at = z.string();
@@ -26,6 +26,8 @@ export const journalRecordSchema = z.discriminatedUnion('type', [
     previous: z.record(z.string(), z.string().nullable()).optional(),
     /** what happened, for the report: changes applied, hooks run, the SB verdict. */
     detail: z.string().optional(),
+    /** drain end: each gateway entry moved, "TABLE:UUID:GROUP" → "FROM>TO", for undrain and rollback to put back. */
+    gateways: z.record(z.string(), z.string()).optional(),
   }),
   z.strictObject({ type: z.literal('node'), at, host: z.string(), state: z.enum(['done', 'failed', 'rolled-back']), error: z.string().optional() }),
   z.strictObject({ type: z.literal('stop'), at, reason: z.string() }),

@@ -302,7 +302,7 @@ export function setField(target: Record<string, unknown>, field: string, value: 
 }
 
 /** Compares OVN versions ("24.03.1"); missing parts count as 0. */
-function compareVersions(a: string, b: string): number {
+export function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

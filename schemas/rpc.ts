@@ -175,6 +175,18 @@ export const METHODS = {
   rollback: { params: none, result: rollbackResultSchema, writes: true },
   hook: { params: z.strictObject({ hook: hookSchema }), result: hookResultSchema, writes: true },
   /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
+  /** Saves the node's whole Open vSwitch database (ovsdb-client backup) in its state dir; changes nothing on the node. */
+  backup: { params: none, result: z.strictObject({ path: nodeText(500), bytes: z.number().int().nonnegative() }), writes: false },
+  /** What only the node can say before it is migrated: MTUs under its encap IPs, tunnel-sized reach to its peers, nova's host name. */
+  preflight: {
+    params: z.strictObject({ encapIps: z.array(ipAddress).max(16), peers: z.array(ipAddress).max(256), payload: z.number().int().min(0).max(65000), novaConf: z.string().startsWith('/').optional() }),
+    result: z.strictObject({
+      mtus: z.array(z.strictObject({ ip: nodeText(64), iface: nodeText(64).optional(), mtu: z.number().int().optional() })).max(16),
+      peers: z.array(z.strictObject({ ip: nodeText(64), ok: z.boolean(), why: nodeText(300).optional() })).max(256),
+      novaHost: nodeText(253).nullable(),
+    }),
+    writes: false,
+  },
   /** Where each listed VIF stands on the node: plugged, ours, installed by ovn-controller. */
   vifs: { params: vifParams, result: vifStatesSchema, writes: false },
   /** Moves the listed VIFs' taps onto the bridge (all or none). */

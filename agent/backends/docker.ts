@@ -22,13 +22,14 @@ export async function dockerExec(docker: DockerApi, container: string, cmd: stri
 
 /** ovs-vsctl inside the Open vSwitch container, as Kolla runs it, through the Docker API at `socketPath`. */
 export function dockerVsctl(container: string, docker: DockerApi, socketPath: string): VsctlBackend {
-  const run: VsctlRunner = async (args) => {
+  const exec = async (cmd: string[]) => {
     try {
-      return await dockerExec(docker, container, ['ovs-vsctl', ...args]);
+      return await dockerExec(docker, container, cmd);
     } catch (err) {
       if (err instanceof AgentError) throw err;
       throw new AgentError('UNREACHABLE', `cannot reach dockerd at ${socketPath}: ${(err as Error).message}`, { cause: err });
     }
   };
-  return new VsctlBackend(run, `docker ${container}`);
+  const run: VsctlRunner = (args) => exec(['ovs-vsctl', ...args]);
+  return new VsctlBackend(run, `docker ${container}`, () => exec(['ovsdb-client', 'backup']));
 }

@@ -3,6 +3,7 @@ import {
   update, uuid, wait, type ClientOptions, type Operation, type Row, type TlsFiles, type WireValue,
 } from '../../ovsdb/index.js';
 import { AgentError } from '../errors.js';
+import type { NodeAccess } from '../node.js';
 import { COLUMNS } from './columns.js';
 import { type SslRow, type SslState, decodeSsl } from '../keys.js';
 import { type Backend, type NodeState, type PortRow, type PortWrite, type WatchEvent, type WriteSet, splitWrite } from '../state.js';
@@ -21,6 +22,7 @@ function sslColumns(r: SslRow): Record<string, WireValue> {
 }
 
 const DB = 'Open_vSwitch';
+const BACKUP_TIMEOUT_MS = 60_000;
 
 /** The native backend: RFC 7047 straight to the node's ovsdb-server. */
 export class OvsdbBackend implements Backend {
@@ -28,14 +30,19 @@ export class OvsdbBackend implements Backend {
   readonly client: OvsdbClient;
   private root: string | undefined;
 
-  private constructor(client: OvsdbClient, endpoint: string) {
+  private readonly endpoint: string;
+  private readonly tls: TlsFiles | undefined;
+
+  private constructor(client: OvsdbClient, endpoint: string, tls: TlsFiles | undefined) {
     this.client = client;
+    this.endpoint = endpoint;
+    this.tls = tls;
     this.description = `ovsdb ${endpoint}`;
   }
 
   static async connect(endpoint: string, opts: { tls?: TlsFiles } & Partial<ClientOptions> = {}): Promise<OvsdbBackend> {
     try {
-      return new OvsdbBackend(await OvsdbClient.connect({ ...opts, endpoint }), endpoint);
+      return new OvsdbBackend(await OvsdbClient.connect({ ...opts, endpoint }), endpoint, opts.tls);
     } catch (err) {
       throw new AgentError('UNREACHABLE', `cannot reach the node's OVSDB: ${(err as Error).message}`, { cause: err });
     }
@@ -183,6 +190,15 @@ export class OvsdbBackend implements Backend {
     if (w.remove.length > 0) ops.push(mutate('Bridge', where, [mutation('ports', 'delete', set(w.remove.map((p) => uuid(p.uuid))))]));
     ops.push(comment('ovn-chassis-agent: plug or unplug VIFs'));
     await this.transactWrite(ops);
+  }
+
+  backup(node: NodeAccess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const t = this.tls;
+    if (t && !(typeof t.key === 'string' && typeof t.cert === 'string' && typeof t.ca === 'string')) {
+      return Promise.resolve({ code: null, stdout: '', stderr: 'ovsdb-client needs the TLS files as paths; this agent was given their contents' });
+    }
+    const tls = t ? ['-p', t.key as string, '-c', t.cert as string, '-C', t.ca as string] : [];
+    return node.run(['ovsdb-client', ...tls, 'backup', this.endpoint, DB], BACKUP_TIMEOUT_MS);
   }
 
   async ovsVersion(): Promise<string | undefined> {

@@ -130,10 +130,17 @@ export function parseReadOutput(stdout: string): NodeState {
 export class VsctlBackend implements Backend {
   readonly description: string;
   private readonly run: VsctlRunner;
+  private readonly runBackup: () => Promise<RunResult>;
 
-  constructor(run: VsctlRunner, description: string) {
+  /** `runBackup`: ovsdb-client backup where ovs-vsctl runs (beside it, or in the same container). */
+  constructor(run: VsctlRunner, description: string, runBackup: () => Promise<RunResult>) {
     this.run = run;
     this.description = description;
+    this.runBackup = runBackup;
+  }
+
+  backup(): Promise<RunResult> {
+    return this.runBackup();
   }
 
   async read(): Promise<NodeState> {
@@ -197,17 +204,17 @@ export class VsctlBackend implements Backend {
 
 /** A local ovs-vsctl binary, on the database it reaches by default ($OVS_RUNDIR/db.sock). */
 export function localVsctl(path = 'ovs-vsctl', env: NodeJS.ProcessEnv = process.env): VsctlBackend {
-  const run: VsctlRunner = (args) =>
+  const exec = (program: string, args: string[]): Promise<RunResult> =>
     new Promise((resolve) => {
-      execFile(path, args, { env, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      execFile(program, args, { env, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
         const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: string }) | null;
         if (e && typeof e.code === 'string') {
-          resolve({ code: 127, stdout: '', stderr: `cannot run ${path}: ${e.message}` });
+          resolve({ code: 127, stdout: '', stderr: `cannot run ${program}: ${e.message}` });
           return;
         }
         const code = !e ? 0 : typeof e.code === 'number' ? e.code : e.signal === 'SIGALRM' ? EXIT_TIMEOUT : 1;
         resolve({ code, stdout, stderr });
       });
     });
-  return new VsctlBackend(run, `vsctl ${path}`);
+  return new VsctlBackend((args) => exec(path, args), `vsctl ${path}`, () => exec('ovsdb-client', ['backup']));
 }

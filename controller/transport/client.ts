@@ -87,6 +87,14 @@ export class AgentClient {
     return this.call('hook', { hook });
   }
 
+  preflight(params: PreflightParams) {
+    return this.call('preflight', params);
+  }
+
+  backup() {
+    return this.call('backup');
+  }
+
   vifs(bridge: string, vifs: NodeVif[]) {
     return this.call('vifs', { bridge, vifs });
   }
@@ -141,6 +149,10 @@ export class AgentClient {
     throw new ControllerError('PROTOCOL', `${this.host}: the agent's answer to ${method}: ${answer.problem}`);
   }
 }
+
+/** What the controller asks of a node before it moves, and what the node says. */
+export type PreflightParams = ParamsIn<'preflight'>;
+export type PreflightReport = Result<'preflight'>;
 
 /** What the agent says of a node's VIFs. */
 export type VifStates = Result<'vifs'>;

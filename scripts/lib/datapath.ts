@@ -13,6 +13,9 @@ export const NETNS_PREFIX = 'ocx';
 const PROVIDER_NET = '192.168.100';
 const TENANT_NET = '10.0.0';
 const UNDERLAY_NET = '10.250.0';
+/** The router's port on the provider network, whose gateway chassis are the gateway nodes. */
+const GATEWAY_PORT = 'lrp-gateway';
+const ROUTER_GATEWAY_IP = `${PROVIDER_NET}.254`;
 /** The tenant network's MTU: the underlay's 1500 less Geneve's 58 bytes of headers (IPv4, OVN's options). */
 export const TENANT_MTU = 1442;
 
@@ -31,6 +34,9 @@ export interface DatapathVm {
 
 export interface DatapathNode {
   name: string;
+  systemId: string;
+  /** nova's config on the node: its [DEFAULT] host, which the chassis hostname must match. */
+  novaConf: string;
   group: 'gateway' | 'compute';
   netns: string;
   underlayIp: string;
@@ -108,6 +114,52 @@ export class DatapathSandbox {
     for (const [i, node] of this.nodes.entries()) {
       for (let j = 0; j < opts.vmsPerNode; j++) this.addVm(node, i * opts.vmsPerNode + j, j % 2 === 0 ? 'provider' : 'tenant');
     }
+    this.addRouter();
+  }
+
+  /**
+   * A router between the tenant network and the provider network, its
+   * gateway port on the gateway nodes (the first one preferred), and an
+   * external host on the provider segment that reaches the tenant network
+   * through it: traffic that must cross a gateway chassis.
+   */
+  private addRouter(): void {
+    this.nbctl('lr-add', 'router', '--', 'lrp-add', 'router', 'lrp-tenant', 'fa:16:3e:ff:00:01', `${TENANT_NET}.1/24`,
+      '--', 'lrp-add', 'router', GATEWAY_PORT, 'fa:16:3e:ff:00:02', `${ROUTER_GATEWAY_IP}/24`,
+      '--', 'lsp-add', 'tenant', 'rp-tenant', '--', 'lsp-set-type', 'rp-tenant', 'router', '--', 'lsp-set-addresses', 'rp-tenant', 'router',
+      '--', 'lsp-set-options', 'rp-tenant', 'router-port=lrp-tenant',
+      '--', 'lsp-add', 'provider', 'rp-gateway', '--', 'lsp-set-type', 'rp-gateway', 'router', '--', 'lsp-set-addresses', 'rp-gateway', 'router',
+      '--', 'lsp-set-options', 'rp-gateway', `router-port=${GATEWAY_PORT}`);
+    this.nodes.filter((n) => n.group === 'gateway').forEach((n, i) => this.nbctl('lrp-set-gateway-chassis', GATEWAY_PORT, n.systemId, String(20 - i * 10)));
+    this.addNetns(this.external.netns);
+    this.veth(this.external.netns, 'eth0', this.fabric, `${this.prefix}E`);
+    this.inNs(this.fabric, 'ip', 'link', 'set', `${this.prefix}E`, 'master', 'prov');
+    this.inNs(this.external.netns, 'ip', 'addr', 'add', `${this.external.ip}/24`, 'dev', 'eth0');
+    this.inNs(this.external.netns, 'ip', 'route', 'add', `${TENANT_NET}.0/24`, 'via', ROUTER_GATEWAY_IP);
+  }
+
+  /** A host outside the cloud, on the provider segment, routing to the tenant network through the router's gateway port. */
+  get external(): { name: string; netns: string; ip: string } {
+    return { name: 'external', netns: `${this.prefix}-ext`, ip: `${PROVIDER_NET}.250` };
+  }
+
+  /** Which chassis (by node name) holds the router's gateway port now, if any. */
+  activeGateway(): string | undefined {
+    const out = this.sbctl('--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port=cr-${GATEWAY_PORT}`);
+    if (!out) return undefined;
+    const name = this.sbctl('--bare', '--columns=name', 'list', 'Chassis', out);
+    return this.nodes.find((n) => n.systemId === name)?.name;
+  }
+
+  /** The router's gateway port's priorities, by node name. */
+  gatewayPriorities(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const line of this.nbctl('lrp-get-gateway-chassis', GATEWAY_PORT).split('\n')) {
+      const [name, prio] = line.trim().split(/\s+/);
+      const node = this.nodes.find((n) => name?.startsWith(`${GATEWAY_PORT}-${n.systemId}`));
+      if (node && prio) out[node.name] = Number(prio);
+    }
+    return out;
   }
 
   nbctl(...args: string[]): string {
@@ -180,7 +232,9 @@ export class DatapathSandbox {
     this.veth(netns, providerUplink, this.fabric, `${p}X${i}`);
     this.inNs(this.fabric, 'ip', 'link', 'set', `${p}X${i}`, 'master', 'prov');
     const controller = OvnController.start(ovsdb.unix, join(base, 'ovn-controller'), { netns, runDir });
-    this.nodes.push({ name, group, netns, underlayIp, ovsdb, vswitchd, controller, stateDir: join(base, 'state'), providerUplink });
+    const novaConf = join(base, 'nova.conf');
+    writeFileSync(novaConf, `[DEFAULT]\nhost = ${name}\n`);
+    this.nodes.push({ name, systemId: randomUUID(), novaConf, group, netns, underlayIp, ovsdb, vswitchd, controller, stateDir: join(base, 'state'), providerUplink });
   }
 
   private addVm(node: DatapathNode, k: number, network: DatapathVm['network']): void {
@@ -195,6 +249,7 @@ export class DatapathSandbox {
     this.inNs(vm.netns, 'ip', 'link', 'set', 'eth0', 'address', vm.mac);
     if (network === 'tenant') this.inNs(vm.netns, 'ip', 'link', 'set', 'eth0', 'mtu', String(TENANT_MTU));
     this.inNs(vm.netns, 'ip', 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
+    if (network === 'tenant') this.inNs(vm.netns, 'ip', 'route', 'add', 'default', 'via', `${TENANT_NET}.1`);
     this.inNs(node.netns, 'ip', 'link', 'set', vm.tap, 'master', oldBridge(network));
     this.nbctl('lsp-add', network, port, '--', 'lsp-set-addresses', port, `${vm.mac} ${vm.ip}`);
     this.vms.push(vm);
@@ -215,6 +270,7 @@ export class DatapathSandbox {
         bridgeMappings: { physnet1: 'br-ex' },
       },
       groups: { gateway: { gateway: true }, compute: {} },
+      rollout: { order: ['gateway', 'compute'], probes: this.probes() },
       hosts: Object.fromEntries(
         this.nodes.map((n) => [
           n.name,
@@ -222,7 +278,9 @@ export class DatapathSandbox {
             address: n.underlayIp,
             groups: [n.group],
             agent: { backend: 'ovsdb', db: n.ovsdb.unix },
+            systemId: n.systemId,
             transport: { kind: 'local', stateDir: n.stateDir, netns: n.netns },
+            preflight: { novaConf: n.novaConf },
             bridges: [{ name: 'br-ex', uplink: n.providerUplink, datapathType: 'netdev' }],
           },
         ]),
@@ -240,9 +298,28 @@ export class DatapathSandbox {
     return path;
   }
 
-  /** A continuous ping (10 ms) from one VM to another, as an argument vector whose output `ping -D` prints. */
-  pingCommand(from: DatapathVm, to: DatapathVm): string[] {
-    return ['ip', 'netns', 'exec', from.netns, 'ping', '-D', '-n', '-i', '0.01', to.ip];
+  /** A continuous ping (10 ms, each silence said: -O) from a VM or the external host to a VM, as a rollout probe runs it. */
+  pingCommand(from: { netns: string }, to: DatapathVm): string[] {
+    return ['ip', 'netns', 'exec', from.netns, 'ping', '-D', '-O', '-n', '-i', '0.01', to.ip];
+  }
+
+  /**
+   * Probes for a rollout: each provider VM to a provider VM on another node
+   * (the path that must hold all along), each tenant VM to a tenant VM on
+   * another node (across the overlay once both ends moved), and the external
+   * host to each tenant VM (through the gateway router).
+   */
+  probes(): { name: string; command: string[] }[] {
+    const out: { name: string; command: string[] }[] = [];
+    for (const network of ['provider', 'tenant'] as const) {
+      const vms = this.vms.filter((v) => v.network === network);
+      for (const [i, v] of vms.entries()) {
+        const peer = vms.slice(i + 1).concat(vms.slice(0, i)).find((p) => p.host !== v.host);
+        if (peer) out.push({ name: `${v.name}@${v.host} -> ${peer.name}@${peer.host} (${network})`, command: this.pingCommand(v, peer) });
+      }
+    }
+    for (const v of this.vms.filter((x) => x.network === 'tenant')) out.push({ name: `external -> ${v.name}@${v.host} (via router)`, command: this.pingCommand(this.external, v) });
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -196,6 +196,7 @@ for (const kind of ['ovsdb', 'vsctl', 'docker'] as const) {
           return s;
         },
         write: (e, w) => node.backend.write(e, w),
+        backup: (n) => node.backend.backup(n),
         ovsVersion: () => node.backend.ovsVersion(),
         watch: (on) => node.backend.watch(on),
         close: async () => {},

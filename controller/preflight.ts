@@ -1,0 +1,79 @@
+import { isIP } from 'node:net';
+import type { Facts } from '../schemas/rpc.js';
+import { compareVersions } from '../schemas/keys.js';
+import type { Host } from './inventory.js';
+import type { PreflightParams, PreflightReport } from './transport/client.js';
+import { type SouthboundView, cmsTokens } from './verify.js';
+
+/**
+ * What a Geneve tunnel adds to a tenant frame: the inner Ethernet header
+ * (14), Geneve with OVN's one option (8 + 8), UDP (8) and the outer IP header
+ * (20 for IPv4, 40 for IPv6).
+ */
+export function tunnelOverhead(family: 4 | 6): number {
+  return 14 + 16 + 8 + (family === 4 ? 20 : 40);
+}
+
+/** ovn-installed, which workload verification waits for, came in OVN 20.06. */
+export const MIN_OVN_VERSION = '20.06.0';
+/** Peers a node pings before it moves: enough to see its path, bounded for a large fleet. */
+const MAX_PEERS = 32;
+
+/** Pure: what the node is asked to check, from its encap IPs and the other chassis' tunnel endpoints in the Southbound. */
+export function preflightParams(host: Host, encapIps: string[], peerIps: string[]): PreflightParams {
+  const family = encapIps.some((ip) => isIP(ip) === 6) ? 6 : 4;
+  // The ping payload that makes the outer packet exactly tenant MTU + tunnel overhead (less the ping's own IP + ICMP headers).
+  const payload = host.preflight.tenantMtu + tunnelOverhead(family) - (family === 4 ? 28 : 48);
+  const peers = [...new Set(peerIps.filter((ip) => !encapIps.includes(ip) && isIP(ip) === family))].slice(0, MAX_PEERS);
+  return { encapIps, peers, payload, novaConf: host.preflight.novaConf };
+}
+
+/** The other chassis' encap IPs, and how many gateways besides this one the Southbound has. */
+export function southboundFacts(sb: SouthboundView, systemId: string): { peerIps: string[]; isGateway: boolean; otherGateways: string[] } {
+  const peerIps: string[] = [];
+  const otherGateways: string[] = [];
+  let isGateway = false;
+  const encaps = sb.encaps();
+  for (const name of sb.chassisNames()) {
+    const row = sb.chassisByName(name);
+    if (!row) continue;
+    const gw = cmsTokens(row).includes('enable-chassis-as-gw');
+    if (name === systemId) {
+      isGateway = gw;
+      continue;
+    }
+    if (gw) otherGateways.push(name);
+    for (const u of row.encaps as string[]) {
+      const ip = encaps.get(u)?.ip;
+      if (typeof ip === 'string') peerIps.push(ip);
+    }
+  }
+  return { peerIps, isGateway, otherGateways };
+}
+
+/**
+ * Pure: every reason this node must not be migrated now. Each names what to
+ * fix; none means it may go on to its hooks.
+ */
+export function judgePreflight(host: Host, facts: Facts, p: PreflightParams, report: PreflightReport, gateways: { isGateway: boolean; otherGateways: string[] }): string[] {
+  const problems: string[] = [];
+  const need = p.payload + (p.encapIps.some((ip) => isIP(ip) === 6) ? 48 : 28);
+  for (const m of report.mtus) {
+    if (m.mtu === undefined) problems.push(`encap IP ${m.ip} is on no interface of the node, so its MTU cannot be checked`);
+    else if (m.mtu < need) problems.push(`the underlay MTU under encap IP ${m.ip} (${m.iface}) is ${m.mtu}; tenant MTU ${host.preflight.tenantMtu} over Geneve needs ${need}`);
+  }
+  const unreachable = report.peers.filter((r) => !r.ok);
+  if (unreachable.length > 0) problems.push(`tunnel endpoints not reached with ${need}-byte packets: ${unreachable.map((r) => `${r.ip} (${r.why})`).join(', ')}`);
+  if (report.novaHost !== null) {
+    const nova = report.novaHost || facts.hostname;
+    if (nova !== host.chassis.hostname) {
+      problems.push(`nova knows this node as ${nova} (${report.novaHost ? `host in ${p.novaConf}` : 'its hostname'}) but the chassis hostname is ${host.chassis.hostname}: neutron would bind its ports to no chassis`);
+    }
+  }
+  if (!facts.ovnVersion) problems.push('ovn-controller --version gave no version: is OVN installed on the node?');
+  else if (compareVersions(facts.ovnVersion, MIN_OVN_VERSION) < 0) problems.push(`OVN ${facts.ovnVersion} is older than ${MIN_OVN_VERSION}, which marks VIFs ovn-installed (how a VIF is proved moved)`);
+  if (gateways.isGateway && gateways.otherGateways.length < host.preflight.minOtherGateways) {
+    problems.push(`it is a gateway chassis now, and taking it would leave ${gateways.otherGateways.length} other gateway${gateways.otherGateways.length === 1 ? '' : 's'} (preflight.minOtherGateways is ${host.preflight.minOtherGateways})`);
+  }
+  return problems;
+}

@@ -29,7 +29,8 @@ async function mtusOf(node: NodeAccess, ips: string[]): Promise<PreflightReport[
   const ifaces = await node.interfaces();
   return Promise.all(
     ips.map(async (ip) => {
-      const iface = ifaces.find((i) => i.addresses.some((a) => a.address === ip))?.name;
+      // Linux answers for all of 127.0.0.0/8 on lo, whichever of it lo lists.
+      const iface = ifaces.find((i) => i.addresses.some((a) => a.address === ip))?.name ?? (ip.startsWith('127.') ? ifaces.find((i) => i.addresses.some((a) => a.address.startsWith('127.')))?.name : undefined);
       if (!iface) return { ip };
       const r = await node.run(['ip', '-o', 'link', 'show', 'dev', iface], TIMEOUT_MS);
       const mtu = /\bmtu (\d+)\b/.exec(r.stdout)?.[1];

@@ -14,11 +14,15 @@ export interface ProbeSpec {
 
 export interface ProbeStats {
   name: string;
+  /** When its path first answered, in ms from the probe's start (null: never); what follows is counted from there. */
+  upAfterMs: number | null;
   sent: number;
   received: number;
   lost: number;
-  /** The longest time without a reply, in ms (from the start, between replies, and to the end). */
+  /** The longest time without a reply once it had answered, in ms (to the end, when it never came back). */
   longestGapMs: number;
+  /** It was getting replies when it was stopped: the path is back. */
+  back: boolean;
   /** What the program said when it ended by itself, or could not start. */
   problem?: string;
 }
@@ -28,9 +32,17 @@ const NO_ANSWER = /^\[(\d+\.\d+)\] no answer yet for icmp_seq=(\d+)/;
 
 /** ping's icmp_seq wraps at 2^16: about 11 minutes at 10 ms. */
 const SEQ_SPAN = 65536;
+/** A probe counts as answering when a reply came this recently (ping -i 0.01 replies every 10-20 ms). */
+const ANSWERING_MS = 250;
 
-/** Pure: ping -D -O output, line by line, into counts and the longest gap. */
+/**
+ * Pure: ping -D -O output, line by line, into counts and the longest gap.
+ * Counted from the first reply on: a path that does not exist yet (an
+ * overlay whose other end has not moved, a router whose gateway has not)
+ * is not a loss, and when it came up is said apart (upAfterMs).
+ */
 export class PingTally {
+  private firstReply: { seq: number; at: number } | undefined;
   private lastReplyAt: number | undefined;
   private lastSeq = -1;
   private wraps = 0;
@@ -54,7 +66,8 @@ export class PingTally {
     if (m[0].includes('no answer')) return;
     if (this.replied.has(seq)) return;
     this.replied.add(seq);
-    this.gap = Math.max(this.gap, at - (this.lastReplyAt ?? this.startedAt));
+    this.firstReply ??= { seq, at };
+    if (this.lastReplyAt !== undefined) this.gap = Math.max(this.gap, at - this.lastReplyAt);
     this.lastReplyAt = at;
   }
 
@@ -64,10 +77,20 @@ export class PingTally {
   }
 
   stats(name: string, endedAt: number): ProbeStats {
-    // iputils counts from 1; what the probe sent is the span of sequence numbers it reported on.
-    const sent = this.lowest === undefined ? 0 : this.highest - this.lowest + 1;
-    const received = this.replied.size;
-    return { name, sent, received, lost: Math.max(0, sent - received), longestGapMs: Math.round(Math.max(this.gap, endedAt - (this.lastReplyAt ?? this.startedAt))) };
+    const back = this.repliedWithin(endedAt, ANSWERING_MS);
+    const first = this.firstReply;
+    if (!first) {
+      // iputils counts from 1; what the probe sent is the span of sequence numbers it reported on.
+      const sent = this.lowest === undefined ? 0 : this.highest - this.lowest + 1;
+      return { name, upAfterMs: null, sent, received: 0, lost: sent, longestGapMs: Math.round(endedAt - this.startedAt), back };
+    }
+    const sent = this.highest - first.seq + 1;
+    const received = [...this.replied].filter((s) => s >= first.seq).length;
+    const tail = endedAt - (this.lastReplyAt as number);
+    return {
+      name, upAfterMs: Math.max(0, Math.round(first.at - this.startedAt)), sent, received, lost: Math.max(0, sent - received),
+      longestGapMs: Math.round(Math.max(this.gap, back ? 0 : tail)), back,
+    };
   }
 }
 
@@ -76,8 +99,6 @@ export interface RunningProbes {
   stop(settleMs?: number): Promise<ProbeStats[]>;
 }
 
-/** A probe counts as answering when a reply came this recently (ping -i 0.01 replies every 10-20 ms). */
-const ANSWERING_MS = 250;
 
 /** Starts every probe, each in a process group of its own (Ctrl-C at the terminal is the rollout's to handle). */
 export function startProbes(specs: ProbeSpec[]): RunningProbes {
@@ -135,7 +156,8 @@ export function formatProbes(stats: ProbeStats[]): string[] {
   if (stats.length === 0) return [];
   const width = Math.max(5, ...stats.map((s) => s.name.length));
   return [
-    `${'probe'.padEnd(width)}  ${'sent'.padStart(7)}  ${'lost'.padStart(6)}  ${'longest gap'.padStart(11)}`,
-    ...stats.map((s) => `${s.name.padEnd(width)}  ${String(s.sent).padStart(7)}  ${String(s.lost).padStart(6)}  ${`${s.longestGapMs} ms`.padStart(11)}${s.problem ? `  (${s.problem})` : ''}`),
+    `${'probe'.padEnd(width)}  ${'up after'.padStart(9)}  ${'sent'.padStart(6)}  ${'lost'.padStart(5)}  ${'longest gap'.padStart(11)}  back`,
+    ...stats.map((s) =>
+      `${s.name.padEnd(width)}  ${(s.upAfterMs === null ? 'never' : `${s.upAfterMs} ms`).padStart(9)}  ${String(s.sent).padStart(6)}  ${String(s.lost).padStart(5)}  ${`${s.longestGapMs} ms`.padStart(11)}  ${s.back ? 'yes' : 'NO'}${s.problem ? `  (${s.problem})` : ''}`),
   ];
 }

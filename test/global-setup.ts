@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { alive, killRegistered } from '../scripts/lib/procs.js';
+import { NETNS_PREFIX } from '../scripts/lib/datapath.js';
 import { TEST_PID_REGISTRIES, TEST_PID_REGISTRY } from './registry.js';
 
 let startedAt = 0;
@@ -11,6 +13,24 @@ function tempLeftSince(ms: number): string[] {
   return readdirSync(tmpdir())
     .filter((name) => name.startsWith('ovn-chassis-') && join(tmpdir(), name) !== TEST_PID_REGISTRIES)
     .filter((name) => (statSync(join(tmpdir(), name), { throwIfNoEntry: false })?.ctimeMs ?? 0) >= ms);
+}
+
+/** Network namespaces of datapath sandboxes still there: removed, and named. */
+function removeNamespaces(): string[] {
+  let names: string[];
+  try {
+    names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(NETNS_PREFIX));
+  } catch {
+    return [];
+  }
+  for (const n of names) {
+    try {
+      execFileSync('ip', ['netns', 'delete', n]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return names;
 }
 
 /** Stops what an earlier run left behind when it died before its teardown. */
@@ -34,6 +54,8 @@ export function teardown(): void {
   if (left.length > 0) {
     process.stderr.write(`test teardown: stopped ${left.length} leaked server(s):\n  ${left.join('\n  ')}\n`);
   }
+  const namespaces = removeNamespaces();
+  if (namespaces.length > 0) process.stderr.write(`test teardown: removed ${namespaces.length} leaked network namespace(s): ${namespaces.join(', ')}\n`);
   const folders = tempLeftSince(startedAt);
   if (folders.length > 0) {
     process.stderr.write(`test teardown: ${folders.length} temporary folder(s) left in ${tmpdir()}:\n  ${folders.join('\n  ')}\n`);

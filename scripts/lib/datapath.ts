@@ -237,7 +237,14 @@ export class DatapathSandbox {
     this.nodes.push({ name, systemId: randomUUID(), novaConf, group, netns, underlayIp, ovsdb, vswitchd, controller, stateDir: join(base, 'state'), providerUplink });
   }
 
-  private addVm(node: DatapathNode, k: number, network: DatapathVm['network']): void {
+  /** A VM on `host` whose port the Northbound does not have (a binding list out of date): its VIF can never be bound. */
+  addStrayVm(host: string): DatapathVm {
+    const node = this.nodes.find((n) => n.name === host);
+    if (!node) throw new Error(`no node ${host}`);
+    return this.addVm(node, this.vms.length, 'provider', false);
+  }
+
+  private addVm(node: DatapathNode, k: number, network: DatapathVm['network'], inNorthbound = true): DatapathVm {
     const port = randomUUID();
     const vm: DatapathVm = {
       name: `vm-${k + 1}`, netns: `${this.prefix}-vm${k + 1}`, network, host: node.name, port, vmId: randomUUID(), tap: `tap${port.slice(0, 11)}`,
@@ -251,8 +258,31 @@ export class DatapathSandbox {
     this.inNs(vm.netns, 'ip', 'addr', 'add', `${vm.ip}/24`, 'dev', 'eth0');
     if (network === 'tenant') this.inNs(vm.netns, 'ip', 'route', 'add', 'default', 'via', `${TENANT_NET}.1`);
     this.inNs(node.netns, 'ip', 'link', 'set', vm.tap, 'master', oldBridge(network));
-    this.nbctl('lsp-add', network, port, '--', 'lsp-set-addresses', port, `${vm.mac} ${vm.ip}`);
+    if (inNorthbound) this.nbctl('lsp-add', network, port, '--', 'lsp-set-addresses', port, `${vm.mac} ${vm.ip}`);
     this.vms.push(vm);
+    return vm;
+  }
+
+  /** The bridge a VM's tap is on now: an old dataplane bridge's name, or the OVS bridge's. */
+  tapBridge(vm: DatapathVm): string | undefined {
+    const node = this.nodes.find((n) => n.name === vm.host) as DatapathNode;
+    const link = JSON.parse(this.inNs(node.netns, 'ip', '-j', 'link', 'show', 'dev', vm.tap)) as { master?: string }[];
+    if (link[0]?.master) return link[0].master;
+    try {
+      return node.ovsdb.vsctl('port-to-br', vm.tap);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether `from` gets replies from `to` now (a few pings, a second each at most). */
+  pings(from: { netns: string }, to: DatapathVm): boolean {
+    try {
+      this.inNs(from.netns, 'ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', to.ip);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The binding list an operator would export for these VMs (openstack port show's fields). */

@@ -131,7 +131,8 @@ export class Sandbox {
         northbound: [this.nb.unix],
         ...(tls ? { tls: { privateKey: tls.clientKey, certificate: tls.clientCert, caCert: tls.ca } } : {}),
       },
-      defaults: { transport: { kind: 'local' }, encap: { type: 'geneve' } },
+      // No data plane here: a lone gateway carries no traffic, so taking it leaves nobody without one.
+      defaults: { transport: { kind: 'local' }, encap: { type: 'geneve' }, preflight: { minOtherGateways: 0 } },
       groups: { gateway: { gateway: true, bridgeMappings: { physnet1: 'br-ex' } }, compute: {} },
       hosts: Object.fromEntries(
         this.nodes.map((n) => [

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../controller/journal.js';
+import { STEPS } from '../../schemas/journal.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { run, sleep, waitFor } from '../../scripts/lib/procs.js';
@@ -108,12 +109,12 @@ describe('rollout', () => {
     const r = await rolloutCli(['-i', writeInventory('full.yaml'), '--canary', '1', '--batch', '3', '--journal', journal]);
     expect(r.code).toBe(0);
     expect(r.report.outcome).toBe('done');
-    expect(r.report.nodes.every((n) => n.state === 'done' && n.steps.length === 5 && n.steps.every((s) => s.ok))).toBe(true);
+    expect(r.report.nodes.every((n) => n.state === 'done' && n.steps.length === STEPS.length && n.steps.every((s) => s.ok))).toBe(true);
     const recs = readRecords(journal);
     const start = recs.find((x) => x.type === 'start') as { batches: string[][] };
     expect(start.batches).toEqual([['cmp-1'], ['cmp-2', 'cmp-3', 'cmp-4'], ['cmp-5', 'cmp-6'], ['gw-1', 'gw-2']]);
     for (const n of sandbox.nodes) {
-      for (const step of ['precheck', 'before', 'apply', 'after', 'verify']) {
+      for (const step of STEPS) {
         const phases = recs.filter((x) => x.type === 'step' && x.host === n.name && x.step === step).map((x) => (x as { phase: string }).phase);
         expect(phases, `${n.name} ${step}`).toEqual(['begin', 'end']);
       }
@@ -125,7 +126,7 @@ describe('rollout', () => {
       expect(await running(`ovn_controller-${n}`)).toBe(true);
     }
     const ordered = recs.filter((x) => x.type === 'step' && x.host === 'cmp-1' && x.phase === 'end').map((x) => (x as { step: string }).step);
-    expect(ordered).toEqual(['precheck', 'before', 'apply', 'after', 'verify']);
+    expect(ordered).toEqual(['precheck', 'backup', 'drain', 'before', 'apply', 'after', 'plug', 'verify', 'undrain']);
   });
 
   it('rollback of two nodes restores their exact previous external_ids and runs the rollback hooks', async () => {

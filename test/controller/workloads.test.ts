@@ -67,13 +67,25 @@ describe('ping -D -O output (pure)', () => {
     for (let s = 2; s <= 50; s++) t.line(none(1_000_000 + s * 10, s));
     t.line(reply(1_000_520, 51));
     t.line('PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.');
-    expect(t.stats('a', 1_000_530)).toEqual({ name: 'a', sent: 51, received: 2, lost: 49, longestGapMs: 510 });
+    expect(t.stats('a', 1_000_530)).toEqual({ name: 'a', upAfterMs: 10, sent: 51, received: 2, lost: 49, longestGapMs: 510, back: true });
   });
 
-  it('counts silence at the end, when the last replies never came', () => {
+  it('counts from the first reply: a path that did not exist yet is not a loss, and when it came up is said', () => {
+    const t = new PingTally(0);
+    for (let s = 1; s <= 100; s++) t.line(none(s * 10, s));
+    for (let s = 101; s <= 110; s++) t.line(reply(s * 10, s));
+    expect(t.stats('a', 1105)).toEqual({ name: 'a', upAfterMs: 1010, sent: 10, received: 10, lost: 0, longestGapMs: 10, back: true });
+  });
+
+  it('counts the silence at the end when the path never came back, and a path that never answered as all lost', () => {
     const t = new PingTally(0);
     t.line(reply(10, 1));
-    expect(t.stats('a', 2010).longestGapMs).toBe(2000);
+    t.line(none(20, 2));
+    expect(t.stats('a', 2010)).toMatchObject({ longestGapMs: 2000, lost: 1, back: false });
+    const never = new PingTally(0);
+    never.line(none(10, 1));
+    never.line(none(20, 2));
+    expect(never.stats('b', 30)).toEqual({ name: 'b', upAfterMs: null, sent: 2, received: 0, lost: 2, longestGapMs: 30, back: false });
   });
 
   it('follows icmp_seq past its wrap at 65535, and counts a duplicate reply once', () => {
@@ -81,11 +93,12 @@ describe('ping -D -O output (pure)', () => {
     t.line(reply(10, 65535));
     t.line(reply(20, 0));
     t.line(reply(20, 0));
-    expect(t.stats('a', 20)).toMatchObject({ sent: 2, received: 2 });
+    expect(t.stats('a', 20)).toMatchObject({ sent: 2, received: 2, lost: 0 });
   });
 
   it('prints one line per probe', () => {
-    const lines = formatProbes([{ name: 'vm-1 -> vm-3', sent: 100, received: 98, lost: 2, longestGapMs: 30 }]);
-    expect(lines[1]).toMatch(/vm-1 -> vm-3\s+100\s+2\s+30 ms/);
+    const lines = formatProbes([{ name: 'vm-1 -> vm-3', upAfterMs: 12, sent: 100, received: 98, lost: 2, longestGapMs: 30, back: true }, { name: 'x', upAfterMs: null, sent: 5, received: 0, lost: 5, longestGapMs: 50, back: false }]);
+    expect(lines[1]).toMatch(/vm-1 -> vm-3\s+12 ms\s+100\s+2\s+30 ms\s+yes/);
+    expect(lines[2]).toMatch(/x\s+never\s+5\s+5\s+50 ms\s+NO/);
   });
 });

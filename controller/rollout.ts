@@ -43,6 +43,9 @@ export interface RolloutOptions extends PlanOptions {
 
 export type RolloutOutcome = 'done' | 'failed' | 'stopped';
 
+/** The end of each hook's output kept in the journal. */
+const HOOK_OUTPUT_KEPT = 4096;
+
 /** The options with the inventory's defaults filled in. */
 type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure };
 
@@ -157,7 +160,8 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
    * its end before the node goes on: a resume must know it may have run.
    * One that only reads is noted: a crash that loses it makes a resume run it again.
    */
-  const step = async (s: Step, changes: boolean, fn: () => Promise<{ detail: string; previous?: Record<string, string | null>; gateways?: Record<string, string> }>): Promise<void> => {
+  type StepResult = { detail: string; previous?: Record<string, string | null>; gateways?: Record<string, string>; hooks?: { hook: string; ms: number; output: string }[] };
+  const step = async (s: Step, changes: boolean, fn: () => Promise<StepResult>): Promise<void> => {
     if (done(s)) return;
     // The backup is on disk in the journal too: a resume after the change must not take another (of the changed node).
     const durable = changes || s === 'backup';
@@ -167,7 +171,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     const t0 = Date.now();
     try {
       const r = await fn();
-      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}), ...(r.gateways ? { gateways: r.gateways } : {}) });
+      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}), ...(r.gateways ? { gateways: r.gateways } : {}), ...(r.hooks ? { hooks: r.hooks } : {}) });
       opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
     } catch (err) {
       const message = (err as Error).message;
@@ -175,13 +179,14 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
       throw err;
     }
   };
-  const hooks = async (list: Hook[] | undefined) => {
-    const ran: string[] = [];
+  const hooks = async (list: Hook[] | undefined): Promise<StepResult> => {
+    const ran: { hook: string; ms: number; output: string }[] = [];
     for (const h of list ?? []) {
-      await (agent as AgentClient).hook(h);
-      ran.push(describeHook(h));
+      const r = await (agent as AgentClient).hook(h);
+      // What each hook printed stays in the journal: the record of what was done to the node.
+      ran.push({ hook: describeHook(h), ms: r.ms, output: r.output.slice(-HOOK_OUTPUT_KEPT) });
     }
-    return { detail: ran.length > 0 ? `ran ${ran.join(', ')}` : 'no hooks' };
+    return { detail: ran.length > 0 ? `ran ${ran.map((x) => x.hook).join(', ')}` : 'no hooks', ...(ran.length > 0 ? { hooks: ran } : {}) };
   };
   const vifs = opts.vifs.get(host.name) ?? [];
   const bridge = integrationBridge(host.chassis);

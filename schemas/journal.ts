@@ -28,6 +28,8 @@ export const journalRecordSchema = z.discriminatedUnion('type', [
     detail: z.string().optional(),
     /** drain end: each gateway entry moved, "TABLE:UUID:GROUP" → "FROM>TO", for undrain and rollback to put back. */
     gateways: z.record(z.string(), z.string()).optional(),
+    /** before/after end: each hook run, with what it printed (its last 4 KB). */
+    hooks: z.array(z.strictObject({ hook: z.string(), ms: z.number(), output: z.string() })).optional(),
   }),
   z.strictObject({ type: z.literal('node'), at, host: z.string(), state: z.enum(['done', 'failed', 'rolled-back']), error: z.string().optional() }),
   z.strictObject({ type: z.literal('stop'), at, reason: z.string() }),

@@ -1,7 +1,8 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readRecords } from '../../controller/journal.js';
 import { type ProbeStats, formatProbes } from '../../controller/probes.js';
 import { DatapathSandbox } from '../../scripts/lib/datapath.js';
 import { waitFor } from '../../scripts/lib/procs.js';
@@ -36,7 +37,8 @@ function writeInventory(s: DatapathSandbox, edit: (inv: Record<string, any>) => 
 }
 
 async function rollout(s: DatapathSandbox, inv: string, journal: string, ...args: string[]): Promise<{ code: number; out: RolloutJson; stderr: string }> {
-  const r = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--bindings', s.writeBindings(), '--journal', journal, '--verify-timeout', '20', '--json', ...args]);
+  const timeout = args.includes('--verify-timeout') ? [] : ['--verify-timeout', '20'];
+  const r = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--bindings', s.writeBindings(), '--journal', journal, ...timeout, '--json', ...args]);
   let out: RolloutJson;
   try {
     out = JSON.parse(r.stdout) as RolloutJson;
@@ -95,6 +97,43 @@ describe('workload migration on a real data plane', () => {
     console.log(tables.join('\n'));
   }, 240_000);
 
+  it('maintenance on a gateway (its provider NIC down for 2 s in a hook): drained, the router port is on the other gateway meanwhile; not drained, traffic through the router stops', async () => {
+    sandbox = await DatapathSandbox.start({ gateways: 2, computes: 1, vmsPerNode: 2 });
+    const s = sandbox;
+    const first = await rollout(s, writeInventory(s), join(s.dir, 'migrate.journal'), '--batch', '100%');
+    expect(first.code, JSON.stringify(first.out.nodes, null, 1)).toBe(0);
+    await waitFor('the router port on gw-1, its preferred gateway', () => s.activeGateway() === 'gw-1' || undefined, 20_000);
+    const seen = (mode: string) => join(s.dir, `active-during-hook-${mode}`);
+    const tables: string[] = [];
+    for (const mode of ['drained', 'not drained'] as const) {
+      const inv = writeInventory(s, (i) => {
+        // Only the router's path is measured: what a gateway drain is for.
+        i.rollout.probes = s.probes().filter((p) => p.name.includes('via router'));
+        for (const n of s.nodes.filter((x) => x.group === 'gateway')) {
+          i.hosts[n.name].hooks = {
+            before: [
+              { action: 'command', argv: ['sh', '-c', 'ovn-sbctl --db="$0" --bare --columns=chassis find Port_Binding logical_port=cr-lrp-gateway >> "$1"', s.sb.unix, seen(mode)] },
+              { action: 'command', argv: ['ip', 'link', 'set', n.providerUplink, 'down'] },
+              { action: 'command', argv: ['sleep', '2'] },
+            ],
+            after: [{ action: 'command', argv: ['ip', 'link', 'set', n.providerUplink, 'up'] }],
+          };
+        }
+      });
+      const r = await rollout(s, inv, join(s.dir, `maintenance-${mode}.journal`), '--batch', '1', '--limit', 'gateway', ...(mode === 'drained' ? [] : ['--no-drain']));
+      expect(r.code, JSON.stringify(r.out.nodes, null, 1)).toBe(0);
+      for (const p of r.out.probes) expect(p, p.name).toMatchObject({ back: true });
+      tables.push(`Gateway maintenance, ${mode}:`, ...formatProbes(r.out.probes), '');
+      await waitFor('the router port back on gw-1', () => s.activeGateway() === 'gw-1' || undefined, 20_000);
+    }
+    const chassisUuid = (host: string) => s.sbctl('--bare', '--columns=_uuid', 'find', 'Chassis', `name=${s.nodes.find((n) => n.name === host)!.systemId}`);
+    // While gw-1's hooks ran, its router port was on gw-2 when drained, and still on gw-1 when not.
+    expect(readFileSync(seen('drained'), 'utf8').split('\n')[0]).toBe(chassisUuid('gw-2'));
+    expect(readFileSync(seen('not drained'), 'utf8').split('\n')[0]).toBe(chassisUuid('gw-1'));
+    expect(s.gatewayPriorities()).toEqual({ 'gw-1': 20, 'gw-2': 10 });
+    console.log(tables.join('\n'));
+  }, 240_000);
+
   it('a VIF whose port the Northbound does not know is reported, its node not counted, and rollout.onFailure: rollback puts the node back (VIFs, keys, gateway priorities) so its VMs ping on the old path', async () => {
     sandbox = await DatapathSandbox.start({ gateways: 2, computes: 1, vmsPerNode: 2 });
     const s = sandbox;
@@ -104,7 +143,7 @@ describe('workload migration on a real data plane', () => {
       // gw-1 fails after its drain and its apply: the rollback must undo both.
       i.hosts['gw-1'].hooks = { after: [{ action: 'command', argv: ['false'] }] };
     });
-    const { code, out } = await rollout(s, inv, join(s.dir, 'rollout.journal'), '--batch', '1', '--max-failures', '1');
+    const { code, out } = await rollout(s, inv, join(s.dir, 'rollout.journal'), '--batch', '1', '--max-failures', '1', '--verify-timeout', '8');
     expect(code).toBe(3);
     expect(out.nodes.find((n) => n.host === 'gw-2')?.state).toBe('done');
     for (const host of ['gw-1', 'cmp-1']) expect(out.nodes.find((n) => n.host === host)?.state, host).toBe('rolled-back');
@@ -130,9 +169,10 @@ describe('workload migration on a real data plane', () => {
     s.inNs(small.netns, 'ip', 'link', 'set', 'br-phy', 'mtu', '1400');
     const marker = (host: string) => join(s.dir, `before-${host}`);
     const inv = writeInventory(s, (i) => {
-      for (const n of s.nodes) i.hosts[n.name].hooks = { before: [{ action: 'command', argv: ['touch', marker(n.name)] }] };
+      for (const n of s.nodes) i.hosts[n.name].hooks = { before: [{ action: 'command', argv: ['sh', '-c', 'touch "$0" && echo "touched $0"', marker(n.name)] }] };
     });
-    const { code, out } = await rollout(s, inv, join(s.dir, 'rollout.journal'), '--batch', '2', '--max-failures', '1');
+    const journal = join(s.dir, 'rollout.journal');
+    const { code, out } = await rollout(s, inv, journal, '--batch', '2', '--max-failures', '1');
     expect(code).toBe(3);
     const pre = stepOf(out, 'cmp-2', 'precheck');
     expect(pre?.ok).toBe(false);
@@ -141,5 +181,8 @@ describe('workload migration on a real data plane', () => {
     expect(stepOf(out, 'cmp-2', 'before')).toBeUndefined();
     expect(out.nodes.find((n) => n.host === 'cmp-1')?.state).toBe('done');
     expect(existsSync(marker('cmp-1'))).toBe(true);
+    // What the hook printed is kept in the journal.
+    const before = readRecords(journal).find((r) => r.type === 'step' && r.host === 'cmp-1' && r.step === 'before' && r.phase === 'end');
+    expect(before?.type === 'step' && before.hooks?.[0]?.output).toBe(`touched ${marker('cmp-1')}`);
   }, 120_000);
 });

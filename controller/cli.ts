@@ -7,7 +7,7 @@ import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
 import { ConfigError } from '../schemas/errors.js';
 import { ControllerError, changeOf } from './errors.js';
-import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, resolveOnNodes, statusFleet } from './fleet.js';
+import { type NodeResult, type RunOptions, applyFleet, diffFleet, fleetExit, forEachHost, forEachNode, resolveOnNodes, statusFleet } from './fleet.js';
 import { namedIps } from '../schemas/keys.js';
 import { type AgentInstallResult, type AgentStatus, agentStatus, describeAgent, describeInstall, installAgent, removeAgent } from './agents.js';
 import { batchSize } from './plan.js';
@@ -28,6 +28,7 @@ import { formatProbes, startProbes } from './probes.js';
 
 import { vifsByHost } from './workloads.js';
 import { connectNorthbound } from './gateways.js';
+import { checkNode, fleetProblems } from './preflight.js';
 import { loadBindings } from '../schemas/vifs.js';
 import { formatHooks, formatReport, report, rollout } from './rollout.js';
 
@@ -77,6 +78,24 @@ async function southbound(fleet: Fleet, what: string): Promise<SouthboundView> {
     return await watchSouthbound(southboundAccess(fleet.inventory), log);
   } catch (err) {
     throw new ControllerError('UNREACHABLE', `cannot reach the Southbound DB (${asList(fleet.inventory.ovn.southbound).join(',')}) to ${what}: ${(err as Error).message}; nothing was changed`);
+  }
+}
+
+/** rollout --preflight-only: each selected node's checks, as its precheck step would run them; nothing is changed. */
+async function preflightOnly(fleet: Fleet, a: { limit?: string | undefined; json: boolean } & Parameters<typeof runOpts>[0]): Promise<number> {
+  const hosts = selected(fleet, a.limit);
+  const across = fleetProblems(fleet.hosts);
+  const sb = await southbound(fleet, 'read the other chassis\' tunnel endpoints');
+  try {
+    const results = await forEachNode(hosts, runOpts(a), new Progress('pre-flight', hosts.length, log), () => 'passed', async (host, agent) => {
+      const problems = host.preflight.enabled ? (across.get(host.name) ?? []) : [];
+      if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
+      return checkNode(host, agent, sb, log);
+    });
+    print(a, view(results), results.map((r) => (r.ok ? `${r.host}: ${r.value}` : `${r.host}: ${failed(r)}`)).join('\n'));
+    return fleetExit(results, EXIT.OK);
+  } finally {
+    sb.close();
   }
 }
 
@@ -179,6 +198,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('verify-timeout', { type: 'number', default: 60 })
         .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' })
+        .option('preflight-only', { type: 'boolean', default: false, describe: 'run every selected node\'s pre-flight checks (and the fleet-wide ones) and change nothing' })
         .option('drain', { type: 'boolean', default: true, describe: 'move a gateway\'s router ports to the other gateways before its hooks, and back after it verifies (--no-drain: do not)' })
         .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' }),
     async (a) => {
@@ -187,6 +207,10 @@ export async function main(argv: string[]): Promise<number> {
       const fleet = loadFleet(a.inventory);
       refuseInvalid(fleet);
       const vifs = a.bindings ? vifsByHost(loadBindings(a.bindings), fleet.hosts, a.bindings) : undefined;
+      if (a['preflight-only']) {
+        code = await preflightOnly(fleet, a);
+        return;
+      }
       const journal = Journal.open(a.journal, a.resume);
       let stop = false;
       const onSignal = () => {

@@ -1,4 +1,9 @@
 import { isIP } from 'node:net';
+import type { Logger } from '../common/log.js';
+import { namedIps } from '../schemas/keys.js';
+import { ControllerError } from './errors.js';
+import { precheck } from './fleet.js';
+import type { AgentClient } from './transport/client.js';
 import type { Facts } from '../schemas/rpc.js';
 import { compareVersions } from '../schemas/keys.js';
 import type { Host } from './inventory.js';
@@ -76,4 +81,36 @@ export function judgePreflight(host: Host, facts: Facts, p: PreflightParams, rep
     problems.push(`it is a gateway chassis now, and taking it would leave ${gateways.otherGateways.length} other gateway${gateways.otherGateways.length === 1 ? '' : 's'} (preflight.minOtherGateways is ${host.preflight.minOtherGateways})`);
   }
   return problems;
+}
+
+/**
+ * A node's checks before its first hook: its agent and OVSDB answer, its
+ * config is valid for it, and (unless preflight.enabled is false) the
+ * pre-flight above. Throws naming every reason; resolves with what passed.
+ */
+export async function checkNode(host: Host, agent: AgentClient, sb: SouthboundView, log: Logger): Promise<string> {
+  const [facts, plan] = await Promise.all([agent.facts(), agent.diff(host.chassis)]);
+  const warnings = precheck(host, facts);
+  for (const w of warnings) log.warn({ host: host.name }, w);
+  if (plan.refusals.length > 0) throw new ControllerError('REFUSED', `${host.name}: ${plan.refusals.join('; ')}`);
+  const base = `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}`;
+  if (!host.preflight.enabled) return `${base}; pre-flight skipped (preflight.enabled is false)`;
+  const encapIps = namedIps(host.chassis.encap.ip) ?? plan.resolvedEncapIp ?? [];
+  const sbFacts = southboundFacts(sb, host.chassis.systemId);
+  const params = preflightParams(host, encapIps, sbFacts.peerIps);
+  const problems = judgePreflight(host, facts, params, await agent.preflight(params), sbFacts);
+  if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
+  return `${base}; pre-flight passed (MTU for ${host.preflight.tenantMtu} + Geneve, ${params.peers.length} tunnel peers reached, OVN ${facts.ovnVersion})`;
+}
+
+/** Pure: what is wrong across the fleet, by host — two hosts that give the same chassis hostname (neutron could bind to either). */
+export function fleetProblems(hosts: Host[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const byName = new Map<string, string[]>();
+  for (const h of hosts) byName.set(h.chassis.hostname ?? h.name, [...(byName.get(h.chassis.hostname ?? h.name) ?? []), h.name]);
+  for (const [name, hs] of byName) {
+    if (hs.length < 2) continue;
+    for (const h of hs) out.set(h, [...(out.get(h) ?? []), `its chassis hostname ${name} is also ${hs.filter((x) => x !== h).join(', ')}'s: neutron binds ports by host name`]);
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import { HOOK_PHASES, type Hook, type Hooks, describeHook } from '../schemas/hoo
 import type { JournalRecord, Step } from '../schemas/journal.js';
 import { namedIps } from '../schemas/keys.js';
 import { ControllerError } from './errors.js';
-import { type RunOptions, connectAgent, precheck } from './fleet.js';
+import { type RunOptions, connectAgent } from './fleet.js';
 import type { Fleet, Host } from './inventory.js';
 import { type Journal, type NodeHistory, fleetDigest, hostIdentity, replay } from './journal.js';
 import { limitHosts } from './limit.js';
@@ -12,7 +12,7 @@ import { type OnFailure, afterBatch, afterPause, lastBatchWithWork, onNodeFailur
 import { putBack } from './rollback.js';
 import { awaitMovedAway, drainMoves, movesFromRecord, movesRecord, readGateways, setPriorities } from './gateways.js';
 import type { OvsdbClient } from '../ovsdb/index.js';
-import { judgePreflight, preflightParams, southboundFacts } from './preflight.js';
+import { checkNode, fleetProblems } from './preflight.js';
 import { awaitWorkloads, describeWorkloadProblems, integrationBridge } from './workloads.js';
 import type { NodeVif } from '../schemas/vifs.js';
 import type { AgentClient } from './transport/client.js';
@@ -47,7 +47,7 @@ export type RolloutOutcome = 'done' | 'failed' | 'stopped';
 const HOOK_OUTPUT_KEPT = 4096;
 
 /** The options with the inventory's defaults filled in. */
-type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure };
+type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure; fleetProblems: Map<string, string[]> };
 
 /**
  * Migrates the fleet in batches (DESIGN.md rollout). Each node: pre-checks,
@@ -57,7 +57,11 @@ type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFa
  * nodes stops the rollout.
  */
 export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView, options: RolloutOptions): Promise<RolloutOutcome> {
-  const opts: Resolved = { ...options, vifs: options.vifs ?? new Map(), onFailure: options.onFailure ?? fleet.inventory.rollout?.onFailure ?? 'continue' };
+  const opts: Resolved = {
+    ...options, vifs: options.vifs ?? new Map(), onFailure: options.onFailure ?? fleet.inventory.rollout?.onFailure ?? 'continue',
+    // Judged over the whole inventory, not only --limit: a clash with a host outside it is still a clash.
+    fleetProblems: fleetProblems(fleet.hosts),
+  };
   const hosts = limitHosts(fleet.hosts, opts.limit);
   if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${opts.limit} matches no host`);
   const byName = new Map(hosts.map((h) => [h.name, h]));
@@ -193,18 +197,9 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   try {
     agent = await connectAgent(host, opts.run);
     await step('precheck', false, async () => {
-      const [facts, plan] = await Promise.all([agent!.facts(), agent!.diff(host.chassis)]);
-      const warnings = precheck(host, facts);
-      for (const w of warnings) opts.log.warn({ host: host.name }, w);
-      if (plan.refusals.length > 0) throw new ControllerError('REFUSED', `${host.name}: ${plan.refusals.join('; ')}`);
-      const base = `agent and OVSDB reachable, config valid${warnings.length ? `, ${warnings.length} warnings` : ''}`;
-      if (!host.preflight.enabled) return { detail: `${base}; pre-flight skipped (preflight.enabled is false)` };
-      const encapIps = namedIps(host.chassis.encap.ip) ?? plan.resolvedEncapIp ?? [];
-      const sbFacts = southboundFacts(sb, host.chassis.systemId);
-      const params = preflightParams(host, encapIps, sbFacts.peerIps);
-      const problems = judgePreflight(host, facts, params, await agent!.preflight(params), sbFacts);
-      if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
-      return { detail: `${base}; pre-flight passed (MTU for ${host.preflight.tenantMtu} + Geneve, ${params.peers.length} tunnel peers reached, OVN ${facts.ovnVersion})` };
+      const acrossFleet = host.preflight.enabled ? (opts.fleetProblems.get(host.name) ?? []) : [];
+      if (acrossFleet.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${acrossFleet.join('; ')}`);
+      return { detail: await checkNode(host, agent!, sb, opts.log) };
     });
     await step('backup', false, async () => {
       const b = await agent!.backup();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { OvnController } from './ovn-controller.js';
 import { NB_SCHEMA, OvsdbServer, SB_SCHEMA } from './ovsdb-server.js';
+import { localHostEntry } from './sandbox.js';
 import { type Spawned, run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
 /** Every namespace a datapath sandbox makes starts with this, so a teardown can find what a crash left. */
@@ -305,11 +306,8 @@ export class DatapathSandbox {
         this.nodes.map((n) => [
           n.name,
           {
-            address: n.underlayIp,
-            groups: [n.group],
-            agent: { backend: 'ovsdb', db: n.ovsdb.unix },
+            ...localHostEntry({ ...n, address: n.underlayIp }, { netns: n.netns }),
             systemId: n.systemId,
-            transport: { kind: 'local', stateDir: n.stateDir, netns: n.netns },
             preflight: { novaConf: n.novaConf },
             bridges: [{ name: 'br-ex', uplink: n.providerUplink, datapathType: 'netdev' }],
           },

@@ -16,6 +16,11 @@ export interface SandboxTls {
   clientCert: string;
 }
 
+/** A sandbox node as the inventory names it: reached in-process, on its own ovsdb-server. */
+export function localHostEntry(n: { address: string; group: string; ovsdb: OvsdbServer; stateDir: string }, transport: Record<string, unknown> = {}): Record<string, unknown> {
+  return { address: n.address, groups: [n.group], agent: { backend: 'ovsdb', db: n.ovsdb.unix }, transport: { kind: 'local', stateDir: n.stateDir, ...transport } };
+}
+
 /** Nodes started at once: ovsdb-server start-up is mostly waiting. */
 const START_AT_ONCE = 16;
 
@@ -138,10 +143,7 @@ export class Sandbox {
         this.nodes.map((n) => [
           n.name,
           {
-            address: n.address,
-            groups: [n.group],
-            agent: { backend: 'ovsdb', db: n.ovsdb.unix },
-            transport: { kind: 'local', stateDir: n.stateDir },
+            ...localHostEntry(n),
             // ovn-controller 23.03 without ovs-vswitchd segfaults once it builds tunnels to peer
             // chassis; a transport zone per node means it builds none (tunnels form only inside a zone).
             transportZones: [n.name],

@@ -171,12 +171,19 @@ describe('workload migration on a real data plane', () => {
     const inv = writeInventory(s, (i) => {
       for (const n of s.nodes) i.hosts[n.name].hooks = { before: [{ action: 'command', argv: ['sh', '-c', 'touch "$0" && echo "touched $0"', marker(n.name)] }] };
     });
+    // Fleet-wide first, changing nothing: the operator sees cmp-2's problem before any rollout.
+    const pre = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--batch', '1', '--preflight-only']);
+    expect(pre.code, pre.stdout + pre.stderr).toBe(3);
+    expect(pre.stdout).toMatch(/cmp-2: FAILED \(PREFLIGHT_FAILED\): cmp-2: pre-flight: the underlay MTU/);
+    expect(pre.stdout).toMatch(/cmp-1: .*pre-flight passed/);
+    for (const n of s.nodes) expect(n.ovsdb.externalIds()['ovn-remote'], n.name).toBeUndefined();
+    expect(existsSync(marker('cmp-1'))).toBe(false);
     const journal = join(s.dir, 'rollout.journal');
     const { code, out } = await rollout(s, inv, journal, '--batch', '2', '--max-failures', '1');
     expect(code).toBe(3);
-    const pre = stepOf(out, 'cmp-2', 'precheck');
-    expect(pre?.ok).toBe(false);
-    expect(pre?.error).toMatch(/underlay MTU under encap IP .* \(br-phy\) is 1400; tenant MTU 1442 over Geneve needs 1500/);
+    const precheck = stepOf(out, 'cmp-2', 'precheck');
+    expect(precheck?.ok).toBe(false);
+    expect(precheck?.error).toMatch(/underlay MTU under encap IP .* \(br-phy\) is 1400; tenant MTU 1442 over Geneve needs 1500/);
     expect(existsSync(marker('cmp-2'))).toBe(false);
     expect(stepOf(out, 'cmp-2', 'before')).toBeUndefined();
     expect(out.nodes.find((n) => n.host === 'cmp-1')?.state).toBe('done');

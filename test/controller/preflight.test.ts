@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drainMoves, movesFromRecord, movesRecord, type GatewayEntry } from '../../controller/gateways.js';
 import type { Host } from '../../controller/inventory.js';
-import { judgePreflight, preflightParams, tunnelOverhead } from '../../controller/preflight.js';
+import { fleetProblems, judgePreflight, preflightParams, tunnelOverhead } from '../../controller/preflight.js';
 import { novaHostIn } from '../../agent/preflight.js';
 import { preflightSchema } from '../../schemas/inventory.js';
 
@@ -45,6 +45,15 @@ describe('pre-flight (pure)', () => {
   it('reads nova.conf\'s [DEFAULT] host as nova does, not another section\'s', () => {
     expect(novaHostIn('[DEFAULT]\ndebug = true\nhost = cmp-1.example\n[libvirt]\nhost = nope\n')).toBe('cmp-1.example');
     expect(novaHostIn('[libvirt]\nhost = nope\n')).toBe('');
+  });
+});
+
+describe('fleet-wide pre-flight (pure)', () => {
+  it('names every host whose chassis hostname another host gives too', () => {
+    const h = (name: string, hostname: string) => ({ name, chassis: { hostname } }) as unknown as Host;
+    const out = fleetProblems([h('a', 'x'), h('b', 'x'), h('c', 'c')]);
+    expect([...out.keys()]).toEqual(['a', 'b']);
+    expect(out.get('a')?.[0]).toContain("also b's");
   });
 });
 

@@ -9,6 +9,8 @@ import { interfacesOf } from './facts.js';
 import { type NodeAccess, type NodeFiles, localNode } from './node.js';
 import { resolveEncapIp } from './resolve.js';
 import { SnapshotStore } from './snapshots.js';
+import { stalePlan } from './planned.js';
+import type { Planned } from '../schemas/saved-plan.js';
 import { type Backend, type NodeState, type WriteSet, isEmptyWrite, settingsOf, splitWrite } from './state.js';
 
 /** A plan as for a node: `node` resolves what the config leaves to it (an encap IP by interface or network). */
@@ -26,6 +28,8 @@ export interface ApplyOptions extends PlanOptions {
   onConflict?: (attempt: number) => void;
   /** `repair` when the serving agent undoes drift; a rollback passes over those. */
   cause?: Snapshot['cause'];
+  /** A saved plan for this node: written only while the node holds its recorded values and needs exactly its changes. */
+  planned?: Planned | undefined;
 }
 
 export interface ApplyResult {
@@ -74,6 +78,9 @@ export async function apply(backend: Backend, config: ChassisConfig, opts: Apply
   for (let attempt = 1; attempt <= max; attempt++) {
     const { state, plan } = await planFor(backend, config, opts);
     if (plan.refusals.length > 0) throw new AgentError('REFUSED', plan.refusals.join('; '));
+    // Judged on the very state the write is guarded by: a change after this read makes the write a conflict and a re-read.
+    const stale = opts.planned ? stalePlan(settingsOf(state), plan.changes, opts.planned) : [];
+    if (stale.length > 0) throw new AgentError('PLAN_STALE', `the node changed since the plan was made: ${stale.join('; ')}; nothing was written (make a new plan)`);
     if (isEmptyWrite(plan.write)) return { plan, applied: false, attempts: attempt, warnings: store.warnings };
     const snapshot = snapshotOf(state, plan.write, backend.description, opts.cause ?? 'apply');
     // An agent killed between its snapshot and its write leaves a snapshot of

@@ -17,6 +17,8 @@ export type AgentErrorCode =
   | 'STATE_DIR_FAILED'
   /** The bridge a request names does not exist (yet): VIFs wait for ovn-controller to make br-int. */
   | 'NO_BRIDGE'
+  /** A saved plan no longer holds for this node: it changed since the plan was made. */
+  | 'PLAN_STALE'
   /** A value the config leaves to the node (an encap IP by interface or network) has no one answer there. */
   | 'UNRESOLVED';
 

@@ -91,7 +91,7 @@ export class RpcSession {
     facts: () => gatherFacts(this.ctx.backend, this.node, this.ctx.midonetFiles),
     show: async () => showView(await this.ctx.backend.read(), this.ctx.backend.description),
     diff: async (params) => planView((await planFor(this.ctx.backend, params.config, { ...params, node: this.node, ovnVersion: await ovnVersionOf(this.node) })).plan),
-    apply: async ({ config, allowSystemIdChange }) => {
+    apply: async ({ config, allowSystemIdChange, planned }) => {
       const { backend, stateDir } = this.ctx;
       const res = await this.exclusive(async () => {
         const r = await apply(backend, config, {
@@ -99,6 +99,7 @@ export class RpcSession {
           node: this.node,
           ovnVersion: await ovnVersionOf(this.node),
           allowSystemIdChange: allowSystemIdChange ?? false,
+          planned,
           ...(this.ctx.systemIdConfPath ? { systemIdConfPath: this.ctx.systemIdConfPath } : {}),
         });
         return { ...r, warnings: [...r.warnings, ...((await this.ctx.onApplied?.(config)) ?? [])] };

@@ -29,6 +29,9 @@ import { formatProbes, startProbes } from './probes.js';
 import { vifsByHost } from './workloads.js';
 import { connectNorthbound } from './gateways.js';
 import { checkNode, fleetProblems } from './preflight.js';
+import { loadPlan, savePlan } from './saved-plan.js';
+import { plannedOf } from '../schemas/saved-plan.js';
+import { createInterface } from 'node:readline/promises';
 import { loadBindings } from '../schemas/vifs.js';
 import { formatHooks, formatReport, report, rollout } from './rollout.js';
 
@@ -48,8 +51,27 @@ function fleetOpts<T>(y: Argv<T>) {
     .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
     .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
-    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' });
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' })
+    .option('yes', { type: 'boolean', default: false, describe: 'do not ask before changing nodes (asked only at a terminal)' });
 }
+
+/**
+ * At a terminal, says what the command will do and asks; `--yes`, or no
+ * terminal (a script, cron, CI), goes on without asking, as before.
+ */
+async function confirmed(a: { yes: boolean }, what: string): Promise<boolean> {
+  if (a.yes || !process.stdin.isTTY || !process.stderr.isTTY) return true;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${what.split('\n').map(printable).join('\n')}\n\nDo you want to go on? Only 'yes' will be accepted (--yes skips this question): `);
+    return answer.trim() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+/** What a "no" at the prompt ends with. */
+const cancelled = () => new ControllerError('CANCELLED', 'cancelled at the prompt: nothing was changed');
 
 const log = createLogger('ovn-chassis');
 
@@ -139,10 +161,16 @@ export async function main(argv: string[]): Promise<number> {
       const out = Object.fromEntries(hosts.map((h) => [h.name, { address: h.address, groups: h.groups, transport: h.transport.kind, agent: h.agent, config: config(h) }]));
       print(a, out, stringify(Object.fromEntries(hosts.map((h) => [h.name, config(h)]))).trimEnd());
     })
-    .command('diff', 'show what apply would change on each node', (y) => fleetOpts(y).option('allow-system-id-change', { type: 'boolean', default: false }), async (a) => {
+    .command('diff', 'show what apply would change on each node', (y) =>
+      fleetOpts(y)
+        .option('allow-system-id-change', { type: 'boolean', default: false })
+        .option('out', { alias: 'o', type: 'string', describe: 'save the plan (each node\'s changes and the values it holds) for apply --plan' }),
+    async (a) => {
       const fleet = loadFleet(a.inventory);
-      const results = await diffFleet(selected(fleet, a.limit), runOpts(a), a['allow-system-id-change']);
-      print(a, view(results), formatDiff(results));
+      const hosts = selected(fleet, a.limit);
+      const results = await diffFleet(hosts, runOpts(a), a['allow-system-id-change']);
+      if (a.out) savePlan(a.out, fleet, hosts, results);
+      print(a, view(results), `${formatDiff(results)}${a.out ? `\n\nPlan saved to ${a.out}: apply exactly it with ovn-chassis apply -i ${fleet.source} --plan ${a.out}` : ''}`);
       const changes = results.some((r) => r.ok && !r.value.plan.inSync);
       code = fleetExit(results, changes ? EXIT.CHANGES : EXIT.OK);
     })
@@ -150,16 +178,30 @@ export async function main(argv: string[]): Promise<number> {
       fleetOpts(y)
         .option('verify', { type: 'boolean', default: true, describe: 'prove each chassis in the Southbound DB (--no-verify to skip)' })
         .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the Southbound DB to show every chassis' })
-        .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow new system-ids; the stranded chassis are removed from the SB' }),
+        .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow new system-ids; the stranded chassis are removed from the SB' })
+        .option('plan', { type: 'string', describe: 'apply exactly this saved plan (diff -o): a node that changed since is refused, untouched' })
+        .option('plan-max-age', { type: 'number', default: 24, describe: 'hours after which a saved plan is refused' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
       refuseInvalid(fleet);
-      const hosts = selected(fleet, a.limit);
+      if (a.plan && a.limit) throw new ControllerError('INVALID_CONFIG', '--plan names its own hosts; give no --limit with it');
+      const saved = a.plan ? loadPlan(a.plan, fleet, a['plan-max-age']) : undefined;
+      const hosts = saved ? saved.hosts : selected(fleet, a.limit);
+      let planned = saved?.planned;
+      if (saved) {
+        const n = saved.plan.nodes.filter((x) => x.changes.length > 0);
+        if (!(await confirmed(a, `The plan ${a.plan} (made ${saved.plan.createdAt}) changes ${n.length} of ${hosts.length} nodes: ${n.map((x) => `${x.host} (${x.changes.length})`).join(', ')}.`))) throw cancelled();
+      } else if (!a.yes && process.stdin.isTTY && process.stderr.isTTY) {
+        // What is shown is what is applied: each node's write holds only while it still is what the diff read.
+        const shown = await diffFleet(hosts, runOpts(a), a['allow-system-id-change']);
+        if (!(await confirmed(a, formatDiff(shown)))) throw cancelled();
+        planned = new Map(shown.flatMap((r) => (r.ok ? [[r.host, plannedOf(r.value.plan.changes)] as const] : [])));
+      }
       const sb = a.verify ? await southbound(fleet, 'verify the result') : undefined;
       try {
         const results = await applyFleet(hosts, {
           ...runOpts(a), allowSystemIdChange: a['allow-system-id-change'], verifyTimeoutMs: a['verify-timeout'] * 1000,
-          fleetSystemIds: systemIdsOf(fleet), ...(sb ? { southbound: sb } : {}),
+          fleetSystemIds: systemIdsOf(fleet), ...(sb ? { southbound: sb } : {}), ...(planned ? { planned } : {}),
         });
         print(a, view(results), formatApply(results, a.verify));
         code = fleetExit(results, EXIT.OK);
@@ -249,6 +291,7 @@ export async function main(argv: string[]): Promise<number> {
               else log.info({ op: 'rollout' }, text.trim());
             },
             stopRequested: () => stop,
+            confirm: () => confirmed(a, 'The rollout above will change the nodes of each batch in turn.'),
           });
           const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
           const nodes = report(journal.records, hosts);
@@ -273,6 +316,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!a.limit) throw new ControllerError('INVALID_CONFIG', 'rollback needs --limit naming the nodes to roll back');
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
+      if (!(await confirmed(a, `Rolling back ${hosts.length} node${hosts.length === 1 ? '' : 's'}: ${hosts.map((h) => h.name).join(', ')}.`))) throw cancelled();
       const journal = a.journal ? Journal.open(a.journal, true) : undefined;
       const history = journal?.history;
       const nb = hosts.some((h) => history?.get(h.name)?.drained) ? await connectNorthbound(fleet.inventory) : undefined;
@@ -303,6 +347,7 @@ export async function main(argv: string[]): Promise<number> {
         code = fleetExit(silent, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
         return;
       }
+      if ((a.action === 'upgrade' || a.action === 'remove') && !(await confirmed(a, `agent ${a.action} on ${hosts.length} node${hosts.length === 1 ? '' : 's'}: ${hosts.map((h) => h.name).join(', ')}.`))) throw cancelled();
       const { default: Docker } = await import('dockerode');
       const local = new Docker();
       const image = a.image ?? AGENT_IMAGE;

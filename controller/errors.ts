@@ -20,7 +20,9 @@ export type ControllerErrorCode =
   /** A rollout's pre-flight found the node not ready (MTU, tunnel reach, nova's host name, versions, gateways left). */
   | 'PREFLIGHT_FAILED'
   /** A gateway's router ports could not be moved to the other gateways, or back. */
-  | 'DRAIN_FAILED';
+  | 'DRAIN_FAILED'
+  /** The operator answered no at the prompt: nothing was changed. */
+  | 'CANCELLED';
 
 /** What a failure left on its node: changed (the write happened), or perhaps changed (its outcome is unknown). */
 export type NodeChange = 'changed' | 'maybe-changed';

@@ -5,6 +5,7 @@ import type { Facts, PlanView } from '../schemas/rpc.js';
 import { ControllerError, type NodeChange, changeOf } from './errors.js';
 import type { Host } from './inventory.js';
 import { Progress } from './progress.js';
+import type { Planned } from '../schemas/saved-plan.js';
 import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { appliedSummary } from './report.js';
@@ -160,6 +161,8 @@ export interface ApplyOptions extends RunOptions {
   verifyTimeoutMs: number;
   /** Every inventory host's system-id (not only the --limit ones): a node may never name another's as its old one. */
   fleetSystemIds: Map<string, string>;
+  /** A saved plan's values and changes per host (apply --plan): each node's write holds only while they do. */
+  planned?: Map<string, Planned>;
 }
 
 /**
@@ -175,7 +178,7 @@ export async function applyFleet(hosts: Host[], opts: ApplyOptions): Promise<Nod
   const results = await forEachNode<ApplyOutcome>(hosts, { ...opts, writes: true }, progress, appliedSummary, async (host, agent) => {
     const warnings = precheck(host, await agent.facts());
     for (const w of warnings) opts.log.warn({ host: host.name }, w);
-    const res = await agent.apply(host.chassis, opts.allowSystemIdChange);
+    const res = await agent.apply(host.chassis, opts.allowSystemIdChange, opts.planned?.get(host.name));
     if (opts.southbound) expected.set(host.name, expectationOf(host.name, host.chassis, res.plan.resolvedEncapIp));
     // The apply reports what it replaced: an old system-id there is a chassis now stranded in the SB.
     const previousSystemId = res.previous?.['system-id'];

@@ -39,6 +39,8 @@ export interface RolloutOptions extends PlanOptions {
   onEvent: (text: string) => void;
   /** Asked between batches: has the operator asked us to stop? */
   stopRequested: () => boolean;
+  /** Asked once the plan is shown and before anything changes: go on? (none: go on) */
+  confirm?: () => Promise<boolean>;
 }
 
 export type RolloutOutcome = 'done' | 'failed' | 'stopped';
@@ -76,11 +78,13 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     }
     batches = start.batches.map((b) => b.map((n) => byName.get(n) as Host));
     opts.onPlan(start.batches, true, hooksOf(hosts));
+    await goOn(opts);
     await journal.append({ type: 'resume' });
   } else {
     batches = planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
     const names = batches.map((b) => b.map((h) => h.name));
     opts.onPlan(names, false, hooksOf(hosts));
+    await goOn(opts);
     await journal.append({
       type: 'start', inventory: fleet.source, digest, batches: names, identities: Object.fromEntries(hosts.map((h) => [h.name, hostIdentity(h)])),
       options: { batch: opts.batch, canary: opts.canary, batchBy: opts.batchBy ?? null, maxFailures: opts.maxFailures, limit: opts.limit ?? null, onFailure: opts.onFailure },
@@ -135,6 +139,10 @@ async function runBatches(hosts: Host[], batches: Host[][], journal: Journal, sb
   const outcome = hosts.every((h) => final.get(h.name)?.state === 'done') ? 'done' : 'failed';
   await journal.append({ type: 'finish', outcome });
   return outcome;
+}
+
+async function goOn(opts: RolloutOptions): Promise<void> {
+  if (opts.confirm && !(await opts.confirm())) throw new ControllerError('CANCELLED', 'cancelled at the prompt: nothing was changed');
 }
 
 const hooksOf = (hosts: Host[]) => new Map(hosts.map((h) => [h.name, h.hooks]));

@@ -5,6 +5,7 @@ import { ipAddress } from './values.js';
 import { bridgeSpec, chassisConfigSchema } from './chassis.js';
 import { hookResultSchema, hookSchema } from './hooks.js';
 import { nodeVifSchema } from './vifs.js';
+import { plannedSchema } from './saved-plan.js';
 import { bridgeName } from './values.js';
 
 /**
@@ -47,7 +48,12 @@ export const helloResultSchema = z.object({
   uptimeS: z.number().nonnegative().optional(),
 });
 export type HelloResult = z.output<typeof helloResultSchema>;
-const changeParams = z.strictObject({ config: chassisConfigSchema, allowSystemIdChange: z.boolean().optional() });
+const changeParams = z.strictObject({
+  config: chassisConfigSchema,
+  allowSystemIdChange: z.boolean().optional(),
+  /** apply only: a saved plan's values and changes for this node; the write happens only while they still hold. */
+  planned: plannedSchema.optional(),
+});
 const none = z.strictObject({}).optional();
 
 /**

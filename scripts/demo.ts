@@ -44,7 +44,7 @@ async function run(): Promise<number> {
     const codes = [
       await step(['validate', '-i', inv]),
       await step(['diff', '-i', inv, '--state-dir', sandbox.dir]),
-      await step(['apply', '-i', inv, '--state-dir', sandbox.dir, '--verify-timeout', '30']),
+      await step(['apply', '-i', inv, '--state-dir', sandbox.dir, '--verify-timeout', '30', '--yes']),
       await step(['diff', '-i', inv, '--state-dir', sandbox.dir]),
       await step(['status', '-i', inv, '--state-dir', sandbox.dir]),
     ];

@@ -1,4 +1,5 @@
 import type { NodeVif } from '../../schemas/vifs.js';
+import type { Planned } from '../../schemas/saved-plan.js';
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import type { Hook } from '../../schemas/hooks.js';
 import { METHODS, PROTOCOL_VERSION, type HelloResult, type ParamsIn, type Result, type RpcMethod, parseAnswer, requestLine } from '../../schemas/rpc.js';
@@ -75,8 +76,8 @@ export class AgentClient {
     return this.call('diff', { config, allowSystemIdChange });
   }
 
-  apply(config: ChassisConfig, allowSystemIdChange = false) {
-    return this.call('apply', { config, allowSystemIdChange });
+  apply(config: ChassisConfig, allowSystemIdChange = false, planned?: Planned) {
+    return this.call('apply', { config, allowSystemIdChange, ...(planned ? { planned } : {}) });
   }
 
   rollback() {

@@ -196,7 +196,7 @@ describe('rollout', () => {
     const session = `ovn-chassis-ctrl-c-${process.pid}`;
     const exitFile = join(sandbox.dir, 'ctrl-c.exit');
     // The rollout in the foreground of an operator's bash, which waits for it and then writes what it exited with.
-    const argv = [process.execPath, CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir];
+    const argv = [process.execPath, CONTROLLER_BIN, 'rollout', '-i', inv, '--canary', '1', '--batch', '3', '--journal', journal, '--state-dir', sandbox.dir, '--yes'];
     run('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, ...argv]);
     try {
       const screen0 = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-100'], { encoding: 'utf8' }).stdout;

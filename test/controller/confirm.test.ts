@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+
+/** A command in the foreground of bash in a real terminal (tmux), as an operator runs it; bash writes its exit status. */
+function inTerminal(name: string, argv: string[], dir: string) {
+  const session = `ovn-chassis-${name}-${process.pid}`;
+  const exitFile = join(dir, `${name}.exit`);
+  run('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, process.execPath, CONTROLLER_BIN, ...argv]);
+  const screen = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-200'], { encoding: 'utf8' }).stdout;
+  return {
+    screen,
+    type: (text: string) => run('tmux', ['send-keys', '-t', session, text, 'Enter']),
+    prompted: () => waitFor('the question', () => screen().includes("Only 'yes' will be accepted") || undefined, 30_000).catch((err: Error) => Promise.reject(new Error(`${err.message}; the terminal shows:\n${screen()}`))),
+    exit: async () => {
+      await waitFor(`${name} to end`, () => existsSync(exitFile) || undefined, 60_000).catch((err: Error) => Promise.reject(new Error(`${err.message}; the terminal shows:\n${screen()}`)));
+      return Number(readFileSync(exitFile, 'utf8').trim());
+    },
+    close: () => spawnSync('tmux', ['kill-session', '-t', session]),
+  };
+}
+
+describe('confirmation at a terminal', () => {
+  let sandbox: Sandbox;
+  let inv: string;
+  let dir: string;
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({ gateways: 0, computes: 1 });
+    inv = sandbox.writeInventory();
+    dir = tempDir('confirm');
+  }, 60_000);
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+  const node = () => sandbox.nodes[0]!.ovsdb.externalIds();
+
+  it('apply shows what it will change and asks: "no" changes nothing, "yes" applies exactly what was shown', async () => {
+    const no = inTerminal('apply-no', ['apply', '-i', inv, '--state-dir', sandbox.dir], dir);
+    try {
+      await no.prompted();
+      expect(no.screen()).toContain('ovn-remote');
+      no.type('no');
+      expect(await no.exit(), no.screen()).toBe(1);
+      expect(no.screen()).toContain('cancelled at the prompt: nothing was changed');
+    } finally {
+      no.close();
+    }
+    expect(node()['ovn-remote']).toBeUndefined();
+    const yes = inTerminal('apply-yes', ['apply', '-i', inv, '--state-dir', sandbox.dir], dir);
+    try {
+      await yes.prompted();
+      yes.type('yes');
+      expect(await yes.exit(), yes.screen()).toBe(0);
+    } finally {
+      yes.close();
+    }
+    expect(node()['ovn-remote']).toBe(sandbox.southboundEndpoints[0]);
+  }, 120_000);
+
+  it('--yes at a terminal does not ask, and without a terminal (a script) nothing asks', async () => {
+    const t = inTerminal('rollback-yes', ['rollback', '-i', inv, '--limit', 'cmp-1', '--yes', '--state-dir', sandbox.dir], dir);
+    try {
+      expect(await t.exit(), t.screen()).toBe(0);
+      expect(t.screen()).not.toContain("Only 'yes'");
+    } finally {
+      t.close();
+    }
+    expect(node()['ovn-remote']).toBeUndefined();
+    const scripted = await runCli(CONTROLLER_BIN, ['apply', '-i', inv, '--state-dir', sandbox.dir]);
+    expect(scripted.code, scripted.stderr).toBe(0);
+    expect(scripted.stderr).not.toContain("Only 'yes'");
+    expect(node()['ovn-remote']).toBe(sandbox.southboundEndpoints[0]);
+  }, 120_000);
+
+  it('rollback and a rollout ask too, and "no" leaves the node as it is', async () => {
+    const before = node();
+    const rb = inTerminal('rollback-no', ['rollback', '-i', inv, '--limit', 'cmp-1', '--state-dir', sandbox.dir], dir);
+    try {
+      await rb.prompted();
+      expect(rb.screen()).toContain('Rolling back 1 node: cmp-1');
+      rb.type('no');
+      expect(await rb.exit(), rb.screen()).toBe(1);
+    } finally {
+      rb.close();
+    }
+    const ro = inTerminal('rollout-no', ['rollout', '-i', inv, '--batch', '1', '--journal', join(dir, 'r.journal'), '--state-dir', sandbox.dir], dir);
+    try {
+      await ro.prompted();
+      expect(ro.screen()).toContain('batch 1: cmp-1');
+      ro.type('no');
+      expect(await ro.exit(), ro.screen()).toBe(1);
+    } finally {
+      ro.close();
+    }
+    expect(node()).toEqual(before);
+  }, 120_000);
+});

@@ -31,6 +31,7 @@ import { connectNorthbound } from './gateways.js';
 import { checkNode, fleetProblems } from './preflight.js';
 import { loadPlan, savePlan } from './saved-plan.js';
 import { plannedOf } from '../schemas/saved-plan.js';
+import { closest } from '../common/text.js';
 import { createInterface } from 'node:readline/promises';
 import { loadBindings } from '../schemas/vifs.js';
 import { formatHooks, formatReport, report, rollout } from './rollout.js';
@@ -40,14 +41,50 @@ const PROBE_SETTLE_MS = 10_000;
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
 
-function common<T>(y: Argv<T>) {
+const COMMANDS = ['validate', 'render', 'diff', 'apply', 'status', 'rollout', 'rollback', 'import', 'agent'];
+
+const EXIT_STATUS = `Exit status:
+  0  done, or nothing to change
+  1  an error, and no node was changed
+  2  changes found (diff, status) or versions skewed (agent status)
+  3  partial: some nodes failed, or a node was (or may have been) changed before an error; each is named`;
+
+/** Each command's examples, shown in its --help. */
+const EXAMPLES: Record<string, [string, string][]> = {
+  validate: [['$0 validate -i inventory.yaml', 'check the inventory and the fleet as a whole (duplicate ids, IPs, hostnames)']],
+  render: [['$0 render -i inventory.yaml --limit cmp-1', 'the chassis config cmp-1 gets from defaults, its groups and its own fields']],
+  diff: [
+    ['$0 diff -i inventory.yaml', 'what apply would change on every node (exit 2 when something would)'],
+    ['$0 diff -i inventory.yaml --limit compute -o change-42.plan', 'save the plan for review, then apply exactly it'],
+  ],
+  apply: [
+    ['$0 apply -i inventory.yaml --limit cmp-1', 'apply one node and prove its chassis in the Southbound (asks first at a terminal)'],
+    ['$0 apply -i inventory.yaml --plan change-42.plan', 'apply exactly a reviewed plan; a node changed since is refused untouched'],
+  ],
+  status: [['$0 status -i inventory.yaml', 'per node: in sync or drifted, registered or not; and stale chassis']],
+  rollout: [
+    ['$0 rollout -i inventory.yaml --batch 10% --canary 1 --bindings ports.json', 'migrate in batches, moving each VM\'s tap onto br-int'],
+    ['$0 rollout -i inventory.yaml --batch 10% --preflight-only', 'every node\'s pre-flight checks; nothing is changed'],
+    ['$0 rollout -i inventory.yaml --batch 10% --resume', 'continue the rollout the journal records'],
+  ],
+  rollback: [['$0 rollback -i inventory.yaml --limit cmp-7 --journal ovn-chassis-rollout.journal', 'put cmp-7 back as it was before the rollout']],
+  agent: [
+    ['$0 agent install -i inventory.yaml --limit compute', 'install the agent on the compute nodes'],
+    ['$0 agent status -i inventory.yaml', 'each node\'s agent version and state, and version skew'],
+  ],
+  import: [['$0 import -i inventory.yaml -o adopted.yaml --from-midonet --tunnel-zone tz.yaml', 'adopt a running MidoNet cloud without changing it']],
+};
+
+function common<T>(y: Argv<T>, command?: string) {
+  for (const [cmd, what] of (command && EXAMPLES[command]) || []) y.example(cmd, what);
   return y
+    .epilog(EXIT_STATUS)
     .option('inventory', { alias: 'i', type: 'string', demandOption: true, describe: 'inventory file (YAML)' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' });
 }
 
-function fleetOpts<T>(y: Argv<T>) {
-  return common(y)
+function fleetOpts<T>(y: Argv<T>, command?: string) {
+  return common(y, command)
     .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
     .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
@@ -68,6 +105,25 @@ async function confirmed(a: { yes: boolean }, what: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** Help as wide as the terminal (up to 120 columns); unwrapped when it goes to a file or a pipe. */
+export function helpWidth(): number | null {
+  return process.stdout.isTTY && process.stdout.columns ? Math.min(120, process.stdout.columns) : null;
+}
+
+/** yargs' complaint about the command line, with what a mistyped flag or command most likely meant. */
+export function usageProblem(msg: string, y: unknown, commands: string[] = []): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (!m) return msg;
+  // yargs has the options it knows at run time; its typings do not say so.
+  const options = (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key;
+  const known = Object.keys(options).filter((k) => k.length > 1 && k !== '$0');
+  const hints = (m[1] as string).split(', ').filter((w) => w.length > 1).flatMap((word) => {
+    const meant = closest(word, [...known, ...commands]);
+    return meant ? [`${word.length > 1 && !commands.includes(meant) ? '--' : ''}${word}: did you mean ${commands.includes(meant) ? meant : `--${meant}`}?`] : [];
+  });
+  return hints.length > 0 ? `${msg}\n${hints.join('\n')}` : msg;
 }
 
 /** What a "no" at the prompt ends with. */
@@ -145,14 +201,14 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('ovn-chassis')
     .strict()
     .demandCommand(1, 'name a command: validate, render, diff, apply, status, rollout, rollback, import or agent')
-    .command('validate', 'check the inventory and the fleet as a whole', (y) => common(y), (a) => {
+    .command('validate', 'check the inventory and the fleet as a whole', (y) => common(y, 'validate'), (a) => {
       const fleet = loadFleet(a.inventory);
       const findings = validateFleet(fleet);
       print(a, { hosts: fleet.hosts.length, findings }, formatFindings(fleet.source, fleet.hosts.length, findings));
       code = findings.some((f) => f.level === 'error') ? EXIT.ERROR : EXIT.OK;
     })
     .command('render', 'show each host\'s resulting chassis config', (y) =>
-      fleetOpts(y).option('resolve', { type: 'boolean', default: false, describe: 'ask each node what it resolves (an encap IP given as an interface or a network)' }),
+      fleetOpts(y, 'render').option('resolve', { type: 'boolean', default: false, describe: 'ask each node what it resolves (an encap IP given as an interface or a network)' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
@@ -162,8 +218,8 @@ export async function main(argv: string[]): Promise<number> {
       print(a, out, stringify(Object.fromEntries(hosts.map((h) => [h.name, config(h)]))).trimEnd());
     })
     .command('diff', 'show what apply would change on each node', (y) =>
-      fleetOpts(y)
-        .option('allow-system-id-change', { type: 'boolean', default: false })
+      fleetOpts(y, 'diff')
+        .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'plan new system-ids instead of refusing them (a new id makes a new chassis)' })
         .option('out', { alias: 'o', type: 'string', describe: 'save the plan (each node\'s changes and the values it holds) for apply --plan' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
@@ -175,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
       code = fleetExit(results, changes ? EXIT.CHANGES : EXIT.OK);
     })
     .command('apply', 'apply each node\'s config and prove it in the Southbound DB', (y) =>
-      fleetOpts(y)
+      fleetOpts(y, 'apply')
         .option('verify', { type: 'boolean', default: true, describe: 'prove each chassis in the Southbound DB (--no-verify to skip)' })
         .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the Southbound DB to show every chassis' })
         .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow new system-ids; the stranded chassis are removed from the SB' })
@@ -209,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
         sb?.close();
       }
     })
-    .command('status', 'per node: in sync or drifted, and registered in the Southbound DB', (y) => fleetOpts(y), async (a) => {
+    .command('status', 'per node: in sync or drifted, and registered in the Southbound DB', (y) => fleetOpts(y, 'status'), async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
       const sb = await southbound(fleet, 'check registration');
@@ -225,7 +281,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     })
     .command('rollout', 'migrate the fleet in batches, journaled, each node proved before the next batch', (y) =>
-      fleetOpts(y)
+      fleetOpts(y, 'rollout')
         .option('batch', {
           type: 'string', demandOption: true, describe: 'nodes per batch: N or P%',
           coerce: (v: unknown) => {
@@ -237,7 +293,7 @@ export async function main(argv: string[]): Promise<number> {
         .option('canary', { type: 'number', default: 0, describe: 'nodes in a first batch that must fully succeed' })
         .option('max-failures', { type: 'number', default: 0, describe: 'failed nodes a batch may have before the rollout stops' })
         .option('pause', { type: 'number', default: 0, describe: 'seconds between batches' })
-        .option('verify-timeout', { type: 'number', default: 60 })
+        .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds a node has to show its chassis and VIFs in the Southbound DB' })
         .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' })
         .option('preflight-only', { type: 'boolean', default: false, describe: 'run every selected node\'s pre-flight checks (and the fleet-wide ones) and change nothing' })
@@ -311,7 +367,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     })
     .command('rollback', 'restore nodes\' previous configuration, run their rollback hooks, check the result', (y) =>
-      fleetOpts(y).option('journal', { type: 'string', describe: 'take each node\'s previous values from this rollout journal (default: the agent\'s own snapshot)' }),
+      fleetOpts(y, 'rollback').option('journal', { type: 'string', describe: 'take each node\'s previous values from this rollout journal (default: the agent\'s own snapshot)' }),
     async (a) => {
       if (!a.limit) throw new ControllerError('INVALID_CONFIG', 'rollback needs --limit naming the nodes to roll back');
       const fleet = loadFleet(a.inventory);
@@ -330,7 +386,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     })
     .command('agent <action>', 'the node agents: install, upgrade (in batches), status (versions, skew), remove', (y) =>
-      fleetOpts(y)
+      fleetOpts(y, 'agent')
         .positional('action', { choices: ['install', 'upgrade', 'status', 'remove'] as const, describe: 'what to do' })
         .option('image', { type: 'string', describe: `the agent image to install (default ${AGENT_IMAGE}; taken from DOCKER_HOST when a node lacks it)` })
         .option('batch', { type: 'string', default: '1', describe: 'upgrade: nodes per batch, N or P%; a batch with a failed node stops the upgrade' })
@@ -369,7 +425,7 @@ export async function main(argv: string[]): Promise<number> {
       code = results.length < hosts.length ? EXIT.PARTIAL : fleetExit(results, EXIT.OK);
     })
     .command('import', 'read the nodes\' current chassis config into an inventory file', (y) =>
-      fleetOpts(y)
+      fleetOpts(y, 'import')
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' })
         .option('from-midonet', { type: 'boolean', default: false, describe: 'MidoNet nodes: system-id = the MidoNet host UUID, encap IP = the tunnel-zone IP' })
         .option('tunnel-zone', { type: 'string', describe: 'with --from-midonet: MidoNet host UUID → tunnel IP (YAML or JSON, exported from MidoNet)' }),
@@ -384,8 +440,12 @@ export async function main(argv: string[]): Promise<number> {
       code = fleetExit(results, EXIT.OK);
     })
     .fail((msg, err) => {
-      throw err ?? new ControllerError('USAGE', `${msg}\nrun with --help for usage`);
+      throw err ?? new ControllerError('USAGE', `${usageProblem(msg, parser, COMMANDS)}\nrun with --help for usage`);
     })
+    .recommendCommands()
+    .completion('completion', 'print a bash completion script (source it, or put it in /etc/bash_completion.d)')
+    .epilog(EXIT_STATUS)
+    .wrap(helpWidth())
     .help()
     .version(false);
   try {

@@ -87,17 +87,17 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       ovnRemote: fields.ovnRemote ?? inv.ovn.southbound,
       encap: { ...encap, ip: encap.ip ?? address },
     };
-    const at = (sub: string, res: { success: boolean; error?: { issues: Parameters<typeof formatIssue>[0][] } }) => {
-      if (!res.success) for (const i of res.error?.issues ?? []) issues.push(formatIssue({ ...i, path: ['hosts', name, ...(sub ? [sub] : []), ...i.path] }));
+    const at = (sub: string, res: { success: boolean; error?: { issues: Parameters<typeof formatIssue>[0][] } }, schema: Parameters<typeof formatIssue>[1]) => {
+      if (!res.success) for (const i of res.error?.issues ?? []) issues.push(formatIssue(i, schema, ['hosts', name, ...(sub ? [sub] : [])]));
     };
     const chassis = chassisConfigSchema.safeParse(chassisInput, { reportInput: true });
-    at('', chassis);
+    at('', chassis, chassisConfigSchema);
     const tr = transportSchema.safeParse(transport ?? { kind: 'ssh' }, { reportInput: true });
-    at('transport', tr);
+    at('transport', tr, transportSchema);
     const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });
-    at('agent', ag);
+    at('agent', ag, agentBackendSchema);
     const pf = preflightSchema.safeParse(preflight ?? {}, { reportInput: true });
-    at('preflight', pf);
+    at('preflight', pf, preflightSchema);
     const addr = address ?? (chassis.success ? namedIps(chassis.data.encap.ip)?.[0] : undefined);
     if (!addr) issues.push(`hosts.${name}: needs an address (or an encap.ip that names one)`);
     // Direct mode reaches the node's OVSDB or Docker socket; ovs-vsctl would have to run beside an agent.

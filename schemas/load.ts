@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { isNode, isScalar, parseDocument, visit } from 'yaml';
+import { type Document, LineCounter, isMap, isNode, isScalar, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
-import { nestsDeeperThan, preview, printable } from '../common/text.js';
+import { closest, nestsDeeperThan, preview, printable } from '../common/text.js';
 import { ConfigError } from './errors.js';
 
 /** No config or inventory nests anywhere near this deep. */
@@ -58,9 +58,13 @@ export function readConfigText(path: string): string {
  * custom tags.
  */
 export function parseYaml(text: string, source: string): unknown {
+  return documentData(parseYamlDocument(text, source), source);
+}
+
+function parseYamlDocument(text: string, source: string): Document {
   // The YAML parser recurses per level of [ and {: refuse absurd nesting before it runs out of stack.
   if (nestsDeeperThan(text, MAX_NESTING)) throw new ConfigError(source, [`the document nests [ or { deeper than ${MAX_NESTING} levels`]);
-  let doc: ReturnType<typeof parseDocument>;
+  let doc: Document;
   try {
     doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, customTags: [] });
   } catch (err) {
@@ -80,6 +84,10 @@ export function parseYaml(text: string, source: string): unknown {
     },
   });
   if (bad.length > 0) throw new ConfigError(source, bad);
+  return doc;
+}
+
+function documentData(doc: Document, source: string): unknown {
   try {
     return doc.toJS({ maxAliasCount: 50 });
   } catch (err) {
@@ -87,21 +95,75 @@ export function parseYaml(text: string, source: string): unknown {
   }
 }
 
-/** Checks data against a zod schema; every problem becomes one line naming the field and value. */
-export function check<S extends z.ZodType>(schema: S, data: unknown, source: string): z.output<S> {
+/**
+ * Checks data against a zod schema; every problem becomes one line naming
+ * the field and value (and, from a file, where it is: `where` maps a path
+ * to "line L, column C").
+ */
+export function check<S extends z.ZodType>(schema: S, data: unknown, source: string, where?: (path: PropertyKey[], key?: string) => string | undefined): z.output<S> {
   const res = schema.safeParse(data, { reportInput: true });
   if (res.success) return res.data;
-  throw new ConfigError(source, res.error.issues.map(formatIssue));
+  throw new ConfigError(source, res.error.issues.flatMap((i) => {
+    // An unknown field gets a line of its own, with where it is and what it was likely meant to be.
+    const parts = i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ ...i, keys: [k] })) : [i];
+    return parts.map((p) => {
+      const at = where?.(p.path, p.code === 'unrecognized_keys' ? p.keys[0] : undefined);
+      return `${at ? `${at}: ` : ''}${formatIssue(p, schema)}`;
+    });
+  }));
+}
+
+/** The inner schema of a wrapper, a list's element, a map's value, an object's fields: how a path walks a schema. */
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+}
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: SchemaDef } })._zod.def;
+
+/** The field names a schema allows at `path` (none where it takes any key, or no object). */
+export function fieldsAt(schema: z.ZodType, path: PropertyKey[]): string[] {
+  const def = defOf(schema);
+  const [head, ...rest] = path;
+  switch (def.type) {
+    case 'object': {
+      if (head === undefined) return Object.keys(def.shape ?? {});
+      const next = def.shape?.[String(head)];
+      return next ? fieldsAt(next, rest) : [];
+    }
+    case 'optional': case 'default': case 'nullable': case 'readonly': case 'prefault': case 'catch':
+      return def.innerType ? fieldsAt(def.innerType, path) : [];
+    case 'pipe':
+      return def.in ? fieldsAt(def.in, path) : [];
+    case 'record':
+      return head !== undefined && def.valueType ? fieldsAt(def.valueType, rest) : [];
+    case 'array':
+      return head !== undefined && def.element ? fieldsAt(def.element, rest) : [];
+    case 'union':
+      return [...new Set((def.options ?? []).flatMap((o) => fieldsAt(o, path)))];
+    default:
+      return [];
+  }
 }
 
 /** Fields whose values are secrets: an error names the field, never the value. */
 const SECRET_FIELDS = new Set(['passphrase']);
 
-export function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = printable(issue.path.map(String).join('.'));
+/** One issue as a line; with the schema, an unknown field says which known one it most likely meant. */
+export function formatIssue(issue: z.core.$ZodIssue, schema?: z.ZodType, prefix: PropertyKey[] = []): string {
+  // `prefix` is where the schema sits in the file: shown in the line, not used to look up the schema.
+  const path = printable([...prefix, ...issue.path].map(String).join('.'));
   const at = (p: string) => (p ? `${p}: ` : '');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${at(path ? `${path}.${printable(k)}` : printable(k))}unknown field`).join('\n  ');
+    const known = schema ? fieldsAt(schema, issue.path) : [];
+    return issue.keys.map((k) => {
+      const meant = closest(k, known);
+      return `${at(path ? `${path}.${printable(k)}` : printable(k))}unknown field${meant ? ` (did you mean ${meant}?)` : ''}`;
+    }).join('\n  ');
   }
   const input = (issue as { input?: unknown }).input;
   if (input === undefined) return `${at(path)}required`;
@@ -111,7 +173,7 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') return `${at(path)}${preview(input)} is not ${article(issue.expected)}`;
   if (issue.code === 'invalid_value') return `${at(path)}${preview(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   if (issue.code === 'invalid_key' || issue.code === 'invalid_element') {
-    return issue.issues.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue)).join('\n  ');
+    return issue.issues.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue, schema, prefix)).join('\n  ');
   }
   if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
     const value = (input as Record<string, unknown> | null)?.[issue.discriminator];
@@ -121,7 +183,7 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union') {
     // Report the branch whose shape the input has (e.g. the list form), not "no branch matched".
     const branch = issue.errors.find((b) => b.length > 0 && !b.some((i) => i.code === 'invalid_type' && i.path.length === 0));
-    if (branch) return branch.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue)).join('\n  ');
+    if (branch) return branch.map((i) => formatIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue, schema, prefix)).join('\n  ');
     return `${at(path)}${preview(input)} has the wrong form`;
   }
   return `${at(path)}${preview(input)} ${issue.message}`;
@@ -134,5 +196,29 @@ function article(t: string): string {
 
 export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): z.output<S> {
   const source = path === '-' ? 'standard input' : path;
-  return check(schema, parseYaml(readConfigText(path), source), source);
+  const text = readConfigText(path);
+  const doc = parseYamlDocument(text, source);
+  return check(schema, documentData(doc, source), source, positionsIn(doc, text));
+}
+
+/** Where a path (or a key under it) is in the file, as a person finds it: "line L, column C". */
+function positionsIn(doc: Document, text: string): (path: PropertyKey[], key?: string) => string | undefined {
+  const lines = new LineCounter();
+  let offset = 0;
+  for (const l of text.split('\n')) {
+    lines.addNewLine(offset);
+    offset += l.length + 1;
+  }
+  return (path, key) => {
+    try {
+      let node = doc.getIn(path.map((p) => (typeof p === 'symbol' ? String(p) : p)), true);
+      if (key !== undefined && isMap(node)) node = node.items.find((it) => isScalar(it.key) && it.key.value === key)?.key;
+      const start = isNode(node) ? node.range?.[0] : undefined;
+      if (start === undefined) return undefined;
+      const { line, col } = lines.linePos(start);
+      return `line ${line}, column ${col}`;
+    } catch {
+      return undefined;
+    }
+  };
 }

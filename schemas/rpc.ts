@@ -225,7 +225,7 @@ export function parseRequest(json: unknown): RequestVerdict {
   const rawId = (json as { id?: unknown } | null)?.id;
   const replyId = typeof rawId === 'number' && Number.isInteger(rawId) && rawId >= 0 ? rawId : null;
   const env = envelope.safeParse(json, { reportInput: true });
-  if (!env.success) return { ok: false, id: replyId, error: { code: 'PROTOCOL', message: `invalid request:\n  ${env.error.issues.map(formatIssue).join('\n  ')}` } };
+  if (!env.success) return { ok: false, id: replyId, error: { code: 'PROTOCOL', message: `invalid request:\n  ${env.error.issues.map((i) => formatIssue(i)).join('\n  ')}` } };
   const params = METHODS[env.data.method].params.safeParse(env.data.params, { reportInput: true });
   if (!params.success) {
     const configIssue = params.error.issues.some((i) => i.path[0] === 'config');

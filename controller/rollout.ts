@@ -52,11 +52,11 @@ const HOOK_OUTPUT_KEPT = 4096;
 type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure; fleetProblems: Map<string, string[]> };
 
 /**
- * Migrates the fleet in batches (DESIGN.md rollout). Each node: pre-checks,
- * `before` hooks, apply, `after` hooks, Southbound verification — each step
- * journaled before and after. A node is done only when verified. A canary
- * batch must succeed fully; any batch with more than --max-failures failed
- * nodes stops the rollout.
+ * Migrates the fleet in batches (README "Rolling migration"). Each node:
+ * pre-checks and pre-flight, backup, gateway drain, `before` hooks, apply,
+ * `after` hooks, VIF plug, verification of its chassis and VIFs, undrain —
+ * each step journaled before and after. A node is done only when verified.
+ * What happens after each batch is rollout-policy.ts's decision.
  */
 export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView, options: RolloutOptions): Promise<RolloutOutcome> {
   const opts: Resolved = {

@@ -5,8 +5,8 @@ import { asList, bridgeName, portName, token } from './values.js';
 export { asList, bridgeName, endpoint, endpoints, ipAddress, physnetName } from './values.js';
 
 /**
- * One node's desired chassis configuration (DESIGN.md "Chassis
- * configuration"). Validates what ovn-controller would choke on, so a bad
+ * One node's desired chassis configuration (README "The agent").
+ * Validates what ovn-controller would choke on, so a bad
  * value is refused before it reaches a node.
  */
 

@@ -30,6 +30,7 @@ import { vifsByHost } from './workloads.js';
 import { connectNorthbound } from './gateways.js';
 import { checkNode, fleetProblems } from './preflight.js';
 import { loadPlan, savePlan } from './saved-plan.js';
+import { planRollout } from './plan.js';
 import { plannedOf } from '../schemas/saved-plan.js';
 import { closest } from '../common/text.js';
 import { createInterface } from 'node:readline/promises';
@@ -296,6 +297,10 @@ export async function main(argv: string[]): Promise<number> {
         .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds a node has to show its chassis and VIFs in the Southbound DB' })
         .option('journal', { type: 'string', default: 'ovn-chassis-rollout.journal', describe: 'the crash-safe record of every step' })
         .option('resume', { type: 'boolean', default: false, describe: 'continue the rollout the journal records' })
+        .option('plan-only', { type: 'boolean', default: false, describe: 'print the batches and each node\'s changes, and change nothing (with -o, save them for --plan)' })
+        .option('out', { alias: 'o', type: 'string', describe: 'with --plan-only: save the rollout\'s plan for review and rollout --plan' })
+        .option('plan', { type: 'string', describe: 'run exactly this saved rollout plan: its batches, each node\'s apply guarded by the values it recorded' })
+        .option('plan-max-age', { type: 'number', default: 24, describe: 'hours after which a saved plan is refused' })
         .option('preflight-only', { type: 'boolean', default: false, describe: 'run every selected node\'s pre-flight checks (and the fleet-wide ones) and change nothing' })
         .option('drain', { type: 'boolean', default: true, describe: 'move a gateway\'s router ports to the other gateways before its hooks, and back after it verifies (--no-drain: do not)' })
         .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' }),
@@ -309,6 +314,19 @@ export async function main(argv: string[]): Promise<number> {
         code = await preflightOnly(fleet, a);
         return;
       }
+      if (a['plan-only']) {
+        const hosts = selected(fleet, a.limit);
+        const batches = planRollout(hosts, { batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), order: fleet.inventory.rollout?.order }).map((b) => b.map((h) => h.name));
+        const results = await diffFleet(hosts, runOpts(a), false);
+        if (a.out) savePlan(a.out, fleet, hosts, results, batches);
+        const lines = [...batches.map((b, i) => `batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`), '', formatDiff(results), ...(a.out ? ['', `Plan saved to ${a.out}: run exactly it with ovn-chassis rollout -i ${fleet.source} --batch ${a.batch} --plan ${a.out}`] : [])];
+        print(a, { batches, nodes: view(results) }, lines.join('\n'));
+        code = fleetExit(results, results.some((r) => r.ok && !r.value.plan.inSync) ? EXIT.CHANGES : EXIT.OK);
+        return;
+      }
+      if (a.plan && a.limit) throw new ControllerError('INVALID_CONFIG', '--plan names its own hosts; give no --limit with it');
+      const loaded = a.plan ? loadPlan(a.plan, fleet, a['plan-max-age']) : undefined;
+      if (loaded && !loaded.plan.batches) throw new ControllerError('REFUSED', `plan ${a.plan} has no batches (diff -o made it): make a rollout plan with rollout --plan-only -o; nothing was changed`);
       const journal = Journal.open(a.journal, a.resume);
       let stop = false;
       const onSignal = () => {
@@ -328,6 +346,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const outcome = await rollout(fleet, journal, sb, {
             ...(vifs ? { vifs } : {}),
+            ...(loaded?.plan.batches ? { saved: { batches: loaded.plan.batches, planned: loaded.planned } } : {}),
             ...(nb ? { nb } : {}),
             drain: a.drain,
             batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),

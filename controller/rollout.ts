@@ -15,6 +15,7 @@ import type { OvsdbClient } from '../ovsdb/index.js';
 import { checkNode, fleetProblems } from './preflight.js';
 import { awaitWorkloads, describeWorkloadProblems, integrationBridge } from './workloads.js';
 import type { NodeVif } from '../schemas/vifs.js';
+import type { Planned } from '../schemas/saved-plan.js';
 import type { AgentClient } from './transport/client.js';
 import { type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
 
@@ -39,6 +40,8 @@ export interface RolloutOptions extends PlanOptions {
   onEvent: (text: string) => void;
   /** Asked between batches: has the operator asked us to stop? */
   stopRequested: () => boolean;
+  /** A saved rollout plan (rollout --plan): its batches, and each node's recorded values and changes guarding its apply. */
+  saved?: { batches: string[][]; planned: Map<string, Planned> };
   /** Asked once the plan is shown and before anything changes: go on? (none: go on) */
   confirm?: () => Promise<boolean>;
 }
@@ -64,7 +67,9 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     // Judged over the whole inventory, not only --limit: a clash with a host outside it is still a clash.
     fleetProblems: fleetProblems(fleet.hosts),
   };
-  const hosts = limitHosts(fleet.hosts, opts.limit);
+  const all = new Map(fleet.hosts.map((h) => [h.name, h]));
+  // A saved plan names its hosts (checked against the inventory when it was loaded).
+  const hosts = opts.saved ? opts.saved.batches.flat().map((n) => all.get(n) as Host) : limitHosts(fleet.hosts, opts.limit);
   if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${opts.limit} matches no host`);
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const digest = fleetDigest(hosts, opts.vifs);
@@ -81,7 +86,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
     await goOn(opts);
     await journal.append({ type: 'resume' });
   } else {
-    batches = planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
+    batches = opts.saved ? opts.saved.batches.map((b) => b.map((n) => byName.get(n) as Host)) : planRollout(hosts, { ...opts, order: opts.order ?? fleet.inventory.rollout?.order });
     const names = batches.map((b) => b.map((h) => h.name));
     opts.onPlan(names, false, hooksOf(hosts));
     await goOn(opts);
@@ -233,7 +238,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
         const plan = await agent!.diff(host.chassis);
         if (plan.inSync) return { detail: 'found already applied on resume' };
       }
-      const res = await agent!.apply(host.chassis);
+      const res = await agent!.apply(host.chassis, false, opts.saved?.planned.get(host.name));
       return { detail: res.applied ? `applied ${res.plan.changes.length} changes` : 'already in sync', ...(res.previous ? { previous: res.previous } : {}) };
     });
     await step('after', Boolean(host.hooks.after?.length), () => hooks(host.hooks.after));

@@ -8,12 +8,13 @@ import type { Fleet, Host } from './inventory.js';
 import { fleetDigest } from './journal.js';
 
 /** diff -o PLAN: every selected node's changes with the values it held; only when every node answered. */
-export function savePlan(path: string, fleet: Fleet, hosts: Host[], results: NodeResult<{ plan: PlanView }>[], now = new Date()): SavedPlan {
+export function savePlan(path: string, fleet: Fleet, hosts: Host[], results: NodeResult<{ plan: PlanView }>[], batches?: string[][], now = new Date()): SavedPlan {
   const failed = results.filter((r) => !r.ok).map((r) => r.host);
   if (failed.length > 0) throw new ControllerError('REFUSED', `no plan saved to ${path}: ${failed.join(', ')} did not answer (a plan covers every node it names; narrow it with --limit)`);
   const plan: SavedPlan = {
     kind: SAVED_PLAN_KIND, version: SAVED_PLAN_VERSION, createdAt: now.toISOString(), inventory: fleet.source, digest: fleetDigest(hosts),
     nodes: results.flatMap((r) => (r.ok ? [{ host: r.host, ...plannedOf(r.value.plan.changes) }] : [])),
+    ...(batches ? { batches } : {}),
   };
   // Whole or not at all: a plan cut short by a crash must not be applied as if it were complete.
   const tmp = `${path}.${process.pid}.tmp`;
@@ -29,6 +30,10 @@ export function savePlan(path: string, fleet: Fleet, hosts: Host[], results: Nod
  */
 export function loadPlan(path: string, fleet: Fleet, maxAgeH: number, now = Date.now()): { plan: SavedPlan; hosts: Host[]; planned: Map<string, Planned> } {
   const plan = loadConfigFile(savedPlanSchema, path);
+  const inBatches = (plan.batches ?? []).flat();
+  if (plan.batches && (inBatches.length !== plan.nodes.length || !plan.nodes.every((n) => inBatches.includes(n.host)))) {
+    throw new ControllerError('REFUSED', `plan ${path}: its batches and its nodes name different hosts; nothing was changed`);
+  }
   const byName = new Map(fleet.hosts.map((h) => [h.name, h]));
   const missing = plan.nodes.filter((n) => !byName.has(n.host)).map((n) => n.host);
   if (missing.length > 0) throw new ControllerError('REFUSED', `plan ${path} names hosts ${fleet.source} does not have: ${missing.join(', ')}; nothing was changed`);

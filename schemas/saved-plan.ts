@@ -31,6 +31,8 @@ export const savedPlanSchema = z.strictObject({
   inventory: z.string(),
   digest: z.string(),
   nodes: z.array(z.strictObject({ host: z.string(), ...plannedSchema.shape })).min(1),
+  /** A rollout's plan (rollout --plan-only): its batches, in order, over the same hosts. */
+  batches: z.array(z.array(z.string()).min(1)).optional(),
 });
 export type SavedPlan = z.output<typeof savedPlanSchema>;
 

@@ -88,3 +88,37 @@ describe('saved plans on real nodes', () => {
     expect(l.stderr).toContain('give no --limit with it');
   }, 60_000);
 });
+
+describe('a saved rollout plan on real nodes', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await Sandbox.start({ gateways: 0, computes: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('rollout --plan-only -o saves the batches and changes; rollout --plan runs exactly them and refuses, untouched, the node that changed since', async () => {
+    const inv = sandbox.writeInventory();
+    const dir = tempDir('rollout-plan');
+    const plan = join(dir, 'rollout.plan');
+    const p = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--batch', '1', '--plan-only', '-o', plan, '--state-dir', sandbox.dir]);
+    expect(p.code, p.stderr).toBe(2);
+    expect(p.stdout).toContain('batch 1: cmp-1');
+    const saved = JSON.parse(readFileSync(plan, 'utf8')) as SavedPlan;
+    expect(saved.batches).toEqual([['cmp-1'], ['cmp-2'], ['cmp-3']]);
+    for (const n of sandbox.nodes) expect(n.ovsdb.externalIds()['ovn-remote'], n.name).toBeUndefined();
+
+    const cmp2 = sandbox.nodes.find((n) => n.name === 'cmp-2')!;
+    cmp2.ovsdb.vsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-type=vxlan');
+    const before = cmp2.ovsdb.externalIds();
+    const r = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--batch', '1', '--plan', plan, '--max-failures', '1', '--journal', join(dir, 'j'), '--json', '--state-dir', sandbox.dir]);
+    expect(r.code, r.stderr).toBe(3);
+    const out = JSON.parse(r.stdout) as { nodes: { host: string; state: string; steps: { step: string; ok: boolean; error?: string }[] }[] };
+    const failed = out.nodes.find((n) => n.host === 'cmp-2')!;
+    expect(failed.state).toBe('failed');
+    expect(failed.steps.find((s) => s.step === 'apply')?.error).toContain('ovn-encap-type was absent when the plan was made and is "vxlan" now');
+    expect(cmp2.ovsdb.externalIds()).toEqual(before);
+    for (const host of ['cmp-1', 'cmp-3']) expect(out.nodes.find((n) => n.host === host)?.state, host).toBe('done');
+  }, 120_000);
+});

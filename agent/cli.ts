@@ -10,7 +10,7 @@ import { openBackend } from './backends/open.js';
 import { Daemon } from './daemon.js';
 import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
-import { createLogger } from '../common/log.js';
+import { LOG_JSON_FLAG, createLogger } from '../common/log.js';
 import { localNode } from './node.js';
 import { LineSplitter } from '../common/lines.js';
 import { RpcSession, serveLines } from './rpc.js';
@@ -219,6 +219,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     })
+    .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
     .help()
     .version(false);
   try {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
-import { createLogger } from '../common/log.js';
+import { LOG_JSON_FLAG, createLogger, logFormat } from '../common/log.js';
 import { printable } from '../common/text.js';
 import { DEFAULT_STATE_DIR } from '../agent/index.js';
 import { asList } from '../schemas/chassis.js';
@@ -362,7 +362,7 @@ export async function main(argv: string[]): Promise<number> {
               process.stdout.write(`${lines.map(printable).join('\n')}\n\n`);
             },
             onEvent: (text) => {
-              if (process.stderr.isTTY) process.stderr.write(`${printable(text)}\n`);
+              if (logFormat() === 'text') process.stderr.write(`${printable(text)}\n`);
               else log.info({ op: 'rollout' }, text.trim());
             },
             stopRequested: () => stop,
@@ -461,6 +461,7 @@ export async function main(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       throw err ?? new ControllerError('USAGE', `${usageProblem(msg, parser, COMMANDS)}\nrun with --help for usage`);
     })
+    .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
     .recommendCommands()
     .completion('completion', 'print a bash completion script (source it, or put it in /etc/bash_completion.d)')
     .epilog(EXIT_STATUS)

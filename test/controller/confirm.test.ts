@@ -76,6 +76,15 @@ describe('confirmation at a terminal', () => {
     expect(node()['ovn-remote']).toBe(sandbox.southboundEndpoints[0]);
   }, 120_000);
 
+  it('without a terminal, progress is text a person can read; --log-json gives JSON lines', async () => {
+    const text = await runCli(CONTROLLER_BIN, ['diff', '-i', inv, '--state-dir', sandbox.dir]);
+    expect(text.stderr).toMatch(/^diff \[1\/1\] cmp-1: /m);
+    expect(text.stderr).not.toContain('"level"');
+    const json = await runCli(CONTROLLER_BIN, ['diff', '-i', inv, '--state-dir', sandbox.dir, '--log-json']);
+    const lines = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { op?: string; host?: string });
+    expect(lines).toContainEqual(expect.objectContaining({ op: 'diff', host: 'cmp-1' }));
+  }, 60_000);
+
   it('rollback and a rollout ask too, and "no" leaves the node as it is', async () => {
     const before = node();
     const rb = inTerminal('rollback-no', ['rollback', '-i', inv, '--limit', 'cmp-1', '--state-dir', sandbox.dir], dir);

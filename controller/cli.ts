@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { LOG_JSON_FLAG, createLogger, logFormat } from '../common/log.js';
@@ -447,10 +447,12 @@ export async function main(argv: string[]): Promise<number> {
       fleetOpts(y, 'import')
         .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'the inventory file to write' })
         .option('from-midonet', { type: 'boolean', default: false, describe: 'MidoNet nodes: system-id = the MidoNet host UUID, encap IP = the tunnel-zone IP' })
-        .option('tunnel-zone', { type: 'string', describe: 'with --from-midonet: MidoNet host UUID → tunnel IP (YAML or JSON, exported from MidoNet)' }),
+        .option('tunnel-zone', { type: 'string', describe: 'with --from-midonet: MidoNet host UUID → tunnel IP (YAML or JSON, exported from MidoNet)' })
+        .option('force', { type: 'boolean', default: false, describe: 'replace the output file when it exists' }),
     async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
+      if (!a.force && existsSync(a.output)) throw new ControllerError('REFUSED', `${a.output} exists: give --force to replace it; nothing was read or written`);
       const tunnelZone = a['tunnel-zone'] ? { file: a['tunnel-zone'], members: loadConfigFile(tunnelZoneSchema, a['tunnel-zone']) } : undefined;
       const results = await importFleet(hosts, runOpts(a), { fromMidonet: a['from-midonet'], ...(tunnelZone ? { tunnelZone } : {}) });
       const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));

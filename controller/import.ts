@@ -5,7 +5,8 @@ import { RESERVED_KEYS, chassisConfigSchema } from '../schemas/chassis.js';
 import { KEY_TABLE, NEUTRON_TOKEN, TOKEN_TABLE, setField, typedToken } from '../schemas/keys.js';
 import { ControllerError } from './errors.js';
 import { type NodeResult, type RunOptions, forEachNode } from './fleet.js';
-import type { Fleet, Host } from './inventory.js';
+import { type Fleet, type Host, checkInventory, resolveFleet } from './inventory.js';
+import type { Inventory, Layer } from '../schemas/inventory.js';
 import { Progress } from './progress.js';
 
 /**
@@ -58,34 +59,72 @@ function withoutChassisFields(layer: Record<string, unknown> | undefined): Recor
 }
 
 /**
- * An inventory that states every host's chassis config explicitly: imported
- * hosts as their nodes hold it now, the others as the inventory resolved them.
- * Defaults and groups keep only how to reach nodes (transport, agent, vars),
- * so nothing inherited can differ from what was read.
+ * The inventory with what was read: its defaults and groups kept, and each
+ * host given only the chassis fields whose value differs from what it would
+ * inherit. Used only when the written document, resolved again, gives every
+ * host exactly the config read; otherwise (a nested field a default would
+ * fill in) every host's config is written out in full, and defaults and
+ * groups keep only how to reach nodes, so nothing inherited can differ.
  */
 export function importedInventory(fleet: Fleet, imported: Map<string, Record<string, unknown>>): string {
+  const header = `# written by ovn-chassis import from ${fleet.source} on ${new Date().toISOString()}\n`;
+  const read = (h: Host) => imported.get(h.name) ?? (h.chassis as unknown as Record<string, unknown>);
+  const compact = compactInventory(fleet, read);
+  return `${header}${stringify(compact && reproduces(compact, fleet, read) ? compact : flatInventory(fleet, read))}`;
+}
+
+type Read = (h: Host) => Record<string, unknown>;
+const json = (v: unknown) => JSON.stringify(v);
+const parsedChassis = (fields: Record<string, unknown>) => chassisConfigSchema.safeParse(fields);
+
+function hostAccess(own: Layer | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => !CHASSIS_FIELDS.includes(k)));
+}
+
+function compactInventory(fleet: Fleet, read: Read): Record<string, unknown> | undefined {
   const inv = fleet.inventory;
-  const hostEntry = (h: Host) => {
-    const own = inv.hosts[h.name] ?? {};
-    const fields = imported.get(h.name) ?? (h.chassis as unknown as Record<string, unknown>);
-    return {
-      address: h.address,
-      ...(own.groups ? { groups: own.groups } : {}),
-      ...(own.transport ? { transport: own.transport } : {}),
-      ...(own.agent ? { agent: own.agent } : {}),
-      ...(own.vars ? { vars: own.vars } : {}),
-      ...(own.hooks ? { hooks: own.hooks } : {}),
-      ...fields,
-    };
-  };
-  const doc = {
+  const hosts: Record<string, unknown> = {};
+  for (const h of fleet.hosts) {
+    const access = { address: h.address, ...hostAccess(inv.hosts[h.name]) };
+    let inherited: Record<string, unknown>;
+    try {
+      const alone = resolveFleet({ ...inv, hosts: { [h.name]: access } } as Inventory, fleet.source).hosts[0];
+      if (!alone) return undefined;
+      inherited = alone.chassis as unknown as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+    const now = parsedChassis(read(h));
+    if (!now.success) return undefined;
+    const raw = read(h);
+    const differs = Object.keys(now.data).filter((k) => json((now.data as Record<string, unknown>)[k]) !== json(inherited[k]));
+    hosts[h.name] = { ...access, ...Object.fromEntries(differs.map((k) => [k, raw[k] ?? (now.data as Record<string, unknown>)[k]])) };
+  }
+  return { ovn: inv.ovn, ...(inv.defaults ? { defaults: inv.defaults } : {}), ...(inv.groups ? { groups: inv.groups } : {}), hosts, ...(inv.rollout ? { rollout: inv.rollout } : {}) };
+}
+
+/** Whether the document, resolved again, gives every host exactly the config read. */
+function reproduces(doc: Record<string, unknown>, fleet: Fleet, read: Read): boolean {
+  try {
+    const again = new Map(checkInventory(JSON.parse(json(doc)), fleet.source).hosts.map((h) => [h.name, h.chassis]));
+    return fleet.hosts.every((h) => {
+      const want = parsedChassis(read(h));
+      return want.success && json(again.get(h.name)) === json(want.data);
+    });
+  } catch {
+    return false;
+  }
+}
+
+function flatInventory(fleet: Fleet, read: Read): Record<string, unknown> {
+  const inv = fleet.inventory;
+  return {
     ovn: inv.ovn,
     ...(inv.defaults ? { defaults: withoutChassisFields(inv.defaults) } : {}),
     ...(inv.groups ? { groups: Object.fromEntries(Object.entries(inv.groups).map(([g, l]) => [g, withoutChassisFields(l)])) } : {}),
-    hosts: Object.fromEntries(fleet.hosts.map((h) => [h.name, hostEntry(h)])),
+    hosts: Object.fromEntries(fleet.hosts.map((h) => [h.name, { address: h.address, ...hostAccess(inv.hosts[h.name]), ...read(h) }])),
     ...(inv.rollout ? { rollout: inv.rollout } : {}),
   };
-  return `# written by ovn-chassis import from ${fleet.source} on ${new Date().toISOString()}\n${stringify(doc)}`;
 }
 
 /** MidoNet tunnel-zone members (host UUID → tunnel IP) and the file they came from. */

@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { run, waitFor } from '../../scripts/lib/procs.js';
@@ -81,6 +81,16 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
     expect(r.code).toBe(0);
     const rendered = await runCli(CONTROLLER_BIN, ['render', '-i', out, '--limit', 'gw-1']);
     expect(rendered.stdout).toContain('gateway: true');
+    // The groups and defaults are kept, and a host states only what differs from them.
+    const doc = parse(readFileSync(out, 'utf8')) as { groups: Record<string, Record<string, unknown>>; hosts: Record<string, Record<string, unknown>> };
+    expect(doc.groups.gateway?.gateway).toBe(true);
+    expect(doc.hosts['gw-1']?.gateway).toBeUndefined();
+    expect(doc.hosts['gw-1']?.groups).toEqual(['gateway']);
+    // An existing file is never replaced without --force.
+    const again = await runCli(CONTROLLER_BIN, ['import', '-i', invPath, '-o', out, '--state-dir', sandbox.dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`${out} exists: give --force to replace it`);
+    expect((await runCli(CONTROLLER_BIN, ['import', '-i', invPath, '-o', out, '--force', '--state-dir', sandbox.dir])).code).toBe(0);
   });
 
   it('status flags a Southbound chassis no inventory host claims', async () => {

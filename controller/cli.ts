@@ -455,9 +455,11 @@ export async function main(argv: string[]): Promise<number> {
       if (!a.force && existsSync(a.output)) throw new ControllerError('REFUSED', `${a.output} exists: give --force to replace it; nothing was read or written`);
       const tunnelZone = a['tunnel-zone'] ? { file: a['tunnel-zone'], members: loadConfigFile(tunnelZoneSchema, a['tunnel-zone']) } : undefined;
       const results = await importFleet(hosts, runOpts(a), { fromMidonet: a['from-midonet'], ...(tunnelZone ? { tunnelZone } : {}) });
-      const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value] as const] : [])));
+      const imported = new Map(results.flatMap((r) => (r.ok ? [[r.host, r.value.fields] as const] : [])));
       if (imported.size > 0) writeFileSync(a.output, importedInventory(fleet, imported), { mode: 0o644 });
-      print(a, view(results), `${results.map((r) => (r.ok ? `${r.host}: imported` : `${r.host}: ${failed(r)}`)).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
+      // A warning is part of the result, on stdout and in --json, not only in the log.
+      const line = (r: (typeof results)[number]) => (r.ok ? `${r.host}: imported${r.value.warnings.map((w) => `\n  warning: ${w}`).join('')}` : `${r.host}: ${failed(r)}`);
+      print(a, view(results), `${results.map(line).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
       code = fleetExit(results, EXIT.OK);
     })
     .fail((msg, err) => {

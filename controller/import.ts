@@ -138,18 +138,24 @@ export interface TunnelZone {
  * MidoNet node, its MidoNet identity (host UUID as system-id, tunnel-zone IP
  * as encap IP) with the rest as the inventory resolves it.
  */
-export function importFleet(hosts: Host[], opts: RunOptions, from: { fromMidonet: boolean; tunnelZone?: TunnelZone }): Promise<NodeResult<Record<string, unknown>>[]> {
+export interface Imported {
+  fields: Record<string, unknown>;
+  /** What the operator must know about this node's import (a MidoNet host missing from the tunnel zone). */
+  warnings: string[];
+}
+
+export function importFleet(hosts: Host[], opts: RunOptions, from: { fromMidonet: boolean; tunnelZone?: TunnelZone }): Promise<NodeResult<Imported>[]> {
   const progress = new Progress('import', hosts.length, opts.log);
-  return forEachNode(hosts, opts, progress, () => 'read', async (host, agent) => {
+  return forEachNode(hosts, opts, progress, (v: Imported) => (v.warnings.length > 0 ? `read, with ${v.warnings.length} warning(s)` : 'read'), async (host, agent) => {
     if (from.fromMidonet) {
       const facts = await agent.facts();
       if (!facts.midonetHostId) throw new ControllerError('REFUSED', `${host.name}: no MidoNet host id on the node (/etc/midonet_host_id.properties or /etc/midolman/host_uuid.properties)`);
       const tz = from.tunnelZone;
-      if (tz && !tz.members[facts.midonetHostId]) opts.log.warn({ host: host.name }, `MidoNet host ${facts.midonetHostId} is not in ${tz.file}; keeping the inventory's encap IP`);
-      return fieldsFromMidonet(host, facts.midonetHostId, tz?.members ?? {});
+      const warnings = tz && !(tz.members[facts.midonetHostId] ?? tz.members[facts.midonetHostId.toUpperCase()]) ? [`MidoNet host ${facts.midonetHostId} is not in ${tz.file}; the inventory's encap IP was kept`] : [];
+      return { fields: fieldsFromMidonet(host, facts.midonetHostId, tz?.members ?? {}), warnings };
     }
     const fields = fieldsFromNode(await agent.show());
     if (!fields.systemId) throw new ControllerError('REFUSED', 'the node has no system-id: it is not a chassis yet, nothing to import');
-    return fields;
+    return { fields, warnings: [] };
   });
 }

@@ -44,6 +44,17 @@ describe('import --from-midonet', () => {
     ]);
   });
 
+  it('says, in its result and not only in the log, when a MidoNet host is missing from the tunnel-zone file', async () => {
+    const tz = join(sandbox.dir, 'partial-tz.yaml');
+    writeFileSync(tz, stringify({ [IDS['cmp-1']]: '127.0.7.1' }));
+    const r = await runCli(CONTROLLER_BIN, ['import', '-i', join(sandbox.dir, 'mido.yaml'), '-o', join(sandbox.dir, 'partial.yaml'), '--limit', 'cmp-1,cmp-2', '--from-midonet', '--tunnel-zone', tz, '--state-dir', sandbox.dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toLowerCase()).toContain(`cmp-2: imported\n  warning: MidoNet host ${IDS['cmp-2']} is not in ${tz}; the inventory's encap IP was kept`.toLowerCase());
+    expect(r.stdout).toMatch(/cmp-1: imported\ncmp-2/);
+    const json = await runCli(CONTROLLER_BIN, ['import', '-i', join(sandbox.dir, 'mido.yaml'), '-o', join(sandbox.dir, 'partial.yaml'), '--force', '--limit', 'cmp-2', '--from-midonet', '--tunnel-zone', tz, '--json', '--state-dir', sandbox.dir]);
+    expect((JSON.parse(json.stdout) as { warnings: string[] }[])[0]?.warnings[0]).toContain('is not in');
+  });
+
   it('refuses a tunnel-zone file that is not UUID → IP', async () => {
     const tz = join(sandbox.dir, 'bad-tz.yaml');
     writeFileSync(tz, stringify({ 'not-a-uuid': '1.2.3.4' }));

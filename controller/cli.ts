@@ -269,16 +269,22 @@ export async function main(argv: string[]): Promise<number> {
     .command('status', 'per node: in sync or drifted, and registered in the Southbound DB', (y) => fleetOpts(y, 'status'), async (a) => {
       const fleet = loadFleet(a.inventory);
       const hosts = selected(fleet, a.limit);
-      const sb = await southbound(fleet, 'check registration');
+      // The Southbound down is no reason to hide the nodes: each is shown, its registration unproven with why.
+      const sb = await southbound(fleet, 'check registration').catch((err: Error) => err.message);
       try {
-        const results = await statusFleet(hosts, runOpts(a), sb);
+        const results = await statusFleet(hosts, runOpts(a), typeof sb === 'string' ? 'the Southbound DB could not be reached' : sb);
         const claimed = new Set(fleet.hosts.map((h) => h.chassis.systemId));
-        const stale = sb.chassisNames().filter((n) => !claimed.has(n)).sort();
-        print(a, { nodes: view(results), staleChassis: stale }, formatStatus(results, stale));
+        const stale = typeof sb === 'string' ? [] : sb.chassisNames().filter((n) => !claimed.has(n)).sort();
+        print(a, { nodes: view(results), staleChassis: stale, ...(typeof sb === 'string' ? { southbound: { error: sb } } : {}) }, formatStatus(results, stale));
+        if (typeof sb === 'string') {
+          process.stderr.write(`ovn-chassis: ${printable(sb)}\n`);
+          code = EXIT.ERROR;
+          return;
+        }
         const clean = results.every((r) => r.ok && r.value.plan.inSync && r.value.verdict.state === 'verified') && stale.length === 0;
         code = fleetExit(results, clean ? EXIT.OK : EXIT.CHANGES);
       } finally {
-        sb.close();
+        if (typeof sb !== 'string') sb.close();
       }
     })
     .command('rollout', 'migrate the fleet in batches, journaled, each node proved before the next batch', (y) =>

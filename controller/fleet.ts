@@ -226,18 +226,19 @@ export interface StatusOutcome {
   verdict: Verdict;
 }
 
-export async function statusFleet(hosts: Host[], opts: RunOptions, sb: SouthboundView): Promise<NodeResult<StatusOutcome>[]> {
+/** `sb`: the Southbound's view, or why it could not be reached (each node's registration is then unproven, saying why). */
+export async function statusFleet(hosts: Host[], opts: RunOptions, sb: SouthboundView | string): Promise<NodeResult<StatusOutcome>[]> {
   const progress = new Progress('status', hosts.length, opts.log);
   const results = await forEachNode<{ plan: PlanView; exp: Expectation }>(hosts, opts, progress, (v) => (v.plan.inSync ? 'in sync' : 'drifted'), async (host, agent) => {
     const plan = await agent.diff(host.chassis);
     return { plan, exp: expectationOf(host.name, host.chassis, plan.resolvedEncapIp) };
   });
   // One proof that the view is current, after every node answered; then every verdict is read from it.
-  const why = await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
+  const why = typeof sb === 'string' ? sb : await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
   return results.map((r) => {
     if (!r.ok) return r;
     const { plan, exp } = r.value;
-    const verdict = assess(exp, sb.chassisByName(exp.systemId), sb.encaps());
+    const verdict: Verdict = typeof sb === 'string' ? { host: exp.host, systemId: exp.systemId, state: 'missing' } : assess(exp, sb.chassisByName(exp.systemId), sb.encaps());
     return { ...r, value: { plan, verdict: why === undefined ? verdict : (unproven([verdict], why)[0] as Verdict) } };
   });
 }

@@ -52,7 +52,7 @@ export function appliedSummary(v: { applied: boolean; plan: { changes: unknown[]
 
 export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string[]): string {
   const rows = results.map((r) => {
-    if (!r.ok) return [r.host, `unreachable (${r.error.code})`, '-'];
+    if (!r.ok) return [r.host, `unreachable (${r.error.code}): ${r.error.message.startsWith(`${r.host}: `) ? r.error.message.slice(r.host.length + 2) : r.error.message}`, '-'];
     const p = r.value.plan;
     const agent = p.inSync ? 'in sync' : `drifted: ${[...p.changes.map((c) => c.key), ...p.bridges.map((b) => `bridge ${b.name}`)].join(', ')}`;
     const v = r.value.verdict;

@@ -107,4 +107,12 @@ describe('confirmation at a terminal', () => {
     }
     expect(node()).toEqual(before);
   }, 120_000);
+
+  it('status with the Southbound down still shows every node, its registration unproven, and says why (exit 1)', async () => {
+    await sandbox.sb.stop();
+    const r = await runCli(CONTROLLER_BIN, ['status', '-i', inv, '--state-dir', sandbox.dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/cmp-1\s+(in sync|drifted[^\n]*)\s+unproven: the Southbound DB could not be reached/);
+    expect(r.stderr).toContain('cannot reach the Southbound DB');
+  }, 60_000);
 });

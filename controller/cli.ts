@@ -275,7 +275,7 @@ export async function main(argv: string[]): Promise<number> {
         const results = await statusFleet(hosts, runOpts(a), typeof sb === 'string' ? 'the Southbound DB could not be reached' : sb);
         const claimed = new Set(fleet.hosts.map((h) => h.chassis.systemId));
         const stale = typeof sb === 'string' ? [] : sb.chassisNames().filter((n) => !claimed.has(n)).sort();
-        print(a, { nodes: view(results), staleChassis: stale, ...(typeof sb === 'string' ? { southbound: { error: sb } } : {}) }, formatStatus(results, stale));
+        print(a, { nodes: view(results), staleChassis: stale, ...(typeof sb === 'string' ? { error: { code: 'UNREACHABLE', message: sb } } : {}) }, formatStatus(results, stale));
         if (typeof sb === 'string') {
           process.stderr.write(`ovn-chassis: ${printable(sb)}\n`);
           code = EXIT.ERROR;

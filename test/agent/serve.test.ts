@@ -17,7 +17,7 @@ beforeAll(async () => {
   dir = tempDir('serve');
   const cfg = join(dir, 'chassis.yaml');
   writeFileSync(cfg, 'systemId: serve-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.31}\ngateway: true\n');
-  daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', cfg, '--db', server.unix, '--state-dir', dir, '--socket', socket()]);
+  daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', cfg, '--db', server.unix, '--state-dir', dir, '--socket', socket(), '--log-json']);
   await waitFor(`the daemon's socket\n${daemon.output()}`, () => existsSync(socket()), 20_000);
 });
 

@@ -36,3 +36,18 @@ describe('architecture', () => {
     });
   }
 });
+
+describe('the fast tier', () => {
+  // What starts a server or runs a CLI: a test that reaches any of these belongs to the integration tier.
+  const SLOW = /^(scripts\/lib\/(sandbox|ovsdb-server|ovsdb-cluster|sshd|dockerd|datapath|agent-host|systemd-node|registrar|ovn-controller|tcp-proxy)|test\/support\/(cli|pki|serving|fake-peer))\.ts$/;
+
+  it('npm run test:unit holds only tests that start no server and run no program', async () => {
+    const { UNIT_TESTS } = await import('../vitest.config.js');
+    expect(UNIT_TESTS.length).toBeGreaterThan(20);
+    for (const file of UNIT_TESTS) {
+      expect(importsOf(file).filter((i) => SLOW.test(i)), file).toEqual([]);
+      const builtins = [...readFileSync(join(ROOT, file), 'utf8').matchAll(/from\s+'(node:[^']+)'/g)].map((m) => m[1]);
+      expect(builtins, file).not.toContain('node:child_process');
+    }
+  });
+});

@@ -68,6 +68,11 @@ export interface VifState {
 
 /** Each listed VIF as the node has it: on the bridge or not, installed or not. */
 export async function vifStates(backend: Backend, node: NodeAccess, bridge: string, vifs: NodeVif[]): Promise<VifState[]> {
+  return (await inspect(backend, node, bridge, vifs)).map((x) => x.state);
+}
+
+/** Each VIF's state and, for a tap not yet plugged, the bridge it is on now ("" for none): one look per tap. */
+async function inspect(backend: Backend, node: NodeAccess, bridge: string, vifs: NodeVif[]): Promise<{ state: VifState; master?: string }[]> {
   const ports = new Map((await bridgePorts(backend, bridge)).map((p) => [p.name, p]));
   const otherBridges = await portBridges(backend, bridge);
   return Promise.all(
@@ -75,12 +80,13 @@ export async function vifStates(backend: Backend, node: NodeAccess, bridge: stri
       const p = ports.get(v.tap);
       const id = p?.externalIds.get(IFACE_ID);
       const base = { port: v.port, tap: v.tap, plugged: false, ours: false, installed: false };
-      if (p && id !== undefined && id.toLowerCase() !== v.port.toLowerCase()) return { ...base, problem: `tap ${v.tap} is on ${bridge} for another port (iface-id ${id})` };
-      if (p) return { ...base, plugged: true, ours: p.externalIds.has(PLUGGED_FROM), installed: p.externalIds.get(OVN_INSTALLED) === 'true' };
+      if (p && id !== undefined && id.toLowerCase() !== v.port.toLowerCase()) return { state: { ...base, problem: `tap ${v.tap} is on ${bridge} for another port (iface-id ${id})` } };
+      if (p) return { state: { ...base, plugged: true, ours: p.externalIds.has(PLUGGED_FROM), installed: p.externalIds.get(OVN_INSTALLED) === 'true' } };
       const elsewhere = otherBridges.get(v.tap);
-      if (elsewhere) return { ...base, problem: `tap ${v.tap} is a port of bridge ${elsewhere}` };
-      if (!(await tapMaster(node, v.tap))) return { ...base, problem: `tap ${v.tap} does not exist on this node (is the VM running here?)` };
-      return base;
+      if (elsewhere) return { state: { ...base, problem: `tap ${v.tap} is a port of bridge ${elsewhere}` } };
+      const link = await tapMaster(node, v.tap);
+      if (!link) return { state: { ...base, problem: `tap ${v.tap} does not exist on this node (is the VM running here?)` } };
+      return { state: base, master: link.master };
     }),
   );
 }
@@ -103,11 +109,12 @@ export interface PlugResult {
  * cannot be plugged; a failed write puts the taps back where they were.
  */
 export async function plugVifs(backend: Backend, node: NodeAccess, bridge: string, vifs: NodeVif[]): Promise<PlugResult> {
-  const states = await vifStates(backend, node, bridge, vifs);
+  const found = await inspect(backend, node, bridge, vifs);
+  const states = found.map((x) => x.state);
   const problems = states.filter((s) => s.problem).map((s) => `${s.port}: ${s.problem}`);
   if (problems.length > 0) throw new AgentError('REFUSED', `VIFs not plugged, none of them: ${problems.join('; ')}`);
   const todo = vifs.filter((_, i) => !states[i]?.plugged);
-  const from = await Promise.all(todo.map(async (v) => (await tapMaster(node, v.tap))?.master ?? ''));
+  const from = found.filter((x) => !x.state.plugged).map((x) => x.master ?? '');
   const moved: { tap: string; master: string }[] = [];
   try {
     for (const [i, v] of todo.entries()) {

@@ -166,11 +166,7 @@ async function preflightOnly(fleet: Fleet, a: { limit?: string | undefined; json
   const across = fleetProblems(fleet.hosts);
   const sb = await southbound(fleet, 'read the other chassis\' tunnel endpoints');
   try {
-    const results = await forEachNode(hosts, runOpts(a), new Progress('pre-flight', hosts.length, log), () => 'passed', async (host, agent) => {
-      const problems = host.preflight.enabled ? (across.get(host.name) ?? []) : [];
-      if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
-      return checkNode(host, agent, sb, log);
-    });
+    const results = await forEachNode(hosts, runOpts(a), new Progress('pre-flight', hosts.length, log), () => 'passed', (host, agent) => checkNode(host, agent, sb, log, across.get(host.name)));
     print(a, view(results), results.map((r) => (r.ok ? `${r.host}: ${r.value}` : `${r.host}: ${failed(r)}`)).join('\n'));
     return fleetExit(results, EXIT.OK);
   } finally {

@@ -1,9 +1,8 @@
-import { homedir } from 'node:os';
 import { OvsdbClient, type Operation, cond, decodeRow, select, tableSchema, update, uuid, wait } from '../ovsdb/index.js';
 import { asList } from '../schemas/chassis.js';
 import type { Inventory } from '../schemas/inventory.js';
 import { ControllerError } from './errors.js';
-import type { SouthboundView } from './verify.js';
+import { type SouthboundView, southboundAccess } from './verify.js';
 
 /**
  * Gateway drain: before a gateway node's hooks, its router ports' gateway
@@ -64,17 +63,13 @@ export function movesFromRecord(r: Record<string, string>): PriorityMove[] {
 }
 
 const NB = 'OVN_Northbound';
-const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
 
 /** A Northbound connection for gateway moves: to the leader, as writes go. */
 export async function connectNorthbound(inv: Inventory): Promise<OvsdbClient | undefined> {
   if (!inv.ovn.northbound) return undefined;
-  const t = inv.ovn.tls;
+  const { tls } = southboundAccess(inv);
   try {
-    return await OvsdbClient.connect({
-      endpoint: asList(inv.ovn.northbound).join(','), database: NB, leaderOnly: true, reconnect: true,
-      ...(t ? { tls: { key: expand(t.privateKey), cert: expand(t.certificate), ca: expand(t.caCert) } } : {}),
-    });
+    return await OvsdbClient.connect({ endpoint: asList(inv.ovn.northbound).join(','), database: NB, leaderOnly: true, reconnect: true, ...(tls ? { tls } : {}) });
   } catch (err) {
     throw new ControllerError('UNREACHABLE', `cannot reach the Northbound DB (${asList(inv.ovn.northbound).join(',')}) to move gateway ports: ${(err as Error).message}`);
   }

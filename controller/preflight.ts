@@ -84,11 +84,13 @@ export function judgePreflight(host: Host, facts: Facts, p: PreflightParams, rep
 }
 
 /**
- * A node's checks before its first hook: its agent and OVSDB answer, its
- * config is valid for it, and (unless preflight.enabled is false) the
- * pre-flight above. Throws naming every reason; resolves with what passed.
+ * A node's checks before its first hook: what `fleetProblems` found for it,
+ * its agent and OVSDB answer, its config is valid for it, and (unless
+ * preflight.enabled is false) the pre-flight above. Throws naming every reason; resolves with what passed.
  */
-export async function checkNode(host: Host, agent: AgentClient, sb: SouthboundView, log: Logger): Promise<string> {
+export async function checkNode(host: Host, agent: AgentClient, sb: SouthboundView, log: Logger, acrossFleet: string[] = []): Promise<string> {
+  // What is wrong across the fleet stops the node before anything is asked of it.
+  if (host.preflight.enabled && acrossFleet.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${acrossFleet.join('; ')}`);
   const [facts, plan] = await Promise.all([agent.facts(), agent.diff(host.chassis)]);
   const warnings = precheck(host, facts);
   for (const w of warnings) log.warn({ host: host.name }, w);

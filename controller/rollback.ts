@@ -56,13 +56,11 @@ export async function putBack(
   host: Host, agent: AgentClient, previous: Record<string, string | null> | undefined, gateways?: { nb: OvsdbClient; drained: Record<string, string> },
 ): Promise<{ restored: Record<string, string | null>; unplugged: number; gateways: number }> {
   const { unplugged } = await agent.unplug(integrationBridge(host.chassis));
-  const rest = async () => {
-    const restored = previous ? await agent.restore(previous) : (await agent.rollback()).restored;
-    // Priorities a drain lowered and nothing put back yet: back as they were, once the node is.
-    const moves = gateways ? movesFromRecord(gateways.drained) : [];
-    if (gateways) await setPriorities(gateways.nb, moves, 'restore');
-    return { restored, unplugged: unplugged.length, gateways: moves.length };
-  };
+  const restoreKeys = async () => (previous ? await agent.restore(previous) : (await agent.rollback()).restored);
   // Once a VIF moved back, a failure to restore the keys failed on a changed node.
-  return unplugged.length > 0 ? afterChange(rest) : rest();
+  const restored = unplugged.length > 0 ? await afterChange(restoreKeys) : await restoreKeys();
+  // Priorities a drain lowered and nothing put back yet: back as they were, once the node is; a failure here follows a change.
+  const moves = gateways ? movesFromRecord(gateways.drained) : [];
+  if (gateways) await afterChange(() => setPriorities(gateways.nb, moves, 'restore'));
+  return { restored, unplugged: unplugged.length, gateways: moves.length };
 }

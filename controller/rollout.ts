@@ -209,11 +209,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   const bridge = integrationBridge(host.chassis);
   try {
     agent = await connectAgent(host, opts.run);
-    await step('precheck', false, async () => {
-      const acrossFleet = host.preflight.enabled ? (opts.fleetProblems.get(host.name) ?? []) : [];
-      if (acrossFleet.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${acrossFleet.join('; ')}`);
-      return { detail: await checkNode(host, agent!, sb, opts.log) };
-    });
+    await step('precheck', false, async () => ({ detail: await checkNode(host, agent!, sb, opts.log, opts.fleetProblems.get(host.name)) }));
     await step('backup', false, async () => {
       const b = await agent!.backup();
       return { detail: `the node's Open vSwitch database saved to ${b.path} (${b.bytes} bytes; ovsdb-client restore puts it back)` };

@@ -4,9 +4,10 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcSession, openBackend } from '../../agent/index.js';
+import { readRecords } from '../../controller/journal.js';
 import { AgentClient } from '../../controller/transport/client.js';
 import { type ChassisConfig, chassisConfigSchema } from '../../schemas/chassis.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { OvsdbServer, SB_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
 import { run, tempDir } from '../../scripts/lib/procs.js';
 import { Sshd } from '../../scripts/lib/sshd.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
@@ -20,17 +21,18 @@ import { everyFieldArb } from '../support/configs.js';
  */
 
 let server: OvsdbServer;
+let southbound: OvsdbServer;
 let sshd: Sshd;
 let dir: string;
 
 beforeAll(async () => {
   dir = tempDir('every-field');
-  [server, sshd] = await Promise.all([OvsdbServer.start(), Sshd.start()]);
+  [server, southbound, sshd] = await Promise.all([OvsdbServer.start(), OvsdbServer.start({ schemas: [SB_SCHEMA] }), Sshd.start()]);
   writeFileSync(join(sshd.dir, 'known_hosts'), `${sshd.knownHostsLine()}\n`);
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([server?.stop(), sshd?.stop()]);
+  await Promise.all([server?.stop(), southbound?.stop(), sshd?.stop()]);
 });
 
 const vsctl = (...args: string[]) => run('ovs-vsctl', [`--db=${server.unix}`, '--no-wait', ...args]).trim();
@@ -66,7 +68,7 @@ function inventory(name: string, transport: Transport, stateDir: string, config:
     };
   const p = join(dir, `${name}.yaml`);
   // The config is the host's own: its hostname is said in it, as the controller would otherwise default it to the inventory name.
-  writeFileSync(p, stringify({ ovn: { southbound: ['tcp:127.0.0.1:6642'] }, hosts: { node: { address: '127.0.0.1', transport: t, agent: { backend: 'ovsdb', db: server.unix }, hostname: 'node', ...config } } }));
+  writeFileSync(p, stringify({ ovn: { southbound: [southbound.unix] }, hosts: { node: { address: '127.0.0.1', transport: t, agent: { backend: 'ovsdb', db: server.unix }, hostname: 'node', ...config } } }));
   return p;
 }
 
@@ -96,8 +98,10 @@ async function throughController(transport: Transport, config: ChassisConfig, i:
     })();
     return { code: r.code, node: nodes[0], stderr: r.stderr };
   };
-  const d = await ctl(['diff']);
-  const a = await ctl(['apply', '--no-verify']);
+  // The plan as an operator reviews it, then exactly that plan applied: the saved values travel to the node over each transport.
+  const plan = join(tempDir(`every-field-plan-${transport}`), 'plan.json');
+  const d = await ctl(['diff', '-o', plan]);
+  const a = await ctl(['apply', '--no-verify', '--plan', plan]);
   expect(a.code, `${transport} apply: ${JSON.stringify(a.node)} ${a.stderr.slice(-1500)}`).toBe(0);
   const after = nodeState();
   const again = await ctl(['diff']);
@@ -148,6 +152,15 @@ describe('every chassis field through the controller, over every transport', () 
       expect(got.diffCode, t).toBe(2);
       expect(got.againCode, t).toBe(0);
       expect(got.after, t).toMatchObject({ bridges: [{ name: 'br-dp', ports: ['dp-up'], datapathType: 'netdev', failMode: 'secure' }] });
+      // A rollout's pre-flight and backup reach the node the same way: run by its agent, or over SSH in direct mode.
+      const inv = inventory(`${t}-rollout`, t, join(tempDir(`every-field-rollout-${t}`), 'state'), config);
+      const journal = join(tempDir(`every-field-journal-${t}`), 'rollout.journal');
+      const r = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--batch', '1', '--verify-timeout', '1', '--journal', journal, '--state-dir', dir]);
+      // No ovn-controller registers this node: it fails at verify, after a change-free apply, so the rollout is partial.
+      expect(r.code, `${t}: ${r.stderr.slice(-1500)}`).toBe(3);
+      const ends = readRecords(journal).filter((x) => x.type === 'step' && x.phase === 'end') as { step: string; ok?: boolean; detail?: string }[];
+      expect(ends.find((x) => x.step === 'precheck'), t).toMatchObject({ ok: true, detail: expect.stringContaining('pre-flight passed') });
+      expect(ends.find((x) => x.step === 'backup'), t).toMatchObject({ ok: true, detail: expect.stringMatching(/saved to \/.*\/backups\/.*\.db \(\d+ bytes/) });
     }
   }, 120_000);
 });

@@ -1,8 +1,9 @@
 import type net from 'node:net';
 import yargs, { type Argv } from 'yargs';
+import { EXIT, EXIT_STATUS, UsageError, helpWidth, printResult, reportError, usageLine, usageProblem, versionAsked } from '../cli/index.js';
+import { countOf, formatCount } from '../schemas/output.js';
 import { DEFAULT_DOCKER_SOCKET, agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
-import { ConfigError } from '../schemas/errors.js';
 import { check, loadConfigFile } from '../schemas/load.js';
 import { checkPrivateFile } from './files.js';
 import { DEFAULT_SYSTEM_ID_CONF, apply, planFor, rollback } from './apply.js';
@@ -21,25 +22,23 @@ import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './servi
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
 
-/** Exit codes, everywhere: 0 done / no changes, 2 diff found changes, 1 error. */
-export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
-
-interface Common {
-  db?: string;
-  'ssl-key'?: string;
-  'ssl-cert'?: string;
-  'ssl-ca'?: string;
-  docker?: string;
+interface BackendArgs {
+  db?: string | undefined;
+  'ssl-key'?: string | undefined;
+  'ssl-cert'?: string | undefined;
+  'ssl-ca'?: string | undefined;
+  docker?: string | undefined;
   'docker-socket': string;
-  vsctl?: string;
-  'state-dir': string;
-  json: boolean;
-  'system-id-conf': string;
-  'midonet-host-id-file'?: string[];
-  socket?: string;
+  vsctl?: string | undefined;
 }
 
-function withBackend<T>(y: Argv<T>) {
+interface StateArgs {
+  'state-dir': string;
+  socket?: string | undefined;
+}
+
+/** Where the node's Open vSwitch database is, and how it is reached: the commands that read or write it. */
+function backendOpts<T>(y: Argv<T>) {
   return y
     .option('db', { type: 'string', describe: 'native OVSDB: unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT (default unix:/var/run/openvswitch/db.sock)' })
     .option('ssl-key', { type: 'string', describe: 'client private key for ssl:' })
@@ -48,16 +47,31 @@ function withBackend<T>(y: Argv<T>) {
     .option('docker', { type: 'string', describe: 'ovs-vsctl inside this container (default openvswitch_vswitchd) via the Docker API' })
     .option('docker-socket', { type: 'string', default: DEFAULT_DOCKER_SOCKET, describe: 'Docker API socket' })
     .option('vsctl', { type: 'string', describe: 'a local ovs-vsctl binary (default ovs-vsctl on $PATH)' })
-    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where snapshots and the daemon state live' })
-    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
-    .option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' })
-    .option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' })
-    .option('socket', { type: 'string', describe: 'the serving agent\'s RPC socket (default STATE_DIR/agent.sock), mode 0600' })
     .conflicts('docker', ['vsctl', 'db'])
     .conflicts('vsctl', 'db');
 }
 
-export function backendFrom(a: Common): AgentBackend {
+const jsonOpt = <T>(y: Argv<T>) => y.option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout (versioned; schemas/output/)' });
+
+/** Where the agent keeps its snapshots and state, and its RPC socket. */
+function stateOpts<T>(y: Argv<T>) {
+  return y
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'where snapshots and the daemon state live' })
+    .option('socket', { type: 'string', describe: 'the serving agent\'s RPC socket (default STATE_DIR/agent.sock), mode 0600' });
+}
+
+const systemIdConfOpt = <T>(y: Argv<T>) => y.option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' });
+const midonetOpt = <T>(y: Argv<T>) => y.option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' });
+const configOpt = <T>(y: Argv<T>, describe = 'chassis config file (YAML or JSON), - for stdin') => y.option('config', { type: 'string', demandOption: true, describe });
+const allowIdOpt = <T>(y: Argv<T>) => y.option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' });
+
+/** A subcommand: its examples, the Exit status paragraph, and a usage line naming its required options. */
+function described<T>(name: string, examples: [string, string][], built: Argv<T>): Argv<T> {
+  for (const [cmd, what] of examples) built.example(cmd, what);
+  return built.epilog(EXIT_STATUS).usage(usageLine(built, name));
+}
+
+export function backendFrom(a: BackendArgs): AgentBackend {
   const spec =
     a.docker !== undefined
       ? { backend: 'docker', container: a.docker || undefined, dockerSocket: a['docker-socket'] }
@@ -68,7 +82,7 @@ export function backendFrom(a: Common): AgentBackend {
   return check(agentBackendSchema, clean, 'the backend flags');
 }
 
-async function withOpened<T>(a: Common, fn: (b: Backend) => Promise<T>): Promise<T> {
+async function withOpened<T>(a: BackendArgs, fn: (b: Backend) => Promise<T>): Promise<T> {
   const backend = await openBackend(backendFrom(a));
   try {
     return await fn(backend);
@@ -109,74 +123,76 @@ function appliedConfig(path: string): ChassisConfig {
   return loadConfigFile(chassisConfigSchema, path);
 }
 
-const socketOf = (a: Common) => a.socket ?? agentSocketIn(a['state-dir']);
+const socketOf = (a: StateArgs) => a.socket ?? agentSocketIn(a['state-dir']);
 
 /**
  * A serving agent re-applies its own config within a second, so a write
  * made beside it would be undone: writes go through it, or not at all.
  */
-async function refuseBesideServing(a: Common, what: string): Promise<void> {
+async function refuseBesideServing(a: StateArgs, what: string): Promise<void> {
   const sock = await connectServing(socketOf(a));
   if (!sock) return;
   sock.destroy();
   throw new AgentError('REFUSED', `an agent serves this node on ${socketOf(a)} and would undo this ${what} within a second; send it through that agent (the controller does), or stop it first`);
 }
 
-/** A result on stdout: JSON, or text whose every line is shown, never obeyed (the database's values are in it). */
-function out(a: { json: boolean }, value: unknown, human: string): void {
-  process.stdout.write(a.json ? `${JSON.stringify(value, null, 2)}\n` : `${human.split('\n').map(printable).join('\n')}\n`);
-}
+const COMMANDS = ['show', 'diff', 'apply', 'rollback', 'serve', 'health', 'rpc'];
 
 /** Runs the agent CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
-  let json = argv.includes('--json');
-  if (argv.includes('--version') && !argv.slice(0, argv.indexOf('--version')).includes('--')) {
+  const json = argv.includes('--json');
+  if (versionAsked(argv)) {
     const v = versionInfo('ovn-chassis-agent', PROTOCOL_VERSION);
-    process.stdout.write(`${json ? JSON.stringify(v, null, 2) : formatVersion(v)}\n`);
+    printResult(json, 'version', v, formatVersion(v));
     return 0;
   }
   const log = createLogger('ovn-chassis-agent');
+  const command = argv.find((w) => COMMANDS.includes(w)) ?? '';
   const parser = yargs(stdinDash(argv))
     .scriptName('ovn-chassis-agent')
     .strict()
-    .demandCommand(1, 'name a command: show, diff, apply, rollback, serve or rpc')
-    .command('show', 'show the node\'s chassis configuration', (y) => withBackend(y).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' }), async (a) => {
+    .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
+    .command('show', 'show the node\'s chassis configuration', (y) => described('show', [['$0 show', 'the node\'s chassis keys, which of them are managed, its bridges'], ['$0 show --facts --docker', 'the same through the openvswitch_vswitchd container, with the node\'s facts']],
+      midonetOpt(jsonOpt(backendOpts(y))).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' })), async (a) => {
       await withOpened(a, async (b) => {
         const show = showView(await b.read(), b.description);
         const facts = a.facts ? await gatherFacts(b, localNode, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
         const factText = facts ? `\nfacts:\n${Object.entries(facts).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n')}` : '';
-        out(a, facts ? { ...show, facts } : show, formatShow(show) + factText);
+        printResult(a.json, 'show', facts ? { ...show, facts } : show, formatShow(show) + factText);
       });
     })
-    .command('diff', 'show what apply would change', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false }), async (a) => {
+    .command('diff', 'show what apply would change', (y) => described('diff', [['$0 diff --config chassis.yaml', 'what apply would change (exit 2 when something would)']], allowIdOpt(configOpt(jsonOpt(backendOpts(y))))), async (a) => {
       const config = loadConfigFile(chassisConfigSchema, a.config);
       await withOpened(a, async (b) => {
         const view = planView((await planFor(b, config, { allowSystemIdChange: a['allow-system-id-change'] })).plan);
-        out(a, view, formatPlan(view));
+        printResult(a.json, 'diff', { plan: view, changes: countOf(view) }, formatPlan(view));
         code = view.inSync ? EXIT.OK : EXIT.CHANGES;
       });
     })
-    .command('apply', 'make the node match the config', (y) => withBackend(y).option('config', { type: 'string', demandOption: true, describe: 'chassis config file (YAML or JSON), - for stdin' }).option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' }), async (a) => {
+    .command('apply', 'make the node match the config', (y) => described('apply', [['$0 apply --config /etc/ovn-chassis/chassis.yaml', 'write the chassis keys (the config must be private: mode 0600 or tighter)']],
+      systemIdConfOpt(stateOpts(allowIdOpt(configOpt(jsonOpt(backendOpts(y))))))), async (a) => {
       const config = appliedConfig(a.config);
       await refuseBesideServing(a, 'apply');
       await withOpened(a, async (b) => {
         const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
         const view = planView(res.plan);
         const warned = res.warnings.map((w) => `\n! warning: ${w}`).join('');
-        out(a, { applied: res.applied, attempts: res.attempts, plan: view, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
+        const changes = countOf(res.applied ? view : undefined);
+        printResult(a.json, 'apply', { applied: res.applied, attempts: res.attempts, plan: view, changes, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied ${formatCount(changes)}:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
       });
     })
-    .command('rollback', 'restore the values saved before the last apply', (y) => withBackend(y), async (a) => {
+    .command('rollback', 'restore the values saved before the last apply', (y) => described('rollback', [['$0 rollback', 'put back the keys the last apply replaced']], stateOpts(jsonOpt(backendOpts(y)))), async (a) => {
       await refuseBesideServing(a, 'rollback');
       await withOpened(a, async (b) => {
         const res = await rollback(b, { stateDir: a['state-dir'] });
         const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
         const skipped = res.passedOver ? `passed over ${res.passedOver.length} snapshot(s) the node already matched (an apply killed before its write): ${res.passedOver.join(', ')}\n` : '';
-        out(a, res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
+        printResult(a.json, 'rollback', res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
       });
     })
-    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => withBackend(y).option('config', { type: 'string', demandOption: true }), async (a) => {
+    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
+      midonetOpt(systemIdConfOpt(stateOpts(configOpt(backendOpts(y), 'chassis config file (YAML or JSON), kept applied'))))), async (a) => {
       const daemon = new Daemon({
         config: appliedConfig(a.config),
         backend: backendFrom(a),
@@ -193,17 +209,17 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', stop);
       });
     })
-    .command('health', 'exit 0 when a serving agent answers on its socket (a container or unit healthcheck)', (y) => withBackend(y), async (a) => {
+    .command('health', 'exit 0 when a serving agent answers on its socket (a container or unit healthcheck)', (y) => described('health', [['$0 health --state-dir /var/lib/ovn-chassis', 'the healthcheck of the agent image and unit']], stateOpts(jsonOpt(y))), async (a) => {
       const sock = await connectServing(socketOf(a));
       if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
       try {
         const hello = await helloOf(sock, socketOf(a));
-        out(a, hello, `serving: agent ${printable(hello.agent)}, protocol ${hello.protocol}, ${printable(hello.backend)}`);
+        printResult(a.json, 'health', hello, `serving: agent ${printable(hello.agent)}, protocol ${hello.protocol}, ${printable(hello.backend)}`);
       } finally {
         sock.destroy();
       }
     })
-    .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => withBackend(y), async (a) => {
+    .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => described('rpc', [['ssh node ovn-chassis-agent rpc', 'what the controller runs on a node it reaches over SSH']], midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y))))), async (a) => {
       const serving = await connectServing(socketOf(a));
       if (serving) {
         // The serving agent answers, so the config it keeps applied follows what the controller applies.
@@ -217,16 +233,18 @@ export async function main(argv: string[]): Promise<number> {
       });
     })
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      throw err ?? new UsageError(usageProblem(msg, parser, COMMANDS));
     })
     .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
+    .recommendCommands()
+    .epilog(EXIT_STATUS)
+    .wrap(helpWidth())
     .help()
     .version(false);
   try {
-    const a = await parser.parseAsync();
-    json = Boolean((a as { json?: boolean }).json);
+    await parser.parseAsync();
   } catch (err) {
-    return reportError(err, json);
+    return reportError('ovn-chassis-agent', command, err, json);
   }
   return code;
 }
@@ -240,18 +258,4 @@ function stdinDash(argv: string[]): string[] {
     else out.push(a);
   }
   return out;
-}
-
-class UsageError extends Error {
-  readonly code = 'USAGE';
-}
-
-function reportError(err: unknown, json: boolean): number {
-  const e = err as Error & { code?: string };
-  const code = err instanceof ConfigError || err instanceof AgentError || err instanceof UsageError ? e.code : 'INTERNAL';
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message: e.message } }, null, 2)}\n`);
-  process.stderr.write(`ovn-chassis-agent: ${e.message}\n`);
-  if (err instanceof UsageError) process.stderr.write('run with --help for usage\n');
-  // Exit 1 says the node was not changed; a write whose outcome is unknown may have changed it.
-  return code === 'OUTCOME_UNKNOWN' ? EXIT.PARTIAL : EXIT.ERROR;
 }

@@ -125,8 +125,8 @@ export async function installUnit(node: NodeAccess, host: Host, where: string, e
       version = await versionOf(node, p.exe);
       await start();
       const why = await healthy(node, p.exe, p.stateDir, version);
-      return why === undefined ? undefined : { code: 'AGENT_UNHEALTHY', why: `it does not serve: ${why}` };
-    })().catch((err: Error & { code?: unknown }) => ({ code: err.code === 'AGENT_NOT_STARTED' ? 'AGENT_NOT_STARTED' : 'AGENT_UNHEALTHY', why: err.message.replace(`${where}: `, '') }));
+      return why === undefined ? undefined : { code: 'AGENT_UNHEALTHY' as const, why: `it does not serve: ${why}` };
+    })().catch((err: Error & { code?: unknown }) => ({ code: err.code === 'AGENT_NOT_STARTED' ? 'AGENT_NOT_STARTED' as const : 'AGENT_UNHEALTHY' as const, why: err.message.replace(`${where}: `, '') }));
     if (!failure) return { kind: 'systemd', executable: p.exe, unit: p.unit, version, ...(replaced ? { replaced } : {}) };
     const why = failure.why;
     if (!upgrade || !hadExe || oldUnit === undefined) {

@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../schemas/errors.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
@@ -29,7 +30,7 @@ export function describeInstall(r: AgentInstallResult): string {
 /** Runs `fn` with the node reached over SSH (files, programs, its Docker API), and closes the connection. */
 async function onNode<T>(host: Host, fn: (node: NodeAccess, where: string, conn: Client, lifeline: Lifeline) => Promise<T>): Promise<T> {
   if (host.transport.kind === 'ssh' && host.transport.via === 'direct') {
-    throw new ControllerError('INVALID_INVENTORY', `${host.name}: transport.via is direct, which keeps nothing of ours on the node; set via: agent to manage an agent there`);
+    throw new ControllerError('INVALID_CONFIG', `${host.name}: transport.via is direct, which keeps nothing of ours on the node; set via: agent to manage an agent there`);
   }
   const { conn, where, lifeline } = await openSsh(host);
   try {
@@ -61,7 +62,7 @@ export function containerSpec(host: Host, image: string): Docker.ContainerCreate
   let reach: string | undefined;
   if (a.backend === 'ovsdb') reach = ovsdbSocketDir(a);
   else if (a.backend === 'docker') reach = a.dockerSocket;
-  else throw new ControllerError('INVALID_INVENTORY', `${host.name}: a vsctl-backend agent needs ovs-vsctl beside it; install it with agent.install: systemd`);
+  else throw new ControllerError('INVALID_CONFIG', `${host.name}: a vsctl-backend agent needs ovs-vsctl beside it; install it with agent.install: systemd`);
   const binds = [`${stateDir}:${stateDir}`, ...(reach ? [`${reach}:${reach}`] : [])];
   return {
     name: AGENT_CONTAINER,
@@ -154,7 +155,7 @@ export async function agentStatus(host: Host, opts: Pick<RunOptions, 'stateRoot'
       } finally {
         await agent.close().catch(() => undefined);
       }
-    })().catch((err: Error & { code?: unknown }) => ({ error: { code: typeof err.code === 'string' ? err.code : 'ERROR', message: err.message } })),
+    })().catch((err: Error & { code?: unknown }) => ({ error: { code: errorCodeOf(err), message: err.message } })),
     installState(host).catch((err: Error) => `unknown (${printable(err.message).slice(0, 200)})`),
   ]);
   return { ...hello, install };

@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../schemas/errors.js';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { namedIps } from '../schemas/keys.js';
@@ -247,7 +248,7 @@ export async function statusFleet(hosts: Host[], opts: RunOptions, sb: Southboun
 export function failureOf(err: unknown): NodeFailure {
   const e = err as Error & { code?: unknown };
   const changed = changeOf(err);
-  return { code: typeof e.code === 'string' ? e.code : 'ERROR', message: e.message, ...(changed ? { changed } : {}) };
+  return { code: errorCodeOf(err), message: e.message, ...(changed ? { changed } : {}) };
 }
 
 /**

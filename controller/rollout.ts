@@ -1,3 +1,5 @@
+import { type ChangeCount, addCounts, countOf, formatCount } from '../schemas/output.js';
+import { errorCodeOf } from '../schemas/errors.js';
 import type { Logger } from '../common/log.js';
 import { HOOK_PHASES, type Hook, type Hooks, describeHook } from '../schemas/hooks.js';
 import type { JournalRecord, Step } from '../schemas/journal.js';
@@ -70,7 +72,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
   const all = new Map(fleet.hosts.map((h) => [h.name, h]));
   // A saved plan names its hosts (checked against the inventory when it was loaded).
   const hosts = opts.saved ? opts.saved.batches.flat().map((n) => all.get(n) as Host) : limitHosts(fleet.hosts, opts.limit);
-  if (hosts.length === 0) throw new ControllerError('INVALID_INVENTORY', `--limit ${opts.limit} matches no host`);
+  if (hosts.length === 0) throw new ControllerError('INVALID_CONFIG', `--limit ${opts.limit} matches no host`);
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const digest = fleetDigest(hosts, opts.vifs);
   let batches: Host[][];
@@ -103,7 +105,7 @@ export async function rollout(fleet: Fleet, journal: Journal, sb: SouthboundView
   } catch (err) {
     if (touched.size === 0) throw err;
     const e = err as Error & { code?: unknown };
-    throw new ControllerError(typeof e.code === 'string' ? e.code : 'ERROR', `${e.message}; this run had begun changing ${[...touched].join(', ')} (see ${journal.path}; --resume continues)`, { cause: err, changed: 'maybe-changed' });
+    throw new ControllerError(errorCodeOf(err), `${e.message}; this run had begun changing ${[...touched].join(', ')} (see ${journal.path}; --resume continues)`, { cause: err, changed: 'maybe-changed' });
   }
 }
 
@@ -177,7 +179,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
    * its end before the node goes on: a resume must know it may have run.
    * One that only reads is noted: a crash that loses it makes a resume run it again.
    */
-  type StepResult = { detail: string; previous?: Record<string, string | null>; gateways?: Record<string, string>; hooks?: { hook: string; ms: number; output: string }[] };
+  type StepResult = { detail: string; previous?: Record<string, string | null>; gateways?: Record<string, string>; hooks?: { hook: string; ms: number; output: string }[]; changes?: ChangeCount };
   const step = async (s: Step, changes: boolean, fn: () => Promise<StepResult>): Promise<void> => {
     if (done(s)) return;
     // The backup is on disk in the journal too: a resume after the change must not take another (of the changed node).
@@ -188,7 +190,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     const t0 = Date.now();
     try {
       const r = await fn();
-      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}), ...(r.gateways ? { gateways: r.gateways } : {}), ...(r.hooks ? { hooks: r.hooks } : {}) });
+      await record({ type: 'step', host: host.name, step: s, phase: 'end', ok: true, ms: Date.now() - t0, detail: r.detail, ...(r.previous ? { previous: r.previous } : {}), ...(r.gateways ? { gateways: r.gateways } : {}), ...(r.hooks ? { hooks: r.hooks } : {}), ...(r.changes ? { changes: r.changes } : {}) });
       opts.onEvent(`  ${host.name}: ${s}: ${r.detail}`);
     } catch (err) {
       const message = (err as Error).message;
@@ -235,14 +237,15 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
         if (plan.inSync) return { detail: 'found already applied on resume' };
       }
       const res = await agent!.apply(host.chassis, false, opts.saved?.planned.get(host.name));
-      return { detail: res.applied ? `applied ${res.plan.changes.length} changes` : 'already in sync', ...(res.previous ? { previous: res.previous } : {}) };
+      const changes = countOf(res.applied ? res.plan : undefined);
+      return { detail: res.applied ? `applied ${formatCount(changes)}` : 'already in sync', changes, ...(res.previous ? { previous: res.previous } : {}) };
     });
     await step('after', Boolean(host.hooks.after?.length), () => hooks(host.hooks.after));
     await step('plug', vifs.length > 0, async () => {
       if (vifs.length === 0) return { detail: 'no VIFs listed for this node' };
       const r = await untilBridge(() => agent!.plug(bridge, vifs), opts.verifyTimeoutS);
       const from = [...new Set(r.plugged.map((p) => p.from || 'no bridge'))];
-      return { detail: `plugged ${r.plugged.length} VIFs into ${bridge}${from.length ? ` (from ${from.join(', ')})` : ''}${r.already.length ? `, ${r.already.length} already there` : ''}` };
+      return { detail: `plugged ${r.plugged.length} VIFs into ${bridge}${from.length ? ` (from ${from.join(', ')})` : ''}${r.already.length ? `, ${r.already.length} already there` : ''}`, changes: countOf(undefined, r.plugged.length) };
     });
     await step('verify', false, async () => {
       // An encap IP left to the node: the node says which it found (the apply step may have run before a resume).
@@ -304,6 +307,8 @@ async function untilBridge<T>(fn: () => Promise<T>, timeoutS: number): Promise<T
 export interface NodeReport {
   host: string;
   state: 'done' | 'failed' | 'pending' | 'rolled-back';
+  /** What its apply and plug steps changed. */
+  changes: ChangeCount;
   steps: { step: Step; ok: boolean | undefined; ms?: number; detail?: string; error?: string }[];
 }
 
@@ -323,6 +328,7 @@ export function report(records: JournalRecord[], hosts: string[]): NodeReport[] 
     return {
       host,
       state: hist.get(host)?.state ?? 'pending',
+      changes: addCounts([...last.values()].flatMap((e) => (e.changes ? [e.changes] : []))),
       steps: [...last.values()].map((e) => ({ step: e.step, ok: e.ok, ...(e.ms !== undefined ? { ms: e.ms } : {}), ...(e.detail ? { detail: e.detail } : {}), ...(e.error ? { error: e.error } : {}) })),
     };
   });
@@ -336,5 +342,6 @@ export function formatReport(nodes: NodeReport[]): string {
   }
   const count = (st: string) => nodes.filter((n) => n.state === st).length;
   lines.push('', `${count('done')} done, ${count('failed')} failed, ${count('pending')} not yet started (of ${nodes.length})`);
+  lines.push(`changed: ${formatCount(addCounts(nodes.map((n) => n.changes)))}`);
   return lines.join('\n');
 }

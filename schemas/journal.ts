@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { changeCountSchema } from './output.js';
 
 /**
  * The rollout journal: JSON lines, appended and fsynced before and after each
@@ -30,6 +31,8 @@ export const journalRecordSchema = z.discriminatedUnion('type', [
     gateways: z.record(z.string(), z.string()).optional(),
     /** before/after end: each hook run, with what it printed (its last 4 KB). */
     hooks: z.array(z.strictObject({ hook: z.string(), ms: z.number(), output: z.string() })).optional(),
+    /** apply and plug end: what the step changed, counted. */
+    changes: changeCountSchema.optional(),
   }),
   z.strictObject({ type: z.literal('node'), at, host: z.string(), state: z.enum(['done', 'failed', 'rolled-back']), error: z.string().optional() }),
   z.strictObject({ type: z.literal('stop'), at, reason: z.string() }),

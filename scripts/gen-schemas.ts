@@ -1,12 +1,13 @@
 /** npm run schemas: regenerates schemas/*.schema.json from the zod schemas, and the packaged systemd unit. */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { JSON_SCHEMAS, renderJsonSchema } from '../schemas/json-schema.js';
 import { UNIT_NAME, agentUnit } from '../agent/unit.js';
 import { withKeyTable } from './lib/readme.js';
 
 const root = join(import.meta.dirname, '..', '..', 'schemas');
 for (const [file, schema] of Object.entries(JSON_SCHEMAS)) {
+  mkdirSync(dirname(join(root, file)), { recursive: true });
   writeFileSync(join(root, file), renderJsonSchema(schema, file.replace('.schema.json', '')));
   process.stdout.write(`wrote schemas/${file}\n`);
 }

@@ -12,9 +12,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MAY_IMPORT: Record<string, string[]> = {
   schemas: ['schemas', 'common'],
   common: ['common'],
+  cli: ['cli', 'schemas', 'common'],
   ovsdb: ['ovsdb', 'schemas', 'common'],
-  agent: ['agent', 'ovsdb', 'schemas', 'common'],
-  controller: ['controller', 'agent/index.ts', 'ovsdb', 'schemas', 'common'],
+  agent: ['agent', 'cli', 'ovsdb', 'schemas', 'common'],
+  controller: ['controller', 'agent/index.ts', 'cli', 'ovsdb', 'schemas', 'common'],
 };
 
 function sources(dir: string): string[] {

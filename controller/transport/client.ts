@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../../schemas/errors.js';
 import type { NodeVif } from '../../schemas/vifs.js';
 import type { Planned } from '../../schemas/saved-plan.js';
 import type { ChassisConfig } from '../../schemas/chassis.js';
@@ -163,7 +164,8 @@ export class AgentRefusal extends ControllerError {
   readonly data: { protocol: number } | undefined;
 
   constructor(code: string, message: string, data: { protocol: number } | undefined) {
-    super(code, message);
+    // The node's word for it is taken only where it is one of ours.
+    super(errorCodeOf({ code }), message);
     this.data = data;
   }
 }

@@ -38,7 +38,7 @@ export function agentSocketOf(t: SshTransport): string {
  */
 export async function openSsh(host: Host): Promise<{ conn: Client; where: string; t: SshTransport; lifeline: Lifeline }> {
   const t = host.transport;
-  if (t.kind !== 'ssh') throw new ControllerError('INVALID_INVENTORY', `${host.name}: this needs an ssh transport`);
+  if (t.kind !== 'ssh') throw new ControllerError('INVALID_CONFIG', `${host.name}: this needs an ssh transport`);
   const where = `${host.name} (${host.address}:${t.port})`;
   let refusal: ControllerError | undefined;
   const knownHosts = t.knownHosts ?? (t.fingerprints ? undefined : '~/.ssh/known_hosts');

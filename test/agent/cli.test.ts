@@ -25,8 +25,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** Each subcommand takes only its own flags: the state directory only where it keeps state. */
 const agent = (args: string[], input?: string) =>
-  runCli(AGENT_BIN, [...args, '--db', server.unix, '--state-dir', join(dir, 'state')], input === undefined ? {} : { input });
+  runCli(AGENT_BIN, [...args, '--db', server.unix, ...(['apply', 'rollback'].includes(args[0] as string) ? ['--state-dir', join(dir, 'state')] : [])], input === undefined ? {} : { input });
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);
@@ -44,7 +45,7 @@ describe('ovn-chassis-agent CLI', () => {
     expect(d1.stdout).toContain('+ bridge br-ex');
     const ap = await agent(['apply', '--config', cfg]);
     expect(ap.code).toBe(0);
-    expect(ap.stdout).toMatch(/^applied:/);
+    expect(ap.stdout).toMatch(/^applied 7 keys, 1 bridge:\n/);
     const d2 = await agent(['diff', '--config', cfg]);
     expect([d2.code, d2.stdout.trim()]).toEqual([0, 'no changes']);
   });
@@ -57,7 +58,7 @@ describe('ovn-chassis-agent CLI', () => {
     expect(d.stdout).toContain('- hostname');
     const j = await agent(['diff', '--config', cfg, '--json']);
     expect(j.code).toBe(2);
-    expect(JSON.parse(j.stdout)).toMatchObject({ inSync: false, changes: expect.arrayContaining([{ key: 'hostname', action: 'remove', from: 'ctl-1' }]) });
+    expect(JSON.parse(j.stdout).plan).toMatchObject({ inSync: false, changes: expect.arrayContaining([{ key: 'hostname', action: 'remove', from: 'ctl-1' }]) });
   });
 
   it('reads the config from stdin with --config -', async () => {

@@ -10,7 +10,7 @@ import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { AGENT_IMAGE, VERSION } from '../../schemas/version.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
@@ -56,12 +56,12 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     await expect(nodeDocker.api.getImage(AGENT_IMAGE).inspect()).rejects.toThrow();
     const r = await ctl('agent', 'install', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, kind: 'container', image: AGENT_IMAGE, loaded: true });
+    expect(nodesOf(r.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, kind: 'container', image: AGENT_IMAGE, loaded: true });
     const c = await agentContainer();
     expect(c.State.Health?.Status).toBe('healthy');
     const apply = await ctl('apply', '--json');
     expect(apply.code, apply.stderr).toBe(0);
-    expect(JSON.parse(apply.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, verdict: { state: 'verified' } });
+    expect(nodesOf(apply.stdout)[0]).toMatchObject({ host: 'cmp-1', ok: true, verdict: { state: 'verified' } });
     const status = await ctl('agent', 'status', '--json');
     expect(JSON.parse(status.stdout).nodes[0]).toMatchObject({ host: 'cmp-1', agent: VERSION, protocol: 1 });
   });
@@ -72,7 +72,7 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     const desired = run('cat', [join(node.stateDir, 'desired.json')]);
     const up = await ctl('agent', 'upgrade', '--image', 'ovn-chassis-agent:next', '--json');
     expect(up.code, up.stderr).toBe(0);
-    expect(JSON.parse(up.stdout)[0]).toMatchObject({ ok: true, kind: 'container', image: 'ovn-chassis-agent:next', replaced: AGENT_IMAGE });
+    expect(nodesOf(up.stdout)[0]).toMatchObject({ ok: true, kind: 'container', image: 'ovn-chassis-agent:next', replaced: AGENT_IMAGE });
     expect((await agentContainer()).Config.Image).toBe('ovn-chassis-agent:next');
     expect(run('cat', [join(node.stateDir, 'desired.json')])).toBe(desired);
     // The upgraded agent keeps the config applied: drift is repaired.
@@ -87,7 +87,7 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     const bad = await ctl('agent', 'upgrade', '--image', 'ovn-chassis-agent:broken', '--json');
     // The node's agent was replaced and put back: changed, so never the exit 1 that says it was not.
     expect(bad.code).toBe(3);
-    expect(JSON.parse(bad.stdout)[0]).toMatchObject({ ok: false, error: { code: 'AGENT_UNHEALTHY', changed: 'changed', message: expect.stringMatching(/did not come up healthy.*the previous one \(ovn-chassis-agent:next\) runs again/) } });
+    expect(nodesOf(bad.stdout)[0]).toMatchObject({ ok: false, error: { code: 'AGENT_UNHEALTHY', changed: 'changed', message: expect.stringMatching(/did not come up healthy.*the previous one \(ovn-chassis-agent:next\) runs again/) } });
     const back = await agentContainer();
     expect(back.Config.Image).toBe('ovn-chassis-agent:next');
     expect(back.State.Health?.Status).toBe('healthy');
@@ -97,7 +97,7 @@ describe('agent install, upgrade, status, remove (container kind)', () => {
     const before = sandbox.nodes[0]!.ovsdb.externalIds();
     const r = await ctl('agent', 'remove', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, removed: true });
+    expect(nodesOf(r.stdout)[0]).toMatchObject({ ok: true, removed: true });
     await expect(agentContainer()).rejects.toThrow();
     expect(sandbox.nodes[0]!.ovsdb.externalIds()).toEqual(before);
   });
@@ -123,7 +123,7 @@ describe('agent install (systemd kind) on a node without a running systemd', () 
     symlinkSync(victim, join(stateDir, 'chassis.json'));
     const r = await runCli(CONTROLLER_BIN, ['agent', 'install', '-i', path, '--agent-executable', executable, '--json', '--state-dir', sandbox.dir]);
     expect(existsSync('/run/systemd/system'), 'this test is for a machine whose PID 1 is not systemd').toBe(false);
-    const result = JSON.parse(r.stdout)[0] as { ok: boolean; error?: { code: string; message: string; changed?: string } };
+    const result = nodesOf(r.stdout)[0] as { ok: boolean; error?: { code: string; message: string; changed?: string } };
     const exe = join(root, 'usr/local/bin/ovn-chassis-agent');
     const unit = join(root, 'etc/systemd/system/ovn-chassis-agent.service');
     expect(statSync(exe).mode & 0o777).toBe(0o755);

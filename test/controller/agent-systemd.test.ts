@@ -7,7 +7,7 @@ import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { SystemdNode } from '../../scripts/lib/systemd-node.js';
 import { VERSION } from '../../schemas/version.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /**
  * The systemd kind of the agent on a real systemd node (systemd as PID 1 in a
@@ -81,7 +81,7 @@ describe('the systemd kind of the agent on a real systemd node', () => {
     const snapshots = await onNode('ls', '/var/lib/ovn-chassis/snapshots');
     const r = await ctl('agent', 'upgrade', '--agent-executable', second, '--json');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, kind: 'systemd', version: SECOND, replaced: VERSION });
+    expect(nodesOf(r.stdout)[0]).toMatchObject({ ok: true, kind: 'systemd', version: SECOND, replaced: VERSION });
     expect(await onNode('stat', '-c', '%i', '/usr/local/bin/ovn-chassis-agent')).not.toBe(inodeBefore);
     // The previous executable is kept beside it, the inode the unit ran: nothing was written into a running file.
     expect(await onNode('stat', '-c', '%i', '/usr/local/bin/ovn-chassis-agent.previous')).toBe(inodeBefore);
@@ -92,7 +92,7 @@ describe('the systemd kind of the agent on a real systemd node', () => {
   it('an upgrade that never comes up healthy: the previous executable restored and serving again, said, exit 3', async () => {
     const r = await ctl('agent', 'upgrade', '--agent-executable', broken, '--json');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
-    const [res] = JSON.parse(r.stdout) as { ok: boolean; error: { code: string; message: string; changed?: string } }[];
+    const [res] = nodesOf<{ ok: boolean; error: { code: string; message: string; changed?: string } }>(r.stdout);
     expect(res?.error).toMatchObject({ code: 'AGENT_UNHEALTHY', changed: 'changed' });
     expect(res?.error.message).toMatch(new RegExp(`the previous one \\(${SECOND.replace(/[.-]/g, '\\$&')}\\) was restored and serves again`));
     expect(await status('a failed upgrade')).toMatchObject({ agent: SECOND, serving: true, install: 'unit active (running)' });
@@ -102,7 +102,7 @@ describe('the systemd kind of the agent on a real systemd node', () => {
     const before = await ids();
     const r = await ctl('agent', 'remove', '--json');
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(JSON.parse(r.stdout)[0]).toMatchObject({ ok: true, removed: true, kind: 'systemd' });
+    expect(nodesOf(r.stdout)[0]).toMatchObject({ ok: true, removed: true, kind: 'systemd' });
     expect(await onNode('systemctl', 'show', 'ovn-chassis-agent', '--property=LoadState')).toBe('LoadState=not-found');
     for (const f of ['/usr/local/bin/ovn-chassis-agent', '/usr/local/bin/ovn-chassis-agent.previous', '/etc/systemd/system/ovn-chassis-agent.service', '/var/lib/ovn-chassis/chassis.json']) {
       expect((await node.exec(['test', '-e', f])).code, f).toBe(1);

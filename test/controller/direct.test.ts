@@ -13,7 +13,7 @@ import { sshNode } from '../../controller/transport/ssh-node.js';
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { run, tempDir } from '../../scripts/lib/procs.js';
-import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
@@ -109,7 +109,7 @@ async function ctl(args: string[]): Promise<{ code: number; nodes: NodeJson[]; s
   const r = await runCli(CONTROLLER_BIN, [...args, '--json', '--state-dir', dir]);
   let nodes: NodeJson[] = [];
   try {
-    nodes = JSON.parse(r.stdout) as NodeJson[];
+    nodes = nodesOf<NodeJson>(r.stdout);
   } catch {
     /* the assertion on code says what went wrong */
   }

@@ -10,7 +10,7 @@ import { type ChassisConfig, chassisConfigSchema } from '../../schemas/chassis.j
 import { OvsdbServer, SB_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
 import { run, tempDir } from '../../scripts/lib/procs.js';
 import { Sshd } from '../../scripts/lib/sshd.js';
-import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { everyFieldArb } from '../support/configs.js';
 
 /**
@@ -91,7 +91,7 @@ async function throughController(transport: Transport, config: ChassisConfig, i:
     const r = await runCli(CONTROLLER_BIN, [...args, '-i', inv, '--json', '--state-dir', dir]);
     const nodes = (() => {
       try {
-        return JSON.parse(r.stdout) as { ok: boolean; plan?: unknown; error?: unknown }[];
+        return nodesOf<{ ok: boolean; plan?: unknown; error?: unknown }>(r.stdout);
       } catch {
         return [];
       }

@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { run, waitFor } from '../../scripts/lib/procs.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { expectServingAgentAdopts } from '../support/serving.js';
 
 /** A sandbox fleet of 6 nodes (2 gateways, 4 computes), each with a real ovn-controller. */
@@ -27,7 +27,7 @@ type NodeView = { host: string; ok: boolean; error?: { code: string; message: st
 
 async function ctl(args: string[]): Promise<{ code: number; json: NodeView[] & Record<string, unknown>; stderr: string }> {
   const r = await runCli(CONTROLLER_BIN, [...args, '--json', '--state-dir', sandbox.dir]);
-  return { code: r.code, json: JSON.parse(r.stdout || 'null') as never, stderr: r.stderr };
+  return { code: r.code, json: nodesOf<NodeView>(r.stdout), stderr: r.stderr };
 }
 
 function withInventory(name: string, edit: (inv: Record<string, any>) => void): string {
@@ -132,10 +132,10 @@ describe('fleet apply, diff, status, import on 6 sandbox nodes', () => {
       inv.hosts['cmp-1'].encap = { ip: { cidr: '127.0.0.1/32' } };
     });
     // render says what the inventory says, and with --resolve what the node finds.
-    const offline = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--json'])).stdout) as Record<string, { config: { encap: { ip: unknown } } }>;
-    expect(offline['cmp-1']?.config.encap.ip).toEqual({ cidr: '127.0.0.1/32' });
-    const asked = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--resolve', '--json', '--state-dir', sandbox.dir])).stdout) as typeof offline;
-    expect(asked['cmp-1']?.config.encap.ip).toEqual(['127.0.0.1']);
+    const offline = nodesOf<{ host: string; config: { encap: { ip: unknown } } }>((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--json'])).stdout);
+    expect(offline[0]?.config.encap.ip).toEqual({ cidr: '127.0.0.1/32' });
+    const asked = nodesOf<{ host: string; config: { encap: { ip: unknown } } }>((await runCli(CONTROLLER_BIN, ['render', '-i', p, '--limit', 'cmp-1', '--resolve', '--json', '--state-dir', sandbox.dir])).stdout);
+    expect(asked[0]?.config.encap.ip).toEqual(['127.0.0.1']);
     const d = await ctl(['diff', '-i', p, '--limit', 'cmp-1']);
     expect(d.json[0]?.plan).toMatchObject({ resolvedEncapIp: ['127.0.0.1'], changes: [{ key: 'ovn-encap-ip', action: 'change', from: cmp1.address, to: '127.0.0.1' }] });
     const r = await ctl(['apply', '-i', p, '--limit', 'cmp-1', '--verify-timeout', '30']);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /** Adopting MidoNet nodes: the OVN chassis keeps the identity operators know. */
 let sandbox: Sandbox;
@@ -33,13 +33,13 @@ describe('import --from-midonet', () => {
     const r = await runCli(CONTROLLER_BIN, ['import', '-i', invPath, '-o', out, '--from-midonet', '--tunnel-zone', tz, '--state-dir', sandbox.dir]);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('cmp-3: FAILED (REFUSED): cmp-3: no MidoNet host id on the node');
-    const rendered = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', out, '--json'])).stdout) as Record<string, { config: { systemId: string; encap: { ip: string } } }>;
+    const rendered = Object.fromEntries(nodesOf<{ host: string; config: { systemId: string; encap: { ip: string } } }>((await runCli(CONTROLLER_BIN, ['render', '-i', out, '--json'])).stdout).map((n) => [n.host, n]));
     expect(rendered['cmp-1']?.config).toMatchObject({ systemId: IDS['cmp-1'], encap: { ip: '127.0.7.1' } });
     expect(rendered['cmp-2']?.config).toMatchObject({ systemId: IDS['cmp-2'].toLowerCase(), encap: { ip: '127.0.7.2' } });
     // The adopted inventory drives the migration: apply registers the chassis under the MidoNet identity.
     const applied = await runCli(CONTROLLER_BIN, ['apply', '-i', out, '--limit', 'cmp-1,cmp-2', '--state-dir', sandbox.dir, '--json']);
     expect(applied.code).toBe(0);
-    expect((JSON.parse(applied.stdout) as { verdict: { state: string; systemId: string } }[]).map((n) => [n.verdict.state, n.verdict.systemId])).toEqual([
+    expect(nodesOf<{ verdict: { state: string; systemId: string } }>(applied.stdout).map((n) => [n.verdict.state, n.verdict.systemId])).toEqual([
       ['verified', IDS['cmp-1']], ['verified', IDS['cmp-2'].toLowerCase()],
     ]);
   });
@@ -52,7 +52,8 @@ describe('import --from-midonet', () => {
     expect(r.stdout.toLowerCase()).toContain(`cmp-2: imported\n  warning: MidoNet host ${IDS['cmp-2']} is not in ${tz}; the inventory's encap IP was kept`.toLowerCase());
     expect(r.stdout).toMatch(/cmp-1: imported\ncmp-2/);
     const json = await runCli(CONTROLLER_BIN, ['import', '-i', join(sandbox.dir, 'mido.yaml'), '-o', join(sandbox.dir, 'partial.yaml'), '--force', '--limit', 'cmp-2', '--from-midonet', '--tunnel-zone', tz, '--json', '--state-dir', sandbox.dir]);
-    expect((JSON.parse(json.stdout) as { warnings: string[] }[])[0]?.warnings[0]).toContain('is not in');
+    expect(nodesOf<{ warnings: string[] }>(json.stdout)[0]?.warnings[0]).toContain('is not in');
+    expect((JSON.parse(json.stdout) as { warnings: string[] }).warnings[0]).toMatch(/^[^:]+: .*is not in/);
   });
 
   it('refuses a tunnel-zone file that is not UUID → IP', async () => {

@@ -6,7 +6,7 @@ import type { OvsdbCluster } from '../../scripts/lib/ovsdb-cluster.js';
 import { OvnController } from '../../scripts/lib/ovn-controller.js';
 import { run, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /**
  * The controller against a real 3-member Raft Southbound, with real
@@ -43,7 +43,7 @@ function writeInventory(name: string, southbound = cluster.tcp, edit?: (inv: any
 
 async function ctl(args: string[]): Promise<{ code: number; json: any; stderr: string }> {
   const r = await runCli(CONTROLLER_BIN, [...args, '--json', '--state-dir', sandbox.dir]);
-  return { code: r.code, json: JSON.parse(r.stdout || 'null'), stderr: r.stderr };
+  return { code: r.code, json: nodesOf(r.stdout), stderr: r.stderr };
 }
 
 const node = (name: string) => sandbox.nodes.find((n) => n.name === name)!;

@@ -7,7 +7,7 @@ import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
 import { run, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { TcpProxy } from '../../scripts/lib/tcp-proxy.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /**
  * A relay cut off from its Southbound keeps serving what it held, and the
@@ -41,7 +41,7 @@ afterAll(async () => {
 const sbctl = (...args: string[]) => run('ovn-sbctl', [`--db=${sandbox.sb.unix}`, ...args]).trim();
 const ctl = async (...args: string[]) => {
   const r = await runCli(CONTROLLER_BIN, [...args, '-i', inventory, '--json', '--state-dir', sandbox.dir]);
-  return { ...r, json: JSON.parse(r.stdout || 'null') as unknown };
+  return { ...r, json: nodesOf(r.stdout) as unknown };
 };
 type StatusJson = { nodes: { host: string; ok: boolean; verdict?: { state: string; why?: string } }[] };
 type ApplyJson = { host: string; ok: boolean; error?: { code: string; message: string } }[];

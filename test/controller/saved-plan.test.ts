@@ -7,7 +7,7 @@ import { loadPlan } from '../../controller/saved-plan.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import { tempDir } from '../../scripts/lib/procs.js';
 import { type SavedPlan, plannedOf } from '../../schemas/saved-plan.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 describe('a saved plan no longer holding (pure)', () => {
   const changes = [{ key: 'ovn-remote', action: 'add' as const, to: 'tcp:a' }, { key: 'ovn-encap-ip', action: 'change' as const, from: '10.0.0.1', to: '10.0.0.2' }];
@@ -56,7 +56,7 @@ describe('saved plans on real nodes', () => {
 
     const r = await runCli(CONTROLLER_BIN, ['apply', '-i', inv, '--plan', plan, '--json', '--state-dir', sandbox.dir]);
     expect(r.code, r.stderr).toBe(3);
-    const out = JSON.parse(r.stdout) as { host: string; ok: boolean; error?: { code: string; message: string } }[];
+    const out = nodesOf<{ host: string; ok: boolean; error?: { code: string; message: string } }>(r.stdout);
     const refused = out.find((n) => n.host === 'cmp-2')!;
     expect(refused.ok).toBe(false);
     expect(refused.error?.code).toBe('PLAN_STALE');

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { run, spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
 import { VERSION } from '../../schemas/version.js';
 
@@ -56,7 +56,7 @@ const knownHosts = (name: string, line: string) => {
 
 async function ctl(args: string[]) {
   const r = await runCli(CONTROLLER_BIN, [...args, '--json', '--state-dir', sandbox.dir]);
-  return { ...r, json: JSON.parse(r.stdout) as { host: string; ok: boolean; error?: { code: string; message: string }; verdict?: { state: string } }[] };
+  return { ...r, json: nodesOf<{ host: string; ok: boolean; error?: { code: string; message: string }; verdict?: { state: string } }>(r.stdout) };
 }
 
 describe('ssh transport against a real sshd', () => {

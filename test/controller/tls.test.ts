@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import type { OvnController } from '../../scripts/lib/ovn-controller.js';
-import { CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { makePki } from '../support/pki.js';
 
 /**
@@ -32,7 +32,7 @@ afterAll(async () => {
 
 async function ctl(args: string[], inv = invPath): Promise<{ code: number; json: any; stderr: string }> {
   const r = await runCli(CONTROLLER_BIN, [...args, '-i', inv, '--json', '--state-dir', sandbox.dir]);
-  return { code: r.code, json: JSON.parse(r.stdout || 'null'), stderr: r.stderr };
+  return { code: r.code, json: nodesOf(r.stdout), stderr: r.stderr };
 }
 
 const sslRow = (name: string) => {

@@ -9,7 +9,7 @@ import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../..
 import { Dockerd } from '../../scripts/lib/dockerd.js';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
 import type { OvnController } from '../../scripts/lib/ovn-controller.js';
-import { AGENT_BIN, CONTROLLER_BIN, type CliResult, runCli } from '../support/cli.js';
+import { AGENT_BIN, CONTROLLER_BIN, type CliResult, nodesOf, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
 import { Sshd } from '../../scripts/lib/sshd.js';
 
@@ -330,7 +330,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
         const r = await running;
         await sshd.restart();
         cases++;
-        const report = JSON.parse(r.stdout || '[]') as { host: string; ok: boolean; error?: { code: string; message: string } }[];
+        const report = nodesOf<{ host: string; ok: boolean; error?: { code: string; message: string } }>(r.stdout);
         seen.push(`exit ${r.code} [${report.map((x) => (x.ok ? 'ok' : x.error?.code)).join(', ')}]`);
         for (const n of sandbox.nodes) {
           nodesChecked++;
@@ -431,7 +431,7 @@ describe.skipIf(!existsSync(LIBFAKETIME))('the clock stepped back and forward', 
       cases++;
       // Every node was changed, though none verified: 3, never the 1 that says nothing was changed.
       expect(down.code).toBe(3);
-      const nodes = JSON.parse(down.stdout) as { host: string; ok: boolean; error?: { code: string; message: string } }[];
+      const nodes = nodesOf<{ host: string; ok: boolean; error?: { code: string; message: string } }>(down.stdout);
       for (const n of nodes) {
         nodesChecked++;
         expect(n.error?.code).toBe('NOT_VERIFIED');

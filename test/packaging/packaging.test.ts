@@ -1,6 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
+import { OUTPUT_API_VERSION } from '../../schemas/output.js';
+import { checkedOutput } from '../support/cli.js';
 import { TESTED_WITH, VERSION } from '../../schemas/version.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
@@ -96,7 +98,7 @@ describe('the npm package', () => {
     for (const name of ['ovn-chassis', 'ovn-chassis-agent']) {
       const v = spawnSync(bin(name), ['--version', '--json'], { encoding: 'utf8' });
       expect(v.status, v.stderr).toBe(0);
-      expect(JSON.parse(v.stdout)).toEqual({ program: name, version: VERSION, protocol: PROTOCOL_VERSION, node: process.versions.node, testedWith: TESTED_WITH });
+      expect(checkedOutput(bin(name), ['--version', '--json'], v.stdout)).toEqual({ apiVersion: OUTPUT_API_VERSION, command: 'version', program: name, version: VERSION, protocol: PROTOCOL_VERSION, node: process.versions.node, testedWith: TESTED_WITH });
     }
     const cfg = join(out, 'chassis.yaml');
     writeFileSync(cfg, 'systemId: sea-1\novnRemote: tcp:192.0.2.1:6642\nencap: {ip: 192.0.2.99}\n', { mode: 0o600 });

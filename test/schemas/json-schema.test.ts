@@ -7,6 +7,7 @@ describe('JSON Schema files for editors', () => {
     it(`schemas/${file} is generated from the zod schema and up to date (npm run schemas)`, () => {
       const committed = readFileSync(new URL(`../../schemas/${file}`, import.meta.url), 'utf8');
       expect(committed).toBe(renderJsonSchema(schema, file.replace('.schema.json', '')));
+      if (file !== 'chassis.schema.json') return;
       const json = JSON.parse(committed) as { required: string[]; properties: Record<string, unknown> };
       expect(json.required).toEqual(expect.arrayContaining(['systemId', 'ovnRemote', 'encap']));
       expect(Object.keys(json.properties)).toContain('bridgeMappings');

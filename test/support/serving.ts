@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SandboxNode } from '../../scripts/lib/sandbox.js';
 import { spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
-import { AGENT_BIN, CONTROLLER_BIN, runCli } from './cli.js';
+import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from './cli.js';
 
 /**
  * Runs `ovn-chassis-agent serve` on a sandbox node, keeping the node's
@@ -14,9 +14,9 @@ import { AGENT_BIN, CONTROLLER_BIN, runCli } from './cli.js';
  * repaired to it rather than back to the older one.
  */
 export async function expectServingAgentAdopts(node: SandboxNode, inventory: string, apply: () => Promise<void>): Promise<void> {
-  const rendered = JSON.parse((await runCli(CONTROLLER_BIN, ['render', '-i', inventory, '--limit', node.name, '--json'])).stdout) as Record<string, { config: Record<string, unknown> }>;
+  const [rendered] = nodesOf<{ config: Record<string, unknown> }>((await runCli(CONTROLLER_BIN, ['render', '-i', inventory, '--limit', node.name, '--json'])).stdout);
   const older = join(node.stateDir, '..', 'older-config.json');
-  writeFileSync(older, JSON.stringify({ ...rendered[node.name]?.config, encap: { type: 'geneve', ip: '127.0.0.99' } }));
+  writeFileSync(older, JSON.stringify({ ...rendered?.config, encap: { type: 'geneve', ip: '127.0.0.99' } }));
   const daemon = spawnServer(process.execPath, [AGENT_BIN, 'serve', '--config', older, '--db', node.ovsdb.unix, '--state-dir', node.stateDir]);
   try {
     await waitFor(`the serving agent\n${daemon.output()}`, () => existsSync(join(node.stateDir, 'agent.sock')) && node.ovsdb.externalIds()['ovn-encap-ip'] === '127.0.0.99', 20_000);

@@ -6,6 +6,7 @@ import { formatVersion, versionInfo } from '../schemas/version.js';
 import { agent } from './commands/agent.js';
 import { apply } from './commands/apply.js';
 import { diff } from './commands/diff.js';
+import { hostkeys } from './commands/hostkeys.js';
 import { importCommand } from './commands/import.js';
 import { render } from './commands/render.js';
 import { rollback } from './commands/rollback.js';
@@ -14,7 +15,7 @@ import { status } from './commands/status.js';
 import { validate } from './commands/validate.js';
 
 /** Every command, in the order --help lists them; each lives in its own module under commands/. */
-const COMMANDS = [validate, render, diff, apply, status, rollout, rollback, importCommand, agent];
+const COMMANDS = [validate, render, diff, apply, status, rollout, rollback, importCommand, agent, hostkeys];
 const NAMES = COMMANDS.map((c) => c.name.split(' ')[0] as string);
 
 export async function main(argv: string[]): Promise<number> {

@@ -97,7 +97,7 @@ export async function forEachHost<T>(
         progress.node(host.name, describe(value));
       } catch (err) {
         results[i] = { host: host.name, ok: false, error: failureOf(err), ms: Date.now() - t0 };
-        progress.node(host.name, `FAILED: ${(err as Error).message}`);
+        progress.node(host.name, `FAILED: ${(err as Error).message}`, false);
       } finally {
         clearTimeout(timer);
       }

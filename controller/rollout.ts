@@ -40,6 +40,8 @@ export interface RolloutOptions extends PlanOptions {
   onPlan: (batches: string[][], resumed: boolean, hooks: Map<string, Hooks>) => void;
   /** Progress as it happens: one line per node step. */
   onEvent: (text: string) => void;
+  /** A node finished this run: done, or failed. */
+  onNode?: (host: string, ok: boolean) => void;
   /** Asked between batches: has the operator asked us to stop? */
   stopRequested: () => boolean;
   /** A saved rollout plan (rollout --plan): its batches, and each node's recorded values and changes guarding its apply. */
@@ -267,11 +269,13 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
     });
     journal.note({ type: 'node', host: host.name, state: 'done' });
     opts.onEvent(`  ${host.name}: done`);
+    opts.onNode?.(host.name, true);
     return true;
   } catch (err) {
     const message = (err as Error).message;
     journal.note({ type: 'node', host: host.name, state: 'failed', error: message });
     opts.onEvent(`  ${host.name}: FAILED: ${message}`);
+    opts.onNode?.(host.name, false);
     if (agent && onNodeFailure(opts.onFailure) === 'rollback') await rollBackFailed(host, agent, journal, opts);
     return false;
   } finally {

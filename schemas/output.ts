@@ -52,9 +52,11 @@ export const errorSchema = z.strictObject({
 
 const failedNode = z.strictObject({ host: z.string(), ok: z.literal(false), ms: z.number(), error: errorSchema });
 
+const nodeHead = { host: z.string(), ok: z.literal(true), ms: z.number() };
+
 /** Per node, in inventory order: its result, or why it failed. */
 function nodes<T extends z.core.$ZodLooseShape>(value: T) {
-  return z.array(z.union([z.strictObject({ host: z.string(), ok: z.literal(true), ms: z.number(), ...value }), failedNode]));
+  return z.array(z.union([z.strictObject({ ...nodeHead, ...value }), failedNode]));
 }
 
 const verdict = z.strictObject({
@@ -103,8 +105,21 @@ const RESULTS = {
   },
   'ovn-chassis rollback': { nodes: nodes({ restored: z.record(z.string(), z.string().nullable()), unplugged: z.number(), hooks: z.number(), source: z.enum(['journal', 'agent snapshot']) }) },
   'ovn-chassis import': { nodes: nodes({ fields: z.record(z.string(), z.unknown()), warnings: z.array(z.string()) }), warnings: z.array(z.string()), output: z.string(), imported: z.number() },
-  'ovn-chassis agent': { action: z.enum(['install', 'upgrade', 'status', 'remove']), controller: z.string(), protocol: z.number(), nodes: nodes(z.looseObject({ ...agentNode, kind: z.string().optional() }).shape), skew: z.array(z.string()) },
-  'ovn-chassis hostkeys': { knownHosts: z.string(), nodes: nodes({ address: z.string(), state: z.enum(['pinned', 'added', 'changed']), fingerprint: z.string(), pinned: z.string().optional() }), added: z.number(), changed: z.number() },
+  'ovn-chassis agent': {
+    action: z.enum(['install', 'upgrade', 'status', 'remove']),
+    controller: z.string(),
+    protocol: z.number(),
+    // status: each agent's state; install and upgrade: what was installed; remove: whether there was one.
+    nodes: z.array(z.union([
+      z.strictObject({ ...nodeHead, ...agentNode }),
+      z.strictObject({ ...nodeHead, kind: z.literal('container'), image: z.string(), loaded: z.boolean(), replaced: z.string().optional() }),
+      z.strictObject({ ...nodeHead, kind: z.literal('systemd'), executable: z.string(), unit: z.string(), version: z.string(), replaced: z.string().optional() }),
+      z.strictObject({ ...nodeHead, removed: z.boolean(), kind: z.enum(['container', 'systemd']), kept: z.string().optional() }),
+      failedNode,
+    ])),
+    skew: z.array(z.string()),
+  },
+  'ovn-chassis hostkeys': { knownHosts: z.array(z.string()), nodes: nodes({ address: z.string(), state: z.enum(['pinned', 'added']), fingerprint: z.string(), file: z.string().optional() }), added: z.number(), changed: z.number() },
   'ovn-chassis-agent version': version.shape,
   'ovn-chassis-agent show': showResultSchema.extend({ facts: z.record(z.string(), z.unknown()).optional() }).shape,
   'ovn-chassis-agent diff': { plan: planViewSchema, changes: changeCountSchema },

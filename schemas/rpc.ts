@@ -180,7 +180,6 @@ export const METHODS = {
   apply: { params: changeParams, result: applyResultSchema, writes: true },
   rollback: { params: none, result: rollbackResultSchema, writes: true },
   hook: { params: z.strictObject({ hook: hookSchema }), result: hookResultSchema, writes: true },
-  /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
   /** Saves the node's whole Open vSwitch database (ovsdb-client backup) in its state dir; changes nothing on the node. */
   backup: { params: none, result: z.strictObject({ path: nodeText(500), bytes: z.number().int().nonnegative() }), writes: false },
   /** What only the node can say before it is migrated: MTUs under its encap IPs, tunnel-sized reach to its peers, nova's host name. */
@@ -199,6 +198,7 @@ export const METHODS = {
   plug: { params: vifParams, result: plugResultSchema, writes: true },
   /** Removes what this tool plugged (or only the listed ports) and puts the taps back. */
   unplug: { params: z.strictObject({ bridge: bridgeName, ports: z.array(portId).max(4096).optional() }), result: unplugResultSchema, writes: true },
+  /** Puts keys back to given values (null: remove), compare-and-set; what a rollback from the journal uses. */
   restore: { params: z.strictObject({ keys: z.record(z.string(), z.string().nullable()) }), result: restoreResultSchema, writes: true },
 } as const satisfies Record<string, { params: z.ZodType; result: z.ZodType; writes: boolean }>;
 

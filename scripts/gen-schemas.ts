@@ -1,9 +1,9 @@
-/** npm run schemas: regenerates schemas/*.schema.json from the zod schemas, and the packaged systemd unit. */
+/** npm run schemas: regenerates the JSON Schemas from the zod schemas, the manual's generated tables, and the packaged systemd unit. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JSON_SCHEMAS, renderJsonSchema } from '../schemas/json-schema.js';
 import { UNIT_NAME, agentUnit } from '../agent/unit.js';
-import { withKeyTable } from './lib/readme.js';
+import { GENERATED_DOCS, withGenerated } from './lib/generated-docs.js';
 
 const root = join(import.meta.dirname, '..', '..', 'schemas');
 for (const [file, schema] of Object.entries(JSON_SCHEMAS)) {
@@ -12,10 +12,12 @@ for (const [file, schema] of Object.entries(JSON_SCHEMAS)) {
   process.stdout.write(`wrote schemas/${file}\n`);
 }
 
-// The README's table of chassis settings comes from the key table.
-const readme = join(import.meta.dirname, '..', '..', 'README.md');
-writeFileSync(readme, withKeyTable(readFileSync(readme, 'utf8')));
-process.stdout.write('wrote the key table in README.md\n');
+// The manual's tables of chassis settings and error codes come from the code's own tables.
+for (const section of GENERATED_DOCS) {
+  const page = join(import.meta.dirname, '..', '..', section.file);
+  writeFileSync(page, withGenerated(readFileSync(page, 'utf8'), section));
+  process.stdout.write(`wrote the ${section.name} section of ${section.file}\n`);
+}
 
 // The packaged systemd unit comes from the same source as the one agent install writes.
 writeFileSync(join(import.meta.dirname, '..', '..', 'packaging', 'systemd', UNIT_NAME), agentUnit());

@@ -37,7 +37,7 @@ export const agent = command(
     const local = new Docker();
     const image = a.image ?? AGENT_IMAGE;
     const results: NodeResult<object>[] = [];
-    const removed = (v: { removed: boolean; kind: string }) => (v.removed ? `removed (${v.kind})` : `no agent ${v.kind === 'systemd' ? 'unit' : 'container'}`);
+    const removed = (v: { removed: boolean; kind: string; kept?: string }) => (v.removed ? `removed (${v.kind}${v.kept ? `; ${v.kept} kept` : ''})` : `no agent ${v.kind === 'systemd' ? 'unit' : 'container'}`);
     const size = a.action === 'upgrade' ? batchSize(a.batch, hosts.length) : hosts.length;
     for (let i = 0; i < hosts.length; i += size) {
       const batch = hosts.slice(i, i + size);

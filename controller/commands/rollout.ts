@@ -86,6 +86,8 @@ export const rollout = command(
     if (loaded && !loaded.plan.batches) throw new ControllerError('REFUSED', `plan ${a.plan} has no batches (diff -o made it): make a rollout plan with rollout --plan-only -o; nothing was changed`);
     const journal = Journal.open(a.journal, a.resume);
     let stop = false;
+    // At a terminal, a live line beneath the step lines: nodes done of those this run has to do, failures, elapsed, ETA.
+    let progress: Progress | undefined;
     const onSignal = () => {
       if (stop) process.exit(130);
       stop = true;
@@ -109,6 +111,8 @@ export const rollout = command(
           batch: a.batch, canary: a.canary, ...(a['batch-by'] ? { batchBy: a['batch-by'] } : {}), ...(a.limit ? { limit: a.limit } : {}),
           maxFailures: a['max-failures'], pauseS: a.pause, verifyTimeoutS: a['verify-timeout'], run: runOpts(a), log,
           onPlan: (batches, resumed, hooks) => {
+            const left = batches.flat().filter((h) => journal.history.get(h)?.state !== 'done');
+            if (logFormat() === 'text') progress = new Progress('rollout', left.length, log);
             if (a.json) return;
             const hookLines = formatHooks(hooks);
             const lines = [
@@ -119,9 +123,10 @@ export const rollout = command(
             process.stdout.write(`${lines.map(printable).join('\n')}\n\n`);
           },
           onEvent: (text) => {
-            if (logFormat() === 'text') process.stderr.write(`${printable(text)}\n`);
+            if (progress) progress.say(text);
             else log.info({ op: 'rollout' }, text.trim());
           },
+          onNode: (_host, ok) => progress?.count(ok),
           stopRequested: () => stop,
           confirm: () => confirmed(a.yes, 'The rollout above will change the nodes of each batch in turn.'),
         });

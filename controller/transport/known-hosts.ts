@@ -1,4 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
+import { homedir } from 'node:os';
+import type { SshTransport } from '../../schemas/inventory.js';
 import { globRegExp } from '../glob.js';
 
 /** "SHA256:…" as OpenSSH prints it: base64 of the key blob's SHA-256, no padding. */
@@ -58,4 +60,11 @@ export function checkKnownHosts(text: string, name: string, keyBlob: Buffer): Ho
     sawType = true;
   }
   return sawType ? 'changed' : 'unknown';
+}
+
+export const expandHome = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
+
+/** The known-hosts file a transport checks host keys against: its own, or OpenSSH's default unless it pins fingerprints instead. */
+export function knownHostsFileOf(t: Pick<SshTransport, 'knownHosts' | 'fingerprints'>): string | undefined {
+  return t.knownHosts ?? (t.fingerprints ? undefined : '~/.ssh/known_hosts');
 }

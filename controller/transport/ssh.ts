@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { Logger } from '../../common/log.js';
 import { agentSocketIn, DEFAULT_STATE_DIR } from '../../agent/index.js';
@@ -8,11 +7,9 @@ import type { SshTransport } from '../../schemas/inventory.js';
 import { ControllerError } from '../errors.js';
 import type { Host } from '../inventory.js';
 import { AgentClient } from './client.js';
-import { checkKnownHosts, fingerprint, knownHostsName } from './known-hosts.js';
+import { checkKnownHosts, expandHome as expand, fingerprint, knownHostsFileOf, knownHostsName } from './known-hosts.js';
 import { Lifeline } from './lifeline.js';
 import { LineDemux } from './lines.js';
-
-const expand = (p: string) => (p.startsWith('~/') ? `${homedir()}${p.slice(1)}` : p);
 
 /**
  * SSH carries a command as one string that the node's login shell splits, so
@@ -41,7 +38,7 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
   if (t.kind !== 'ssh') throw new ControllerError('INVALID_CONFIG', `${host.name}: this needs an ssh transport`);
   const where = `${host.name} (${host.address}:${t.port})`;
   let refusal: ControllerError | undefined;
-  const knownHosts = t.knownHosts ?? (t.fingerprints ? undefined : '~/.ssh/known_hosts');
+  const knownHosts = knownHostsFileOf(t);
   let knownText = '';
   if (knownHosts) {
     try {

@@ -1,28 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../scripts/lib/procs.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
-
-/** A command in the foreground of bash in a real terminal (tmux), as an operator runs it; bash writes its exit status. */
-function inTerminal(name: string, argv: string[], dir: string) {
-  const session = `ovn-chassis-${name}-${process.pid}`;
-  const exitFile = join(dir, `${name}.exit`);
-  run('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, process.execPath, CONTROLLER_BIN, ...argv]);
-  const screen = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-200'], { encoding: 'utf8' }).stdout;
-  return {
-    screen,
-    type: (text: string) => run('tmux', ['send-keys', '-t', session, text, 'Enter']),
-    prompted: () => waitFor('the question', () => screen().includes("Only 'yes' will be accepted") || undefined, 30_000).catch((err: Error) => Promise.reject(new Error(`${err.message}; the terminal shows:\n${screen()}`))),
-    exit: async () => {
-      await waitFor(`${name} to end`, () => existsSync(exitFile) || undefined, 60_000).catch((err: Error) => Promise.reject(new Error(`${err.message}; the terminal shows:\n${screen()}`)));
-      return Number(readFileSync(exitFile, 'utf8').trim());
-    },
-    close: () => spawnSync('tmux', ['kill-session', '-t', session]),
-  };
-}
+import { inTerminal } from '../support/terminal.js';
 
 describe('confirmation at a terminal', () => {
   let sandbox: Sandbox;

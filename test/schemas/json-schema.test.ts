@@ -31,12 +31,22 @@ describe('the packaged systemd unit', () => {
   });
 });
 
-describe('the README\'s table of chassis settings', () => {
-  it('is generated from the key table and up to date (npm run schemas)', async () => {
-    const { withKeyTable } = await import('../../scripts/lib/readme.js');
+describe('the manual\'s generated tables', () => {
+  it('the chassis settings and the error codes in docs/ are made from the code\'s own tables and up to date (npm run schemas)', async () => {
+    const { GENERATED_DOCS, withGenerated } = await import('../../scripts/lib/generated-docs.js');
     const { readFileSync } = await import('node:fs');
-    const readme = readFileSync('README.md', 'utf8');
-    expect(readme).toBe(withKeyTable(readme));
-    expect(readme).toContain('| `encap.tos` | `ovn-encap-tos` |');
+    for (const section of GENERATED_DOCS) {
+      const page = readFileSync(section.file, 'utf8');
+      expect(page, section.file).toBe(withGenerated(page, section));
+    }
+    expect(readFileSync('docs/agent.md', 'utf8')).toContain('| `encap.tos` | `ovn-encap-tos` |');
+    expect(readFileSync('docs/output.md', 'utf8')).toContain('| `HOST_KEY_UNKNOWN` | the node\'s SSH host key is not in the known-hosts file | ovn-chassis hostkeys');
+  });
+
+  it('the protocol page lists every method of the agent protocol, and no other', async () => {
+    const { RPC_METHODS } = await import('../../schemas/rpc.js');
+    const { readFileSync } = await import('node:fs');
+    const listed = [...readFileSync('docs/protocol.md', 'utf8').matchAll(/^\| `([a-z]+)` \| (yes|no) \|/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...RPC_METHODS].sort());
   });
 });

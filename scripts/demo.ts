@@ -6,7 +6,7 @@
  */
 import { main as controller } from '../controller/cli.js';
 import { OvsdbClient } from '../ovsdb/index.js';
-import { Sandbox } from './lib/sandbox.js';
+import { Sandbox } from '../sandbox/index.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 

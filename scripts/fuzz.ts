@@ -10,7 +10,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OvsdbBackend } from '../agent/backends/ovsdb.js';
 import { agentAnswerTarget, agentRpcTarget, configTargets, fileTargets, formatReport, fuzz, ovsdbTargets } from './lib/fuzz.js';
-import { OvsdbServer } from './lib/ovsdb-server.js';
+import { OvsdbServer } from '../sandbox/index.js';
 
 const argv = yargs(hideBin(process.argv))
   .option('seconds', { type: 'number', default: 60, describe: 'seconds per parser' })

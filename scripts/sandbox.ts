@@ -2,19 +2,18 @@
  * npm run sandbox -- [--computes N] [--gateways N] [--real-controllers N] [--keep]
  * npm run sandbox -- --datapath [--computes N] [--gateways N] [--vms N] [--keep]
  *
- * Starts a local OVN fleet of real parts (see scripts/lib/sandbox.ts) and
+ * Starts a local OVN fleet of real parts (see sandbox/sandbox.ts) and
  * writes its inventory, for trying ovn-chassis by hand. Beyond
  * --real-controllers nodes, chassis are registered with ovn-sbctl as
  * ovn-controller would (a thousand nodes fit this way). With --datapath the
- * fleet has a real data plane instead (scripts/lib/datapath.ts): per node a
+ * fleet has a real data plane instead (sandbox/datapath.ts): per node a
  * network namespace with ovs-vswitchd and ovn-controller, and VMs on the old
  * dataplane to migrate, with their binding list and ping probes. With --keep
  * it stays up until Ctrl-C, then stops everything it started.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DatapathSandbox } from './lib/datapath.js';
-import { Sandbox } from './lib/sandbox.js';
+import { DatapathSandbox, Sandbox } from '../sandbox/index.js';
 
 const argv = yargs(hideBin(process.argv))
   .option('datapath', { type: 'boolean', default: false, describe: 'a real data plane: vswitchd per node in a network namespace, VMs to migrate' })

@@ -16,6 +16,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   ovsdb: ['ovsdb', 'schemas', 'common'],
   agent: ['agent', 'cli', 'ovsdb', 'schemas', 'common'],
   controller: ['controller', 'agent/index.ts', 'cli', 'ovsdb', 'schemas', 'common'],
+  // The servers the sandbox is made of: the agent host serves real agent sessions, nothing of the controller.
+  sandbox: ['sandbox', 'agent', 'ovsdb', 'schemas', 'common'],
 };
 
 function sources(dir: string): string[] {
@@ -38,15 +40,27 @@ describe('architecture', () => {
   }
 });
 
+describe('the sandbox is one module to its users', () => {
+  it('tests, scripts and packaging reach the servers only through sandbox/index.ts', () => {
+    const users = ['test', 'scripts', 'packaging'].flatMap((d) => sources(d));
+    const inside = users.flatMap((f) => importsOf(f).filter((t) => t.startsWith('sandbox/') && t !== 'sandbox/index.ts').map((t) => `${f} → ${t}`));
+    expect(inside).toEqual([]);
+  });
+});
+
 describe('the fast tier', () => {
   // What starts a server or runs a CLI: a test that reaches any of these belongs to the integration tier.
-  const SLOW = /^(scripts\/lib\/(sandbox|ovsdb-server|ovsdb-cluster|sshd|dockerd|datapath|agent-host|systemd-node|registrar|ovn-controller|tcp-proxy)|test\/support\/(cli|pki|serving|fake-peer))\.ts$/;
+  const SLOW = /^(sandbox\/index|test\/support\/(cli|pki|serving|fake-peer|terminal))\.ts$/;
 
   it('npm run test:unit holds only tests that start no server and run no program', async () => {
     const { UNIT_TESTS } = await import('../vitest.config.js');
     expect(UNIT_TESTS.length).toBeGreaterThan(20);
     for (const file of UNIT_TESTS) {
-      expect(importsOf(file).filter((i) => SLOW.test(i)), file).toEqual([]);
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      // From the sandbox a fast test may take a temporary folder, and no server.
+      const fromSandbox = [...text.matchAll(/import \{([^}]*)\} from '[^']*sandbox\/index\.js'/g)].flatMap((m) => (m[1] as string).split(',').map((n) => n.trim()).filter(Boolean));
+      expect(fromSandbox.filter((n) => n !== 'tempDir'), file).toEqual([]);
+      expect(importsOf(file).filter((i) => SLOW.test(i) && i !== 'sandbox/index.ts'), file).toEqual([]);
       const builtins = [...readFileSync(join(ROOT, file), 'utf8').matchAll(/from\s+'(node:[^']+)'/g)].map((m) => m[1]);
       expect(builtins, file).not.toContain('node:child_process');
     }

@@ -2,8 +2,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { alive, killRegistered } from '../scripts/lib/procs.js';
-import { NETNS_PREFIX } from '../scripts/lib/datapath.js';
+import { alive, killRegistered, NETNS_PREFIX } from '../sandbox/index.js';
 import { TEST_PID_REGISTRIES, TEST_PID_REGISTRY } from './registry.js';
 
 let startedAt = 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 export const TEST_PID_REGISTRIES = join(tmpdir(), 'ovn-chassis-test-pids');
 
 /**
- * Where this run's servers record their pids (see scripts/lib/procs.ts). Per
+ * Where this run's servers record their pids (see sandbox/procs.ts). Per
  * run, so two runs on one machine never stop each other's servers.
  */
 export const TEST_PID_REGISTRY = join(TEST_PID_REGISTRIES, String(process.pid));

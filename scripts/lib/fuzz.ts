@@ -16,7 +16,7 @@ import { chassisConfigSchema } from '../../schemas/chassis.js';
 import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
 import { ConfigError } from '../../schemas/errors.js';
 import { check, parseYaml } from '../../schemas/load.js';
-import { tempDir } from './procs.js';
+import { tempDir } from '../../sandbox/index.js';
 
 /**
  * Fuzzing of every parser that reads outside input: each target turns an

@@ -16,12 +16,9 @@ import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, wa
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { AgentHostProcess } from './agent-host.js';
-import { Sshd } from './sshd.js';
-import { childrenCpuMs, cpuMsOf } from './procs.js';
+import { AgentHostProcess, Sshd, childrenCpuMs, cpuMsOf, Sandbox } from '../../sandbox/index.js';
 import { round } from './measure.js';
 import { peerKeys, vsctlSetArgs } from './peers.js';
-import { Sandbox } from './sandbox.js';
 
 const execFileP = promisify(execFile);
 

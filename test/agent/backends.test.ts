@@ -14,9 +14,7 @@ import { fieldsFromNode } from '../../controller/import.js';
 import { KEY_TABLE } from '../../schemas/keys.js';
 import type { Backend, NodeState } from '../../agent/state.js';
 import { type ChassisConfigInput, chassisConfigSchema } from '../../schemas/chassis.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { run, tempDir } from '../../scripts/lib/procs.js';
+import { Dockerd, OvsdbServer, run, tempDir } from '../../sandbox/index.js';
 
 /**
  * One suite, three backends: native OVSDB, a local ovs-vsctl, and ovs-vsctl

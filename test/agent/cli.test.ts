@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { run, tempDir } from '../../scripts/lib/procs.js';
+import { OvsdbServer, run, tempDir } from '../../sandbox/index.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
 
 let server: OvsdbServer;

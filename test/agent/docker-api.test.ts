@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerExec } from '../../agent/backends/docker.js';
 import { DockerApi, DockerApiError, demux } from '../../agent/docker-api.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../sandbox/index.js';
 
 /** One frame of Docker's multiplexed stream. */
 function frame(stream: number, text: string | Buffer): Buffer {

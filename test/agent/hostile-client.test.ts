@@ -2,8 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { type Spawned, alive, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, type Spawned, alive, spawnServer, stopPid, tempDir, waitFor } from '../../sandbox/index.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
 import { converse as converseOn } from '../support/serving.js';
 

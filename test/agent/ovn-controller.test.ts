@@ -4,9 +4,7 @@ import { apply } from '../../agent/apply.js';
 import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
 import { OvsdbClient, cond } from '../../ovsdb/index.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
-import { OvnController } from '../../scripts/lib/ovn-controller.js';
-import { OvsdbServer, SB_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { OvnController, OvsdbServer, SB_SCHEMA, tempDir, waitFor } from '../../sandbox/index.js';
 
 /** End to end: the agent's apply makes a real ovn-controller register the chassis in a real Southbound DB. */
 

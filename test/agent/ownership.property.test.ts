@@ -6,8 +6,7 @@ import { AgentError } from '../../agent/errors.js';
 import { render } from '../../agent/render.js';
 import { SnapshotStore } from '../../agent/snapshots.js';
 import { type ChassisConfig, chassisConfigSchema } from '../../schemas/chassis.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { OvsdbServer, tempDir } from '../../sandbox/index.js';
 
 /**
  * Random sequences of what happens to a live node — our applies and

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../agent/files.js';
 import { localNode } from '../../agent/node.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { OvsdbServer, tempDir } from '../../sandbox/index.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
 
 /**

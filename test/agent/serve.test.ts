@@ -3,8 +3,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutate, setKeys } from '../../ovsdb/index.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { type Spawned, alive, run, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, type Spawned, alive, run, spawnServer, stopPid, tempDir, waitFor } from '../../sandbox/index.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';
 
 let server: OvsdbServer;

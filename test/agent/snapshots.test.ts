@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KEEP_SNAPSHOTS, PRUNE_BATCH, SnapshotStore } from '../../agent/snapshots.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../sandbox/index.js';
 
 const snapshot = (n: number, cause: 'apply' | 'repair' = 'apply') => ({
   version: 1 as const,

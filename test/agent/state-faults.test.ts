@@ -7,8 +7,7 @@ import { Daemon } from '../../agent/daemon.js';
 import { createLogger } from '../../common/log.js';
 import { SnapshotStore } from '../../agent/snapshots.js';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, tempDir, waitFor } from '../../sandbox/index.js';
 import { helloThen } from '../support/serving.js';
 
 /**

@@ -6,12 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_CONTAINER } from '../../controller/agents.js';
 import { buildImage } from '../../scripts/image.js';
 import { buildExecutables } from '../../scripts/package.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { Dockerd, run, tempDir, waitFor, Sandbox, Sshd } from '../../sandbox/index.js';
 import { AGENT_IMAGE, VERSION } from '../../schemas/version.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
-import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * ovn-chassis agent install / upgrade / status / remove on a node reached

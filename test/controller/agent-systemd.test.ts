@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { SystemdNode } from '../../scripts/lib/systemd-node.js';
+import { Dockerd, tempDir, waitFor, SystemdNode } from '../../sandbox/index.js';
 import { VERSION } from '../../schemas/version.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 

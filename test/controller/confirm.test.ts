@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { Sandbox, tempDir } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 import { inTerminal } from '../support/terminal.js';
 

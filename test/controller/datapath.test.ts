@@ -4,8 +4,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRecords } from '../../controller/journal.js';
 import { type ProbeStats, formatProbes } from '../../controller/probes.js';
-import { DatapathSandbox } from '../../scripts/lib/datapath.js';
-import { waitFor } from '../../scripts/lib/procs.js';
+import { DatapathSandbox, waitFor } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 
 /**

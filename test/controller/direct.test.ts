@@ -10,11 +10,8 @@ import { type NodeAccess, localNode, openBackend } from '../../agent/index.js';
 import { type Host, checkInventory } from '../../controller/inventory.js';
 import { openSsh } from '../../controller/transport/ssh.js';
 import { sshNode } from '../../controller/transport/ssh-node.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { run, tempDir } from '../../scripts/lib/procs.js';
+import { Dockerd, OvsdbServer, run, tempDir, Sshd } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
-import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * Direct mode (transport.via: direct) against the same node reached through

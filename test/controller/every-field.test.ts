@@ -7,9 +7,7 @@ import { RpcSession, openBackend } from '../../agent/index.js';
 import { readRecords } from '../../controller/journal.js';
 import { AgentClient } from '../../controller/transport/client.js';
 import { type ChassisConfig, chassisConfigSchema } from '../../schemas/chassis.js';
-import { OvsdbServer, SB_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
-import { run, tempDir } from '../../scripts/lib/procs.js';
-import { Sshd } from '../../scripts/lib/sshd.js';
+import { OvsdbServer, SB_SCHEMA, run, tempDir, Sshd } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { everyFieldArb } from '../support/configs.js';
 

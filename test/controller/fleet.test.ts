@@ -3,8 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
+import { Sandbox, run, waitFor } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { expectServingAgentAdopts } from '../support/serving.js';
 

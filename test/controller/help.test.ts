@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 
 const COMMANDS = ['validate', 'render', 'diff', 'apply', 'status', 'rollout', 'rollback', 'agent', 'import'];

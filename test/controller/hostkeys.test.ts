@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { Sshd, keygen } from '../../scripts/lib/sshd.js';
+import { Sandbox, Sshd, keygen } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /** ovn-chassis hostkeys against a real sshd standing for two nodes. */

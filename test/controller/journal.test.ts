@@ -9,8 +9,7 @@ import { rollout } from '../../controller/rollout.js';
 import { watchSouthbound } from '../../controller/verify.js';
 import { createLogger } from '../../common/log.js';
 import { inventorySchema } from '../../schemas/inventory.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { sleep, tempDir } from '../../scripts/lib/procs.js';
+import { Sandbox, sleep, tempDir } from '../../sandbox/index.js';
 
 const realFsync = fs.fsync;
 const realWriteSync = fs.writeSync;

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { Sandbox } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /** Adopting MidoNet nodes: the OVN chassis keeps the identity operators know. */

@@ -2,10 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OvsdbCluster } from '../../scripts/lib/ovsdb-cluster.js';
-import { OvnController } from '../../scripts/lib/ovn-controller.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { type OvsdbCluster, OvnController, run, waitFor, Sandbox } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /**

@@ -2,11 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OvnController } from '../../scripts/lib/ovn-controller.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { TcpProxy } from '../../scripts/lib/tcp-proxy.js';
+import { OvnController, OvsdbServer, run, waitFor, Sandbox, TcpProxy } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
 /**

@@ -5,9 +5,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../controller/journal.js';
 import { STEPS } from '../../schemas/journal.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { run, sleep, waitFor } from '../../scripts/lib/procs.js';
+import { Dockerd, Sandbox, run, sleep, waitFor } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 
 /**

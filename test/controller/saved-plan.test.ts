@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stalePlan } from '../../agent/planned.js';
 import { checkInventory } from '../../controller/inventory.js';
 import { loadPlan } from '../../controller/saved-plan.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { Sandbox, tempDir } from '../../sandbox/index.js';
 import { type SavedPlan, plannedOf } from '../../schemas/saved-plan.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 

@@ -9,14 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../controller/transport/known-hosts.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
+import { Sandbox, run, spawnServer, stopPid, waitFor, Sshd, keygen } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
-import { run, spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
 import { VERSION } from '../../schemas/version.js';
 
 const HOSTILE_AGENT = fileURLToPath(new URL('../support/hostile-agent.mjs', import.meta.url));
 import { expectServingAgentAdopts } from '../support/serving.js';
-import { Sshd, keygen } from '../../scripts/lib/sshd.js';
 
 /** The controller reaches two sandbox nodes' agents through a real sshd. */
 let sshd: Sshd;

@@ -2,9 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import type { OvnController } from '../../scripts/lib/ovn-controller.js';
+import { run, tempDir, waitFor, Sandbox, type OvnController } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 import { makePki } from '../support/pki.js';
 

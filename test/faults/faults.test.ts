@@ -4,14 +4,9 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { alive, run, sleep, spawnServer, stopPid, tempDir, waitFor } from '../../scripts/lib/procs.js';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { Sandbox } from '../../scripts/lib/sandbox.js';
-import type { OvnController } from '../../scripts/lib/ovn-controller.js';
+import { OvsdbServer, alive, run, sleep, spawnServer, stopPid, tempDir, waitFor, Dockerd, Sandbox, type OvnController, Sshd } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, type CliResult, nodesOf, runCli } from '../support/cli.js';
 import { helloThen } from '../support/serving.js';
-import { Sshd } from '../../scripts/lib/sshd.js';
 
 /**
  * The fault suite: what production does to the tool, done for real and

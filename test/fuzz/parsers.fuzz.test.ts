@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbBackend } from '../../agent/backends/ovsdb.js';
 import { type FuzzTarget, agentAnswerTarget, agentRpcTarget, configTargets, fileTargets, formatReport, fuzz, ovsdbTargets } from '../../scripts/lib/fuzz.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { OvsdbServer } from '../../sandbox/index.js';
 
 /**
  * A bounded fuzz run of every parser that reads outside input (the longer

@@ -3,8 +3,7 @@ import {
   OvsdbClient, OvsdbError, OvsdbOperationError, OvsdbRpcError, abort, assertLock, comment, commit, cond, insert, map,
   mutate, mutation, namedUuid, remove, select, set, setKeys, deleteKeys, update, uuid, wait, type RowChange,
 } from '../../ovsdb/index.js';
-import { OvsdbServer, SB_SCHEMA, VSWITCH_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, SB_SCHEMA, VSWITCH_SCHEMA, run, waitFor } from '../../sandbox/index.js';
 
 const VS = 'Open_vSwitch';
 const SB = 'OVN_Southbound';

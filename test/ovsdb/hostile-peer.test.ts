@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError, type ClientOptions } from '../../ovsdb/index.js';
 import { FakePeer, reply, stream, type PeerRequest } from '../support/fake-peer.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { run, waitFor, OvsdbServer } from '../../sandbox/index.js';
 import type net from 'node:net';
 
 let peer: FakePeer | undefined;

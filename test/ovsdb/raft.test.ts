@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient, insert, remove } from '../../ovsdb/index.js';
-import { OvsdbCluster } from '../../scripts/lib/ovsdb-cluster.js';
-import { SB_SCHEMA } from '../../scripts/lib/ovsdb-server.js';
-import { waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbCluster, SB_SCHEMA, waitFor } from '../../sandbox/index.js';
 
 const SB = 'OVN_Southbound';
 let cluster: OvsdbCluster;

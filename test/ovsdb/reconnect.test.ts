@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError, cond, mutate, setKeys, uuid, type RowChange } from '../../ovsdb/index.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { run, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, run, waitFor } from '../../sandbox/index.js';
 
 let server: OvsdbServer;
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError } from '../../ovsdb/index.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
+import { OvsdbServer, run, tempDir } from '../../sandbox/index.js';
 import { makePki, type Pki } from '../support/pki.js';
-import { run, tempDir } from '../../scripts/lib/procs.js';
 import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 

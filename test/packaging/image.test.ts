@@ -1,9 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dockerd } from '../../scripts/lib/dockerd.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { Dockerd, OvsdbServer, tempDir, waitFor } from '../../sandbox/index.js';
 import { buildImage } from '../../scripts/image.js';
 import { AGENT_IMAGE } from '../../schemas/version.js';
 import { AGENT_BIN, runCli } from '../support/cli.js';

@@ -6,8 +6,7 @@ import { checkedOutput } from '../support/cli.js';
 import { TESTED_WITH, VERSION } from '../../schemas/version.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
-import { OvsdbServer } from '../../scripts/lib/ovsdb-server.js';
-import { tempDir, waitFor } from '../../scripts/lib/procs.js';
+import { OvsdbServer, tempDir, waitFor } from '../../sandbox/index.js';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 
 /**

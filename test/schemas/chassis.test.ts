@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { chassisConfigSchema } from '../../schemas/chassis.js';
 import { ConfigError } from '../../schemas/errors.js';
 import { check, loadConfigFile, parseYaml } from '../../schemas/load.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../sandbox/index.js';
 
 const good = {
   systemId: '4c1b6a9e-1c39-4b8f-9d0a-2f6f1b1e2a10',

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mountsUnder, removeTempDirs, tempDir } from '../../scripts/lib/procs.js';
+import { mountsUnder, removeTempDirs, tempDir } from '../../sandbox/index.js';
 
 describe('the folders tests and scripts make', () => {
   it('are removed, whatever they hold', () => {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { join } from 'node:path';
 import { JsonFramer } from '../../ovsdb/framing.js';
-import { tempDir } from '../../scripts/lib/procs.js';
+import { tempDir } from '../../sandbox/index.js';
 
 export interface PeerRequest {
   method: string;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { run } from '../../scripts/lib/procs.js';
+import { run } from '../../sandbox/index.js';
 
 export interface Pki {
   ca: string;

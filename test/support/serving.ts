@@ -2,8 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { SandboxNode } from '../../scripts/lib/sandbox.js';
-import { spawnServer, stopPid, waitFor } from '../../scripts/lib/procs.js';
+import { type SandboxNode, spawnServer, stopPid, waitFor } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, nodesOf, runCli } from './cli.js';
 
 /**

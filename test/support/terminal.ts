@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, waitFor } from '../../scripts/lib/procs.js';
+import { run, waitFor } from '../../sandbox/index.js';
 import { CONTROLLER_BIN } from './cli.js';
 
 /** A command in the foreground of bash in a real terminal (tmux), as an operator runs it; bash writes its exit status. */

@@ -165,7 +165,7 @@ export function spawnServer(cmd: string, args: string[], opts: { env?: NodeJS.Pr
 }
 
 /**
- * A helper of ours (a module in scripts/lib) in a process of its own, so its
+ * A helper of ours (a module in sandbox/) in a process of its own, so its
  * work is never counted as the caller's: `data` goes to it as a JSON file,
  * and it is waited for until it says it is ready (`helperStarted`). Resolves
  * with its pid, ours to stop.

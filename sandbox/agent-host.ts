@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { openBackend } from '../../agent/backends/open.js';
-import { RpcSession, serveLines } from '../../agent/rpc.js';
-import { agentSocketIn } from '../../agent/serving.js';
+import { openBackend } from '../agent/backends/open.js';
+import { RpcSession, serveLines } from '../agent/rpc.js';
+import { agentSocketIn } from '../agent/serving.js';
 import { cpuMsOf, helperStarted, startHelper, stopPid } from './procs.js';
 
 /** A sandbox node as its agent sees it: its state dir and its OVSDB. */

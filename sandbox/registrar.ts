@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type Monitor, OvsdbClient } from '../../ovsdb/index.js';
+import { type Monitor, OvsdbClient } from '../ovsdb/index.js';
 import { helperStarted, startHelper, stopPid } from './procs.js';
 
 /** What ovn-controller would register for a node, from the node's Open_vSwitch external_ids. */

@@ -237,6 +237,7 @@ export async function main(argv: string[]): Promise<number> {
     })
     .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
     .recommendCommands()
+    .completion('completion', 'print a bash completion script (source it, or put it in /etc/bash_completion.d)')
     .epilog(EXIT_STATUS)
     .wrap(helpWidth())
     .help()

@@ -3,7 +3,11 @@ import type { AgentStatus } from './agents.js';
 import type { ApplyOutcome, DiffOutcome, NodeResult, StatusOutcome } from './fleet.js';
 import type { Finding } from './validate.js';
 
-export const failed = (r: { error: { code: string; message: string } }) => `FAILED (${r.error.code}): ${r.error.message}`;
+/** A node's failure on its line: the line names the host already, so a message that starts with it does not say it again. */
+export const failed = (r: { host: string; error: { code: string; message: string } }) => `FAILED (${r.error.code}): ${withoutHost(r.host, r.error.message)}`;
+
+/** `message` without a leading "HOST: ", which the line it goes on says already. */
+export const withoutHost = (host: string, message: string) => (message.startsWith(`${host}: `) ? message.slice(host.length + 2) : message);
 
 export function formatFindings(source: string, hostCount: number, findings: Finding[]): string {
   const errors = findings.filter((f) => f.level === 'error').length;
@@ -52,7 +56,7 @@ export function appliedSummary(v: { applied: boolean; plan: { changes: unknown[]
 
 export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string[]): string {
   const rows = results.map((r) => {
-    if (!r.ok) return [r.host, `unreachable (${r.error.code}): ${r.error.message.startsWith(`${r.host}: `) ? r.error.message.slice(r.host.length + 2) : r.error.message}`, '-'];
+    if (!r.ok) return [r.host, `unreachable (${r.error.code}): ${withoutHost(r.host, r.error.message)}`, '-'];
     const p = r.value.plan;
     const agent = p.inSync ? 'in sync' : `drifted: ${[...p.changes.map((c) => c.key), ...p.bridges.map((b) => `bridge ${b.name}`)].join(', ')}`;
     const v = r.value.verdict;

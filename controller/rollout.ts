@@ -1,3 +1,4 @@
+import { withoutHost } from './report.js';
 import { type ChangeCount, addCounts, countOf, formatCount } from '../schemas/output.js';
 import { errorCodeOf } from '../schemas/errors.js';
 import type { Logger } from '../common/log.js';
@@ -274,7 +275,7 @@ async function migrateNode(host: Host, prior: NodeHistory | undefined, journal: 
   } catch (err) {
     const message = (err as Error).message;
     journal.note({ type: 'node', host: host.name, state: 'failed', error: message });
-    opts.onEvent(`  ${host.name}: FAILED: ${message}`);
+    opts.onEvent(`  ${host.name}: FAILED: ${withoutHost(host.name, message)}`);
     opts.onNode?.(host.name, false);
     if (agent && onNodeFailure(opts.onFailure) === 'rollback') await rollBackFailed(host, agent, journal, opts);
     return false;

@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { mountsUnder, run, spawnServer, stopPid, tempDir, waitFor } from './procs.js';
 
 export const OVS_IMAGE = 'ovn-chassis-test/ovs:1';
-const IMAGE_BINARIES = ['/usr/bin/ovs-vsctl', '/usr/sbin/ovsdb-server', '/usr/bin/ovsdb-tool', '/bin/sh'];
+const IMAGE_BINARIES = ['/usr/bin/ovs-vsctl', '/usr/bin/ovsdb-client', '/usr/sbin/ovsdb-server', '/usr/bin/ovsdb-tool', '/bin/sh', '/bin/sleep'];
 const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 
 /**
@@ -80,13 +80,17 @@ export class Dockerd {
     return OVS_IMAGE;
   }
 
-  /** A container running ovsdb-server with its run dir (db.sock) shared with the host, as Kolla runs it. */
-  async startOvsContainer(name: string, runDir: string): Promise<Docker.Container> {
+  /**
+   * A container with its run dir (db.sock) shared with the host, as Kolla runs
+   * it: by default running ovsdb-server itself; given another command, beside
+   * a database served from the host's side of that dir.
+   */
+  async startOvsContainer(name: string, runDir: string, cmd = ['/usr/sbin/ovsdb-server', '/etc/openvswitch/conf.db', '--remote=punix:/var/run/openvswitch/db.sock']): Promise<Docker.Container> {
     mkdirSync(runDir, { recursive: true });
     const c = await this.api.createContainer({
       name,
       Image: OVS_IMAGE,
-      Cmd: ['/usr/sbin/ovsdb-server', '/etc/openvswitch/conf.db', '--remote=punix:/var/run/openvswitch/db.sock'],
+      Cmd: cmd,
       // Kolla's restart policy: a dockerd that comes back (it stops running containers) starts it again.
       HostConfig: { NetworkMode: 'none', Binds: [`${runDir}:/var/run/openvswitch`], RestartPolicy: { Name: 'unless-stopped' } },
     });

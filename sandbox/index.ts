@@ -17,3 +17,5 @@ export * from './sandbox.js';
 export * from './sshd.js';
 export * from './systemd-node.js';
 export * from './tcp-proxy.js';
+export * from './pki.js';
+export * from './modes.js';

@@ -50,7 +50,7 @@ describe('the sandbox is one module to its users', () => {
 
 describe('the fast tier', () => {
   // What starts a server or runs a CLI: a test that reaches any of these belongs to the integration tier.
-  const SLOW = /^(sandbox\/index|test\/support\/(cli|pki|serving|fake-peer|terminal))\.ts$/;
+  const SLOW = /^(sandbox\/index|test\/support\/(cli|serving|fake-peer|terminal))\.ts$/;
 
   it('npm run test:unit holds only tests that start no server and run no program', async () => {
     const { UNIT_TESTS } = await import('../vitest.config.js');

@@ -7,7 +7,7 @@ import { loadFleet } from '../inventory.js';
 import { batchSize } from '../plan.js';
 import { Progress } from '../progress.js';
 import { failed, formatAgents } from '../report.js';
-import { command, confirmOrCancel, fleetOpts, log, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, log, print, runOpts, selected, view } from './common.js';
 
 export const agent = command(
   'agent <action>', 'the node agents: install, upgrade (in batches), status (versions, skew), remove',
@@ -15,7 +15,7 @@ export const agent = command(
     ['$0 agent install -i inventory.yaml --limit compute', 'install the agent on the compute nodes'],
     ['$0 agent status -i inventory.yaml', 'each node\'s agent version and state, and version skew'],
   ],
-  (y) => fleetOpts(y)
+  (y) => writeOpts(y)
     .positional('action', { choices: ['install', 'upgrade', 'status', 'remove'] as const, demandOption: true, describe: 'what to do' })
     .option('image', { type: 'string', describe: `the agent image to install (default ${AGENT_IMAGE}; taken from DOCKER_HOST when a node lacks it)` })
     .option('batch', { type: 'string', default: '1', describe: 'upgrade: nodes per batch, N or P%; a batch with a failed node stops the upgrade' })

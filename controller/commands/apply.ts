@@ -5,7 +5,7 @@ import { applyFleet, diffFleet, fleetExit } from '../fleet.js';
 import { loadFleet } from '../inventory.js';
 import { formatApply, formatDiff } from '../report.js';
 import { loadPlan } from '../saved-plan.js';
-import { changesOf, command, confirmOrCancel, fleetOpts, print, refuseInvalid, runOpts, selected, southbound, systemIdsOf, view, warningsOf } from './common.js';
+import { changesOf, command, confirmOrCancel, writeOpts, print, refuseInvalid, runOpts, selected, southbound, systemIdsOf, view, warningsOf } from './common.js';
 
 export const apply = command(
   'apply', 'apply each node\'s config and prove it in the Southbound DB',
@@ -13,7 +13,7 @@ export const apply = command(
     ['$0 apply -i inventory.yaml --limit cmp-1', 'apply one node and prove its chassis in the Southbound (asks first at a terminal)'],
     ['$0 apply -i inventory.yaml --plan change-42.plan', 'apply exactly a reviewed plan; a node changed since is refused untouched'],
   ],
-  (y) => fleetOpts(y)
+  (y) => writeOpts(y)
     .option('verify', { type: 'boolean', default: true, describe: 'prove each chassis in the Southbound DB (--no-verify to skip)' })
     .option('verify-timeout', { type: 'number', default: 60, describe: 'seconds to wait for the Southbound DB to show every chassis' })
     .option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow new system-ids; the stranded chassis are removed from the SB' })

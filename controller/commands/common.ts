@@ -47,11 +47,15 @@ export function fleetOpts(y: Argv) {
     .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
     .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
-    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' })
-    .option('yes', { type: 'boolean', default: false, describe: 'do not ask before changing nodes (asked only at a terminal)' });
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' });
 }
 
-export type FleetArgs = { inventory: string; json: boolean; limit?: string | undefined; concurrency: number; timeout: number; 'state-dir': string; yes: boolean };
+/** The options of commands that change something, and ask first at a terminal. */
+export function writeOpts(y: Argv) {
+  return fleetOpts(y).option('yes', { type: 'boolean', default: false, describe: 'do not ask before changing anything (asked only at a terminal)' });
+}
+
+export type FleetArgs = { inventory: string; json: boolean; limit?: string | undefined; concurrency: number; timeout: number; 'state-dir': string };
 
 /** At a terminal, shows what will be done and asks; a "no" ends the command with nothing changed. */
 export async function confirmOrCancel(a: { yes: boolean }, what: string): Promise<void> {

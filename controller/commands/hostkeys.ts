@@ -8,7 +8,7 @@ import { Progress } from '../progress.js';
 import { failed } from '../report.js';
 import { expandHome, fingerprint } from '../transport/known-hosts.js';
 import { ControllerError } from '../errors.js';
-import { command, confirmOrCancel, fleetOpts, log, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, log, print, runOpts, selected, view } from './common.js';
 
 const readKnown = (file: string) => (existsSync(expandHome(file)) ? readFileSync(expandHome(file), 'utf8') : '');
 
@@ -18,7 +18,7 @@ export const hostkeys = command(
     ['$0 hostkeys -i inventory.yaml', 'add every new node\'s host key; a changed key is reported, never written'],
     ['$0 hostkeys -i inventory.yaml --limit cmp-9 --yes', 'pin a newly racked node\'s key without asking'],
   ],
-  fleetOpts,
+  writeOpts,
   async (a) => {
     const fleet = loadFleet(a.inventory);
     const hosts = selected(fleet, a.limit).filter((h) => h.transport.kind === 'ssh');

@@ -6,12 +6,12 @@ import { loadFleet } from '../inventory.js';
 import { Journal } from '../journal.js';
 import { failed } from '../report.js';
 import { rollbackFleet } from '../rollback.js';
-import { command, confirmOrCancel, fleetOpts, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, print, runOpts, selected, view } from './common.js';
 
 export const rollback = command(
   'rollback', 'restore nodes\' previous configuration, run their rollback hooks, check the result',
   [['$0 rollback -i inventory.yaml --limit cmp-7 --journal ovn-chassis-rollout.journal', 'put cmp-7 back as it was before the rollout']],
-  (y) => fleetOpts(y).option('journal', { type: 'string', describe: 'take each node\'s previous values from this rollout journal (default: the agent\'s own snapshot)' }),
+  (y) => writeOpts(y).option('journal', { type: 'string', describe: 'take each node\'s previous values from this rollout journal (default: the agent\'s own snapshot)' }),
   async (a) => {
     if (!a.limit) throw new ControllerError('USAGE', 'rollback needs --limit naming the nodes to roll back');
     const fleet = loadFleet(a.inventory);

@@ -16,7 +16,7 @@ import { failed, formatDiff } from '../report.js';
 import { formatHooks, formatReport, report, rollout as runRollout } from '../rollout.js';
 import { loadPlan, savePlan } from '../saved-plan.js';
 import { vifsByHost } from '../workloads.js';
-import { type FleetArgs, changesOf, command, fleetOpts, log, print, refuseInvalid, runOpts, selected, southbound, view, warningsOf } from './common.js';
+import { type FleetArgs, changesOf, command, writeOpts, log, print, refuseInvalid, runOpts, selected, southbound, view, warningsOf } from './common.js';
 
 /** How long probes may take to answer again after the last node (a VM's path comes back within a second or two). */
 const PROBE_SETTLE_MS = 10_000;
@@ -43,7 +43,7 @@ export const rollout = command(
     ['$0 rollout -i inventory.yaml --batch 10% --preflight-only', 'every node\'s pre-flight checks; nothing is changed'],
     ['$0 rollout -i inventory.yaml --batch 10% --resume', 'continue the rollout the journal records'],
   ],
-  (y) => fleetOpts(y)
+  (y) => writeOpts(y)
     .option('batch', {
       type: 'string', demandOption: true, describe: 'nodes per batch: N or P%',
       coerce: (v: unknown) => {

@@ -173,7 +173,7 @@ describe('workload migration on a real data plane', () => {
     // Fleet-wide first, changing nothing: the operator sees cmp-2's problem before any rollout.
     const pre = await runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--batch', '1', '--preflight-only']);
     expect(pre.code, pre.stdout + pre.stderr).toBe(3);
-    expect(pre.stdout).toMatch(/cmp-2: FAILED \(PREFLIGHT_FAILED\): cmp-2: pre-flight: the underlay MTU/);
+    expect(pre.stdout).toMatch(/cmp-2: FAILED \(PREFLIGHT_FAILED\): pre-flight: the underlay MTU/);
     expect(pre.stdout).toMatch(/cmp-1: .*pre-flight passed/);
     for (const n of s.nodes) expect(n.ovsdb.externalIds()['ovn-remote'], n.name).toBeUndefined();
     expect(existsSync(marker('cmp-1'))).toBe(false);

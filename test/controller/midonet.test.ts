@@ -32,7 +32,7 @@ describe('import --from-midonet', () => {
     const out = join(sandbox.dir, 'adopted.yaml');
     const r = await runCli(CONTROLLER_BIN, ['import', '-i', invPath, '-o', out, '--from-midonet', '--tunnel-zone', tz, '--state-dir', sandbox.dir]);
     expect(r.code).toBe(3);
-    expect(r.stdout).toContain('cmp-3: FAILED (REFUSED): cmp-3: no MidoNet host id on the node');
+    expect(r.stdout).toContain('cmp-3: FAILED (REFUSED): no MidoNet host id on the node');
     const rendered = Object.fromEntries(nodesOf<{ host: string; config: { systemId: string; encap: { ip: string } } }>((await runCli(CONTROLLER_BIN, ['render', '-i', out, '--json'])).stdout).map((n) => [n.host, n]));
     expect(rendered['cmp-1']?.config).toMatchObject({ systemId: IDS['cmp-1'], encap: { ip: '127.0.7.1' } });
     expect(rendered['cmp-2']?.config).toMatchObject({ systemId: IDS['cmp-2'].toLowerCase(), encap: { ip: '127.0.7.2' } });

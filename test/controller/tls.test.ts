@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tempDir, waitFor, Sandbox, type OvnController } from '../../sandbox/index.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
-import { makePki } from '../support/pki.js';
+import { makePki } from '../../sandbox/index.js';
 
 /**
  * A TLS-only Southbound (pssl with certificates made here by openssl): the

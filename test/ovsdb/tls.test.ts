@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsdbClient, OvsdbError } from '../../ovsdb/index.js';
 import { OvsdbServer, run, tempDir } from '../../sandbox/index.js';
-import { makePki, type Pki } from '../support/pki.js';
+import { makePki, type Pki } from '../../sandbox/index.js';
 import { chmodSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 

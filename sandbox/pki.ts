@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { run } from '../../sandbox/index.js';
+import { run } from './procs.js';
 
 export interface Pki {
   ca: string;

@@ -9,7 +9,7 @@ import { TEST_PID_REGISTRY } from './test/registry.js';
 export const UNIT_TESTS = [
   'test/agent/diff.test.ts', 'test/agent/docker-api.test.ts', 'test/agent/import.property.test.ts', 'test/agent/render.test.ts',
   'test/agent/resolve.test.ts', 'test/agent/snapshots.test.ts', 'test/architecture.test.ts', 'test/common/closest.test.ts',
-  'test/common/lines.test.ts', 'test/controller/client.test.ts', 'test/controller/inventory.test.ts', 'test/controller/known-hosts.test.ts', 'test/controller/lines.test.ts', 'test/controller/progress.test.ts',
+  'test/common/lines.test.ts', 'test/controller/client.test.ts', 'test/controller/inventory.test.ts', 'test/controller/known-hosts.test.ts', 'test/controller/lines.test.ts', 'test/controller/progress.test.ts', 'test/controller/report.test.ts',
   'test/controller/plan.test.ts', 'test/controller/preflight.test.ts', 'test/controller/rollout-policy.test.ts',
   'test/controller/sb-index.property.test.ts', 'test/controller/ssh-node.test.ts', 'test/controller/stranded.test.ts',
   'test/controller/verify.test.ts', 'test/controller/workloads.test.ts', 'test/ovsdb/cache.test.ts', 'test/ovsdb/framing.test.ts',

@@ -9,7 +9,7 @@ import { Progress } from './progress.js';
 import type { Planned } from '../schemas/saved-plan.js';
 import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
-import { appliedSummary } from './report.js';
+import { appliedSummary, withoutHost } from './report.js';
 import { strandedChassis } from './stranded.js';
 import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, unproven, whyNotVerified } from './verify.js';
 
@@ -97,7 +97,7 @@ export async function forEachHost<T>(
         progress.node(host.name, describe(value));
       } catch (err) {
         results[i] = { host: host.name, ok: false, error: failureOf(err), ms: Date.now() - t0 };
-        progress.node(host.name, `FAILED: ${(err as Error).message}`, false);
+        progress.node(host.name, `FAILED: ${withoutHost(host.name, (err as Error).message)}`, false);
       } finally {
         clearTimeout(timer);
       }

@@ -54,19 +54,29 @@ export function appliedSummary(v: { applied: boolean; plan: { changes: unknown[]
   return parts.join(', ') || 'ownership record updated';
 }
 
+/** Rows under a header, each column as wide as its widest cell. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** Per node: in sync or drifted, registered or not; why a node could not be asked is said under the table, one line each. */
 export function formatStatus(results: NodeResult<StatusOutcome>[], stale: string[]): string {
+  const why: string[] = [];
   const rows = results.map((r) => {
-    if (!r.ok) return [r.host, `unreachable (${r.error.code}): ${withoutHost(r.host, r.error.message)}`, '-'];
+    if (!r.ok) {
+      why.push(`${r.host}: ${withoutHost(r.host, r.error.message)}`);
+      return [r.host, `unreachable (${r.error.code})`, '-'];
+    }
     const p = r.value.plan;
     const agent = p.inSync ? 'in sync' : `drifted: ${[...p.changes.map((c) => c.key), ...p.bridges.map((b) => `bridge ${b.name}`)].join(', ')}`;
     const v = r.value.verdict;
     const sb = v.state === 'verified' ? 'registered' : v.state === 'missing' ? 'missing' : v.state === 'unproven' ? `unproven: ${v.why}` : `mismatched: ${v.problems.join('; ')}`;
     return [r.host, agent, sb];
   });
-  const head = ['host', 'node OVSDB', 'Southbound'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
-  const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const out = table(['host', 'node OVSDB', 'Southbound'], rows);
+  if (why.length > 0) out.push('', 'Not reached:', ...why.map((w) => `  ${w}`));
   if (stale.length > 0) out.push('', `stale chassis in the Southbound DB that no inventory host claims: ${stale.join(', ')}`);
   return out.join('\n');
 }
@@ -80,8 +90,5 @@ export function formatAgents(results: NodeResult<AgentStatus>[], controller: str
     if (v.agent === undefined) return [r.host, '-', '-', '-', v.install, '-', `no answer (${v.error?.code}): ${v.error?.message ?? ''}`];
     return [r.host, v.agent, String(v.protocol), v.serving ? 'serving' : 'one-shot', v.install, uptime(v.uptimeS), v.agent === controller ? '' : `skew: the controller is ${controller}`];
   });
-  const head = ['host', 'agent', 'protocol', 'runs', 'install', 'uptime', ''];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return table(['host', 'agent', 'protocol', 'runs', 'install', 'uptime', ''], rows).join('\n');
 }

@@ -5,6 +5,7 @@
  * Native addons are left out: ssh2 runs without its optional ones.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Plugin, build } from 'esbuild';
 import { runIfMain } from './lib/main.js';
 
@@ -28,12 +29,24 @@ function releasedAs(version: string): Plugin {
   };
 }
 
+/**
+ * yargs' ES module build lays its help out with cliui's ES module entry,
+ * which wraps text mid-word ("Sout/hbound"); cliui's CommonJS entry wraps at
+ * word boundaries (wrap-ansi). The bundle takes that one.
+ */
+const wordWrappedHelp: Plugin = {
+  name: 'cliui-word-wrap',
+  setup(b) {
+    b.onResolve({ filter: /^cliui$/ }, (args) => ({ path: createRequire(args.importer).resolve('cliui') }));
+  },
+};
+
 export async function bundle(outDir = 'dist/bundle', opts: { version?: string } = {}): Promise<string[]> {
   const out: string[] = [];
   for (const [name, entry] of Object.entries(ENTRIES)) {
     const outfile = `${outDir}/${name}.cjs`;
     await build({
-      ...(opts.version ? { plugins: [releasedAs(opts.version)] } : {}),
+      plugins: [wordWrappedHelp, ...(opts.version ? [releasedAs(opts.version)] : [])],
       entryPoints: [entry],
       bundle: true,
       platform: 'node',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
+import { inTerminal } from '../support/terminal.js';
 
 const COMMANDS = ['validate', 'render', 'diff', 'apply', 'status', 'rollout', 'rollback', 'agent', 'import', 'hostkeys'];
 const AGENT_COMMANDS = ['show', 'diff', 'apply', 'rollback', 'serve', 'health', 'rpc'];
@@ -27,6 +28,22 @@ describe('--help of every command of both programs', () => {
       expect(r.stdout).toContain('3  partial');
     });
   }
+});
+
+describe('help at a terminal', () => {
+  it('is as wide as the terminal and breaks lines between words, never inside one', async () => {
+    const t = inTerminal('help-width', ['apply', '--help'], tempDir('help-width'), 100);
+    try {
+      expect(await t.exit()).toBe(0);
+      const lines = t.screen().split('\n');
+      expect(Math.max(...lines.map((l) => l.trimEnd().length))).toBeGreaterThan(80);
+      expect(Math.max(...lines.map((l) => l.trimEnd().length))).toBeLessThanOrEqual(100);
+      // Words that fall at the end of a line at 100 columns; a mid-word break would cut them.
+      for (const word of ['terminal', 'Southbound', 'untouched']) expect(t.screen()).toMatch(new RegExp(`\\b${word}\\b`));
+    } finally {
+      t.close();
+    }
+  });
 });
 
 describe('each command lists only its own flags, and its usage line names the required ones', () => {

@@ -5,10 +5,10 @@ import { run, waitFor } from '../../sandbox/index.js';
 import { CONTROLLER_BIN } from './cli.js';
 
 /** A command in the foreground of bash in a real terminal (tmux), as an operator runs it; bash writes its exit status. */
-export function inTerminal(name: string, argv: string[], dir: string) {
+export function inTerminal(name: string, argv: string[], dir: string, columns = 200) {
   const session = `ovn-chassis-${name}-${process.pid}`;
   const exitFile = join(dir, `${name}.exit`);
-  run('tmux', ['new-session', '-d', '-s', session, '-x', '200', '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, process.execPath, CONTROLLER_BIN, ...argv]);
+  run('tmux', ['new-session', '-d', '-s', session, '-x', String(columns), '-y', '50', 'bash', '-c', '"$@"; echo $? > "$0"; sleep 60', exitFile, process.execPath, CONTROLLER_BIN, ...argv]);
   const screen = () => spawnSync('tmux', ['capture-pane', '-p', '-t', session, '-S', '-200'], { encoding: 'utf8' }).stdout;
   return {
     screen,

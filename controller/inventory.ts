@@ -2,7 +2,7 @@ import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
 import { namedIps } from '../schemas/keys.js';
 import { ConfigError } from '../schemas/errors.js';
-import { check, formatIssue, loadConfigFile } from '../schemas/load.js';
+import { type Where, check, formatIssue, loadConfigAt } from '../schemas/load.js';
 import { HOOK_PHASES, type Hooks } from '../schemas/hooks.js';
 import { type Inventory, type Layer, type Preflight, type Transport, inventorySchema, preflightSchema, transportSchema } from '../schemas/inventory.js';
 import { seededChassisMacs } from './macs.js';
@@ -43,7 +43,8 @@ function merge(a: Obj, b: Obj): Obj {
 }
 
 export function loadFleet(path: string): Fleet {
-  return resolveFleet(loadConfigFile(inventorySchema, path), path);
+  const { data, where } = loadConfigAt(inventorySchema, path);
+  return resolveFleet(data, path, where);
 }
 
 /**
@@ -53,8 +54,13 @@ export function loadFleet(path: string): Fleet {
  * ovn-remote, the address the default encap IP, the inventory name the
  * hostname, and a UUIDv5 of the name the system-id.
  */
-export function resolveFleet(inv: Inventory, source: string): Fleet {
+export function resolveFleet(inv: Inventory, source: string, where?: Where): Fleet {
   const issues: string[] = [];
+  // A problem of a host's own field says where it is in the file; one it inherited, only its path.
+  const say = (path: PropertyKey[], text: string) => {
+    const at = where?.(path);
+    issues.push(`${at ? `${at}: ` : ''}${text}`);
+  };
   const hosts: Host[] = [];
   const namespace = inv.ovn.systemIdNamespace ?? DEFAULT_SYSTEM_ID_NAMESPACE;
   for (const [name, own] of Object.entries(inv.hosts)) {
@@ -88,10 +94,16 @@ export function resolveFleet(inv: Inventory, source: string): Fleet {
       encap: { ...encap, ip: encap.ip ?? address },
     };
     const at = (sub: string, res: { success: boolean; error?: { issues: Parameters<typeof formatIssue>[0][] } }, schema: Parameters<typeof formatIssue>[1]) => {
-      if (!res.success) for (const i of res.error?.issues ?? []) issues.push(formatIssue(i, schema, ['hosts', name, ...(sub ? [sub] : [])]));
+      if (!res.success) for (const i of res.error?.issues ?? []) say(['hosts', name, ...(sub ? [sub] : []), ...i.path], formatIssue(i, schema, ['hosts', name, ...(sub ? [sub] : [])]));
     };
     const chassis = chassisConfigSchema.safeParse(chassisInput, { reportInput: true });
-    at('', chassis, chassisConfigSchema);
+    // A host's address stands in for encap.ip when none is given: a bad one is the address's fault, and said so.
+    const fromAddress = encap.ip === undefined && address !== undefined;
+    const isEncapIp = (i: { path: PropertyKey[] }) => fromAddress && i.path[0] === 'encap' && i.path[1] === 'ip';
+    for (const i of chassis.error?.issues.filter(isEncapIp) ?? []) {
+      say(['hosts', name, 'address'], `${formatIssue({ ...i, path: ['address'] }, chassisConfigSchema, ['hosts', name])} (with no encap.ip, the address is the encap IP)`);
+    }
+    at('', chassis.success ? chassis : { success: false, error: { issues: chassis.error.issues.filter((i) => !isEncapIp(i)) } }, chassisConfigSchema);
     const tr = transportSchema.safeParse(transport ?? { kind: 'ssh' }, { reportInput: true });
     at('transport', tr, transportSchema);
     const ag = agentBackendSchema.safeParse(agent ?? { backend: 'ovsdb' }, { reportInput: true });

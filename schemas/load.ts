@@ -100,7 +100,7 @@ function documentData(doc: Document, source: string): unknown {
  * the field and value (and, from a file, where it is: `where` maps a path
  * to "line L, column C").
  */
-export function check<S extends z.ZodType>(schema: S, data: unknown, source: string, where?: (path: PropertyKey[], key?: string) => string | undefined): z.output<S> {
+export function check<S extends z.ZodType>(schema: S, data: unknown, source: string, where?: Where): z.output<S> {
   const res = schema.safeParse(data, { reportInput: true });
   if (res.success) return res.data;
   throw new ConfigError(source, res.error.issues.flatMap((i) => {
@@ -195,14 +195,23 @@ function article(t: string): string {
 
 
 export function loadConfigFile<S extends z.ZodType>(schema: S, path: string): z.output<S> {
+  return loadConfigAt(schema, path).data;
+}
+
+/** A config file's data, checked, and where each path is in it: for problems found later, once the data is put together. */
+export function loadConfigAt<S extends z.ZodType>(schema: S, path: string): { data: z.output<S>; where: Where } {
   const source = path === '-' ? 'standard input' : path;
   const text = readConfigText(path);
   const doc = parseYamlDocument(text, source);
-  return check(schema, documentData(doc, source), source, positionsIn(doc, text));
+  const where = positionsIn(doc, text);
+  return { data: check(schema, documentData(doc, source), source, where), where };
 }
 
+/** Where a path (or a key under it) is in a file: "line L, column C", or undefined. */
+export type Where = (path: PropertyKey[], key?: string) => string | undefined;
+
 /** Where a path (or a key under it) is in the file, as a person finds it: "line L, column C". */
-function positionsIn(doc: Document, text: string): (path: PropertyKey[], key?: string) => string | undefined {
+function positionsIn(doc: Document, text: string): Where {
   const lines = new LineCounter();
   let offset = 0;
   for (const l of text.split('\n')) {

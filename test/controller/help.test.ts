@@ -101,5 +101,8 @@ describe('typos', () => {
     writeFileSync(inv, 'ovn:\n  southbound: [tcp:127.0.0.1:6642]\nhosts:\n  cmp-1:\n    address: 192.0.2.10\n    transport: {kind: ssh, usr: root}\n');
     const t = await runCli(CONTROLLER_BIN, ['validate', '-i', inv]);
     expect(t.stderr).toContain('hosts.cmp-1.transport.usr: unknown field (did you mean user?)');
+    writeFileSync(inv, 'ovn:\n  southbound: [tcp:127.0.0.1:6642]\nhosts:\n  cmp-1:\n    address: 10.0.0.300\n');
+    const a = await runCli(CONTROLLER_BIN, ['validate', '-i', inv]);
+    expect(a.stderr).toContain('line 5, column 14: hosts.cmp-1.address: "10.0.0.300" is not an IPv4 or IPv6 address (with no encap.ip, the address is the encap IP)');
   });
 });

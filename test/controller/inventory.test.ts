@@ -229,3 +229,13 @@ describe('hooks from defaults, groups and the host', () => {
   });
 });
 
+describe('a bad address', () => {
+  it('is named as the address, not as the encap IP it stands in for', () => {
+    expect(refused(inv({ hosts: { 'cmp-1': { address: '10.0.0.300' } } }))).toEqual(['hosts.cmp-1.address: "10.0.0.300" is not an IPv4 or IPv6 address (with no encap.ip, the address is the encap IP)']);
+  });
+
+  it('is no encap problem when encap.ip is given', () => {
+    expect(checkInventory(inv({ hosts: { 'cmp-1': { address: 'cmp-1.example.net', encap: { ip: '10.0.0.3' } } } }), 'inv.yaml').hosts[0]?.chassis.encap.ip).toBe('10.0.0.3');
+  });
+});
+

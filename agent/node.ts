@@ -1,3 +1,4 @@
+import { AgentError } from './errors.js';
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, constants, lstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -206,13 +207,16 @@ export function parseIpAddr(text: string): NodeInterface[] {
  * namespace, and its interfaces are the namespace's.
  */
 export function namespaceNode(netns: string): NodeAccess {
-  const run = (argv: string[], timeoutMs: number) => localNode.run(['ip', 'netns', 'exec', netns, ...argv], timeoutMs);
+  // Only the network namespace is entered: "ip netns exec" also makes a mount namespace and mounts
+  // sysfs in it, which can fail under load; nothing run here reads the namespace's sysfs.
+  const run = (argv: string[], timeoutMs: number) => localNode.run(['nsenter', `--net=/run/netns/${netns}`, '--', ...argv], timeoutMs);
   return {
     ...localNode,
     run,
     interfaces: async () => {
       const r = await run(['ip', '-o', 'addr', 'show'], 10_000);
-      return r.code === 0 ? parseIpAddr(r.stdout) : [];
+      if (r.code !== 0) throw new AgentError('BACKEND_FAILED', `cannot list the interfaces of network namespace ${netns}: ${r.stderr.trim().slice(0, 300)}`);
+      return parseIpAddr(r.stdout);
     },
   };
 }

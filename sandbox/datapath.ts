@@ -171,8 +171,9 @@ export class DatapathSandbox {
     return run('ovn-sbctl', [`--db=${this.sb.unix}`, '--timeout=10', ...args]).trim();
   }
 
+  /** Runs a command in a namespace's network only (nsenter): "ip netns exec" also mounts sysfs, which can fail under load. */
   inNs(netns: string, ...argv: string[]): string {
-    return run('ip', ['netns', 'exec', netns, ...argv]);
+    return run('nsenter', [`--net=/run/netns/${netns}`, '--', ...argv]);
   }
 
   private addNetns(name: string): void {
@@ -328,7 +329,7 @@ export class DatapathSandbox {
 
   /** A continuous ping (10 ms, each silence said: -O) from a VM or the external host to a VM, as a rollout probe runs it. */
   pingCommand(from: { netns: string }, to: DatapathVm): string[] {
-    return ['ip', 'netns', 'exec', from.netns, 'ping', '-D', '-O', '-n', '-i', '0.01', to.ip];
+    return ['nsenter', `--net=/run/netns/${from.netns}`, '--', 'ping', '-D', '-O', '-n', '-i', '0.01', to.ip];
   }
 
   /**

@@ -66,9 +66,9 @@ const configOpt = <T>(y: Argv<T>, describe = 'chassis config file (YAML or JSON)
 const allowIdOpt = <T>(y: Argv<T>) => y.option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' });
 
 /** A subcommand: its examples, the Exit status paragraph, and a usage line naming its required options. */
-function described<T>(name: string, examples: [string, string][], built: Argv<T>): Argv<T> {
+function described<T>(name: keyof typeof DESCRIPTIONS, examples: [string, string][], built: Argv<T>): Argv<T> {
   for (const [cmd, what] of examples) built.example(cmd, what);
-  return built.epilog(EXIT_STATUS).usage(usageLine(built, name));
+  return built.epilog(EXIT_STATUS).usage(`${usageLine(built, name)}\n\n${DESCRIPTIONS[name]}`);
 }
 
 export function backendFrom(a: BackendArgs): AgentBackend {
@@ -136,7 +136,17 @@ async function refuseBesideServing(a: StateArgs, what: string): Promise<void> {
   throw new AgentError('REFUSED', `an agent serves this node on ${socketOf(a)} and would undo this ${what} within a second; send it through that agent (the controller does), or stop it first`);
 }
 
-const COMMANDS = ['show', 'diff', 'apply', 'rollback', 'serve', 'health', 'rpc'];
+/** What each subcommand does: its line in the list of commands, and the head of its own help. */
+const DESCRIPTIONS = {
+  show: 'show the node\'s chassis configuration',
+  diff: 'show what apply would change',
+  apply: 'make the node match the config',
+  rollback: 'restore the values saved before the last apply',
+  serve: 'keep the config applied and answer RPC on a unix socket',
+  health: 'exit 0 when a serving agent answers on its socket (a container or unit healthcheck)',
+  rpc: 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)',
+} as const;
+const COMMANDS = Object.keys(DESCRIPTIONS);
 
 /** Runs the agent CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -153,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('ovn-chassis-agent')
     .strict()
     .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
-    .command('show', 'show the node\'s chassis configuration', (y) => described('show', [['$0 show', 'the node\'s chassis keys, which of them are managed, its bridges'], ['$0 show --facts --docker', 'the same through the openvswitch_vswitchd container, with the node\'s facts']],
+    .command('show', DESCRIPTIONS.show, (y) => described('show', [['$0 show', 'the node\'s chassis keys, which of them are managed, its bridges'], ['$0 show --facts --docker', 'the same through the openvswitch_vswitchd container, with the node\'s facts']],
       midonetOpt(jsonOpt(backendOpts(y))).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' })), async (a) => {
       await withOpened(a, async (b) => {
         const show = showView(await b.read(), b.description);
@@ -162,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
         printResult(a.json, 'show', facts ? { ...show, facts } : show, formatShow(show) + factText);
       });
     })
-    .command('diff', 'show what apply would change', (y) => described('diff', [['$0 diff --config chassis.yaml', 'what apply would change (exit 2 when something would)']], allowIdOpt(configOpt(jsonOpt(backendOpts(y))))), async (a) => {
+    .command('diff', DESCRIPTIONS.diff, (y) => described('diff', [['$0 diff --config chassis.yaml', 'what apply would change (exit 2 when something would)']], allowIdOpt(configOpt(jsonOpt(backendOpts(y))))), async (a) => {
       const config = loadConfigFile(chassisConfigSchema, a.config);
       await withOpened(a, async (b) => {
         const view = planView((await planFor(b, config, { allowSystemIdChange: a['allow-system-id-change'] })).plan);
@@ -170,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
         code = view.inSync ? EXIT.OK : EXIT.CHANGES;
       });
     })
-    .command('apply', 'make the node match the config', (y) => described('apply', [['$0 apply --config /etc/ovn-chassis/chassis.yaml', 'write the chassis keys (the config must be private: mode 0600 or tighter)']],
+    .command('apply', DESCRIPTIONS.apply, (y) => described('apply', [['$0 apply --config /etc/ovn-chassis/chassis.yaml', 'write the chassis keys (the config must be private: mode 0600 or tighter)']],
       systemIdConfOpt(stateOpts(allowIdOpt(configOpt(jsonOpt(backendOpts(y))))))), async (a) => {
       const config = appliedConfig(a.config);
       await refuseBesideServing(a, 'apply');
@@ -182,7 +192,7 @@ export async function main(argv: string[]): Promise<number> {
         printResult(a.json, 'apply', { applied: res.applied, attempts: res.attempts, plan: view, changes, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied ${formatCount(changes)}:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
       });
     })
-    .command('rollback', 'restore the values saved before the last apply', (y) => described('rollback', [['$0 rollback', 'put back the keys the last apply replaced']], stateOpts(jsonOpt(backendOpts(y)))), async (a) => {
+    .command('rollback', DESCRIPTIONS.rollback, (y) => described('rollback', [['$0 rollback', 'put back the keys the last apply replaced']], stateOpts(jsonOpt(backendOpts(y)))), async (a) => {
       await refuseBesideServing(a, 'rollback');
       await withOpened(a, async (b) => {
         const res = await rollback(b, { stateDir: a['state-dir'] });
@@ -191,7 +201,7 @@ export async function main(argv: string[]): Promise<number> {
         printResult(a.json, 'rollback', res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
       });
     })
-    .command('serve', 'keep the config applied and answer RPC on a unix socket', (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
+    .command('serve', DESCRIPTIONS.serve, (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
       midonetOpt(systemIdConfOpt(stateOpts(configOpt(backendOpts(y), 'chassis config file (YAML or JSON), kept applied'))))), async (a) => {
       const daemon = new Daemon({
         config: appliedConfig(a.config),
@@ -209,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGINT', stop);
       });
     })
-    .command('health', 'exit 0 when a serving agent answers on its socket (a container or unit healthcheck)', (y) => described('health', [['$0 health --state-dir /var/lib/ovn-chassis', 'the healthcheck of the agent image and unit']], stateOpts(jsonOpt(y))), async (a) => {
+    .command('health', DESCRIPTIONS.health, (y) => described('health', [['$0 health --state-dir /var/lib/ovn-chassis', 'the healthcheck of the agent image and unit']], stateOpts(jsonOpt(y))), async (a) => {
       const sock = await connectServing(socketOf(a));
       if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
       try {
@@ -219,7 +229,7 @@ export async function main(argv: string[]): Promise<number> {
         sock.destroy();
       }
     })
-    .command('rpc', 'answer the agent RPC as JSON lines on stdin/stdout (for the controller over SSH)', (y) => described('rpc', [['ssh node ovn-chassis-agent rpc', 'what the controller runs on a node it reaches over SSH']], midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y))))), async (a) => {
+    .command('rpc', DESCRIPTIONS.rpc, (y) => described('rpc', [['ssh node ovn-chassis-agent rpc', 'what the controller runs on a node it reaches over SSH']], midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y))))), async (a) => {
       const serving = await connectServing(socketOf(a));
       if (serving) {
         // The serving agent answers, so the config it keeps applied follows what the controller applies.

@@ -29,7 +29,7 @@ export function command<T>(name: string, describe: string, examples: [string, st
     register: (y, done) => y.command(name, describe, (b) => {
       for (const [cmd, what] of examples) b.example(cmd, what);
       const built = builder(b.epilog(EXIT_STATUS));
-      return built.usage(usageLine(built, name));
+      return built.usage(`${usageLine(built, name)}\n\n${describe}`);
     }, async (a) => done(await run(a as unknown as T))),
   };
 }

@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
 
 /**
  * Runs a CLI: its one-file bundle when the setup made one (it starts faster),
@@ -10,7 +12,7 @@ export async function start(relative, bundleName) {
   const bundle = fileURLToPath(new URL(`../dist/bundle/${bundleName}.cjs`, import.meta.url));
   if (existsSync(bundle)) {
     // The bundle runs the CLI and sets the exit code itself.
-    createRequire(import.meta.url)(bundle);
+    runWithCodeCache(bundle);
     return;
   }
   const url = new URL(relative, import.meta.url);
@@ -20,4 +22,36 @@ export async function start(relative, bundleName) {
   }
   const { main } = await import(url.href);
   process.exitCode = await main(process.argv.slice(2));
+}
+
+/**
+ * Runs a CommonJS bundle as require() would, with V8's code cache kept beside
+ * it (BUNDLE.cache), as the single executables have theirs: compiling the
+ * bundle is most of a cold start. The cache is written after a run that had
+ * none (or one V8 refused: another Node, another bundle), by whoever may
+ * write there; V8 checks it against the source before using any of it.
+ */
+function runWithCodeCache(bundle) {
+  const cacheFile = `${bundle}.cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  if (!cachedData || script.cachedDataRejected) {
+    // Made at exit, so the functions this run compiled are in it too.
+    process.once('exit', () => {
+      try {
+        const temp = `${cacheFile}.${process.pid}`;
+        writeFileSync(temp, script.createCachedData(), { mode: 0o644 });
+        renameSync(temp, cacheFile);
+      } catch {
+        // A bundle installed where this user may not write: it runs without a cache.
+      }
+    });
+  }
+  const module = { exports: {}, id: bundle, filename: bundle, loaded: false };
+  script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 }

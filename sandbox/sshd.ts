@@ -8,9 +8,9 @@ export interface Keypair {
   pub: string;
 }
 
-export function keygen(dir: string, name: string): Keypair {
+export function keygen(dir: string, name: string, passphrase = ''): Keypair {
   const key = join(dir, name);
-  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', name, '-f', key]);
   return { key, pub: readFileSync(`${key}.pub`, 'utf8').trim() };
 }
 

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { Client, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, utils } from 'ssh2';
 import type { Logger } from '../../common/log.js';
 import { agentSocketIn, DEFAULT_STATE_DIR } from '../../agent/index.js';
 import { backendArgs } from '../../schemas/backend.js';
@@ -29,6 +30,35 @@ export function agentSocketOf(t: SshTransport): string {
 }
 
 /**
+ * A file read once per command, however many nodes use it: a fleet shares a
+ * key and a known_hosts file, and reading and decoding them per node was a
+ * good part of each connection's cost. Read again when the file changes.
+ */
+const files = new Map<string, { mtimeMs: number; size: number; text: Buffer }>();
+function readOnce(path: string): Buffer {
+  const st = statSync(path);
+  const known = files.get(path);
+  if (known && known.mtimeMs === st.mtimeMs && known.size === st.size) return known.text;
+  const text = readFileSync(path);
+  files.set(path, { mtimeMs: st.mtimeMs, size: st.size, text });
+  return text;
+}
+
+/** Private keys decoded once per file and passphrase (the passphrase only as a hash in the key of this map). */
+const parsedKeys = new Map<string, { text: Buffer; key: ParsedKey }>();
+function privateKeyOf(path: string, passphrase: string | undefined, where: string): ParsedKey {
+  const text = readOnce(path);
+  const id = `${path}\0${passphrase === undefined ? '' : createHash('sha256').update(passphrase).digest('hex')}`;
+  const known = parsedKeys.get(id);
+  if (known && known.text === text) return known.key;
+  const parsed = utils.parseKey(text, passphrase);
+  if (parsed instanceof Error) throw new ControllerError('AUTH_FAILED', `${where}: cannot use private key ${path}: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+  parsedKeys.set(id, { text, key });
+  return key;
+}
+
+/**
  * An SSH connection to a node: key auth (a key file or ssh-agent), the host
  * key checked against known_hosts or pinned fingerprints before anything is
  * sent — an unknown or changed key is an error, never a prompt.
@@ -42,7 +72,7 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
   let knownText = '';
   if (knownHosts) {
     try {
-      knownText = readFileSync(expand(knownHosts), 'utf8');
+      knownText = readOnce(expand(knownHosts)).toString('utf8');
     } catch (err) {
       throw new ControllerError('HOST_KEY_UNKNOWN', `${where}: cannot read known_hosts ${knownHosts}: ${(err as Error).message}`);
     }
@@ -65,14 +95,16 @@ export async function openSsh(host: Host): Promise<{ conn: Client; where: string
     },
   };
   if (t.privateKey) {
+    let key: ParsedKey;
     try {
-      config.privateKey = readFileSync(expand(t.privateKey));
+      key = privateKeyOf(expand(t.privateKey), t.passphrase, where);
     } catch (err) {
+      if (err instanceof ControllerError) throw err;
       throw new ControllerError('AUTH_FAILED', `${where}: cannot read private key ${t.privateKey}: ${(err as Error).message}`);
     }
-    if (t.passphrase) config.passphrase = t.passphrase;
-    // The one way we log in, straight away: ssh2 would first try "none", a round trip per node to be refused.
-    config.authHandler = ['publickey'];
+    // The one way we log in, straight away (ssh2 would first try "none", a round trip per node to be refused), with the key decoded once.
+    const method: PublicKeyAuthMethod = { type: 'publickey', username: t.user, key };
+    config.authHandler = [method];
   } else {
     const agent = t.agent ?? process.env.SSH_AUTH_SOCK;
     if (!agent) throw new ControllerError('AUTH_FAILED', `${where}: no privateKey in the transport and no ssh-agent (SSH_AUTH_SOCK)`);

@@ -262,3 +262,18 @@ describe('ovn-chassis hostkeys', () => {
     expect(readFileSync(file, 'utf8')).toBe(`${sshd.knownHostsLine(impostor.pub)}\n`);
   });
 });
+
+describe('the private key', () => {
+  it('protected by a passphrase, is decoded with it; a wrong one is refused naming the file, never the passphrase', async () => {
+    const locked = keygen(sshd.dir, 'locked', 'correct horse');
+    writeFileSync(join(sshd.dir, 'authorized_keys'), `${sshd.clientKey.pub}\n${locked.pub}\n`);
+    const pinned = knownHosts('known_hosts_locked', sshd.knownHostsLine());
+    const wrong = await ctl(['diff', '-i', inventoryWith('locked-wrong.yaml', { privateKey: locked.key, passphrase: 'battery staple', knownHosts: pinned })]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.json[0]?.error).toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining(`cannot use private key ${locked.key}`) });
+    expect(wrong.stdout + wrong.stderr).not.toContain('battery staple');
+    const right = await ctl(['diff', '-i', inventoryWith('locked-right.yaml', { privateKey: locked.key, passphrase: 'correct horse', knownHosts: pinned })]);
+    expect(right.json.map((n) => n.ok)).toEqual([true, true]);
+  });
+});
+

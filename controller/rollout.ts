@@ -60,7 +60,7 @@ const HOOK_OUTPUT_KEPT = 4096;
 type Resolved = RolloutOptions & { vifs: Map<string, NodeVif[]>; onFailure: OnFailure; fleetProblems: Map<string, string[]> };
 
 /**
- * Migrates the fleet in batches (README "Rolling migration"). Each node:
+ * Migrates the fleet in batches (docs/migration.md). Each node:
  * pre-checks and pre-flight, backup, gateway drain, `before` hooks, apply,
  * `after` hooks, VIF plug, verification of its chassis and VIFs, undrain —
  * each step journaled before and after. A node is done only when verified.

@@ -5,7 +5,7 @@ import { asList, bridgeName, portName, token } from './values.js';
 export { asList, bridgeName, endpoint, endpoints, ipAddress, physnetName } from './values.js';
 
 /**
- * One node's desired chassis configuration (README "The agent").
+ * One node's desired chassis configuration (docs/agent.md).
  * Validates what ovn-controller would choke on, so a bad
  * value is refused before it reaches a node.
  */

@@ -4,7 +4,7 @@ import { asList, chassisConfigSchema, endpoints } from './chassis.js';
 import { hooksSchema } from './hooks.js';
 
 /**
- * The fleet inventory (README "The controller"). Host fields are checked
+ * The fleet inventory (docs/controller.md). Host fields are checked
  * loosely here — their values are validated as a whole chassis config once
  * defaults, groups and the host are merged, so an error names the host.
  */

@@ -7,7 +7,7 @@ import { asList, azName, bridgeMappings, bridgeName, encapIpSpec, encapType, end
  * Open_vSwitch key or ovn-cms-options token it becomes, how its value is
  * checked, written and read back, and which OVN versions read it. Render,
  * import, the reserved keys, the version warnings, validate's findings and
- * the README's table all come from here: adding a key is adding a row.
+ * the manual's table (docs/agent.md) all come from here: adding a key is adding a row.
  */
 
 /** Which ovn-controller versions act on a key (ovn-controller(8), NEWS). */
@@ -337,7 +337,7 @@ const versions = (o: OvnVersions | undefined) =>
     o?.neverRead ? 'never read by ovn-controller' : '',
   ].filter(Boolean).join(', ');
 
-/** The README's table of chassis settings, from the key table. */
+/** The manual's table of chassis settings (docs/agent.md), from the key table. */
 export function keyTableMarkdown(): string {
   const lines = ['| config field | written as | OVN | what it does |', '|---|---|---|---|'];
   for (const r of KEY_TABLE) lines.push(`| \`${r.path}\` | \`${r.key.startsWith('@') ? r.key.slice(1) : r.key}\` | ${versions(r.ovn)} | ${r.doc} |`);

@@ -44,8 +44,10 @@ export class Progress {
     this.label = label;
     this.total = total;
     this.log = log;
-    this.text = text;
-    this.live = live && total > 0;
+    // Progress is said at the info level: OVN_CHASSIS_LOG_LEVEL=warn (a script, the bench) quiets it in text too.
+    const said = log.isLevelEnabled('info');
+    this.text = text && said;
+    this.live = live && said && total > 0;
     if (this.live) {
       // Elapsed and ETA move while a slow node is worked on; unref'd, it never holds the process.
       this.ticker = setInterval(() => this.redraw(), 1000).unref();
@@ -72,6 +74,10 @@ export class Progress {
 
   /** A line of its own, above the live line. */
   say(line: string): void {
+    if (!this.text) {
+      this.log.info({ op: this.label }, line.trim());
+      return;
+    }
     process.stderr.write(this.live && this.ticker ? `\r\x1b[2K${printable(line)}\n` : `${printable(line)}\n`);
     this.redraw();
   }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import { duration, statusLine } from '../../controller/progress.js';
+import { describe, expect, it, vi } from 'vitest';
+import pino from 'pino';
+import { Progress, duration, statusLine } from '../../controller/progress.js';
 
 describe('the live progress line', () => {
   it('says done of total, failures, elapsed and what is left at the pace so far', () => {
@@ -15,3 +16,21 @@ describe('the live progress line', () => {
     expect([duration(850), duration(12_400), duration(185_000), duration(3_720_000)]).toEqual(['850 ms', '12 s', '3 min 05 s', '1 h 02 min']);
   });
 });
+
+describe('progress lines', () => {
+  it('are said at the info level: a logger set to warn (a script, the bench) quiets them, in text too', () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const quiet = new Progress('apply', 2, pino({ level: 'warn', enabled: true }), true, false);
+      quiet.node('cmp-1', 'applied');
+      quiet.say('  cmp-1: done');
+      expect(write).not.toHaveBeenCalled();
+      const said = new Progress('apply', 2, pino({ level: 'info' }), true, false);
+      said.node('cmp-1', 'applied 3 keys');
+      expect(write).toHaveBeenCalledWith('apply [1/2] cmp-1: applied 3 keys\n');
+    } finally {
+      write.mockRestore();
+    }
+  });
+});
+

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { namedIps } from '../schemas/keys.js';
@@ -21,21 +22,45 @@ export function tunnelOverhead(family: 4 | 6): number {
 
 /** ovn-installed, which workload verification waits for, came in OVN 20.06. */
 export const MIN_OVN_VERSION = '20.06.0';
-/** Peers a node pings before it moves: enough to see its path, bounded for a large fleet. */
-const MAX_PEERS = 32;
+/**
+ * Peers a node pings before it moves: enough to see its paths, and few
+ * enough that a node of a thousand-node fleet starts a handful of pings, not
+ * a thousand (and no peer is pinged by every node).
+ */
+export const MAX_PEERS = 8;
+
+/** A tunnel endpoint of another chassis, and whether that chassis is a gateway. */
+export interface Peer {
+  ip: string;
+  gateway: boolean;
+}
+
+/**
+ * Pure: which peers a node checks. The gateways' first (up to half: a
+ * gateway carries its north-south traffic), then others ordered by a hash
+ * of the node's name and the peer's address, so each node takes its own
+ * sample and across the fleet every path gets checked by some node.
+ */
+export function peersToCheck(self: string, peers: Peer[], max = MAX_PEERS): string[] {
+  const spread = (ip: string) => createHash('sha256').update(`${self}\0${ip}`).digest().readUInt32BE(0);
+  const byHash = (a: Peer, b: Peer) => spread(a.ip) - spread(b.ip);
+  const gateways = peers.filter((p) => p.gateway).sort(byHash).slice(0, Math.ceil(max / 2));
+  const rest = peers.filter((p) => !gateways.includes(p)).sort(byHash);
+  return [...gateways, ...rest].slice(0, max).map((p) => p.ip);
+}
 
 /** Pure: what the node is asked to check, from its encap IPs and the other chassis' tunnel endpoints in the Southbound. */
-export function preflightParams(host: Host, encapIps: string[], peerIps: string[]): PreflightParams {
+export function preflightParams(host: Host, encapIps: string[], peers: Peer[]): PreflightParams {
   const family = encapIps.some((ip) => isIP(ip) === 6) ? 6 : 4;
   // The ping payload that makes the outer packet exactly tenant MTU + tunnel overhead (less the ping's own IP + ICMP headers).
   const payload = host.preflight.tenantMtu + tunnelOverhead(family) - (family === 4 ? 28 : 48);
-  const peers = [...new Set(peerIps.filter((ip) => !encapIps.includes(ip) && isIP(ip) === family))].slice(0, MAX_PEERS);
-  return { encapIps, peers, payload, novaConf: host.preflight.novaConf };
+  const candidates = [...new Map(peers.filter((p) => !encapIps.includes(p.ip) && isIP(p.ip) === family).map((p) => [p.ip, p])).values()];
+  return { encapIps, peers: peersToCheck(host.name, candidates), payload, novaConf: host.preflight.novaConf };
 }
 
 /** The other chassis' encap IPs, and how many gateways besides this one the Southbound has. */
-export function southboundFacts(sb: SouthboundView, systemId: string): { peerIps: string[]; isGateway: boolean; otherGateways: string[] } {
-  const peerIps: string[] = [];
+export function southboundFacts(sb: SouthboundView, systemId: string): { peers: Peer[]; isGateway: boolean; otherGateways: string[] } {
+  const peers: Peer[] = [];
   const otherGateways: string[] = [];
   let isGateway = false;
   const encaps = sb.encaps();
@@ -50,10 +75,10 @@ export function southboundFacts(sb: SouthboundView, systemId: string): { peerIps
     if (gw) otherGateways.push(name);
     for (const u of row.encaps as string[]) {
       const ip = encaps.get(u)?.ip;
-      if (typeof ip === 'string') peerIps.push(ip);
+      if (typeof ip === 'string') peers.push({ ip, gateway: gw });
     }
   }
-  return { peerIps, isGateway, otherGateways };
+  return { peers, isGateway, otherGateways };
 }
 
 /**
@@ -99,7 +124,7 @@ export async function checkNode(host: Host, agent: AgentClient, sb: SouthboundVi
   if (!host.preflight.enabled) return `${base}; pre-flight skipped (preflight.enabled is false)`;
   const encapIps = namedIps(host.chassis.encap.ip) ?? plan.resolvedEncapIp ?? [];
   const sbFacts = southboundFacts(sb, host.chassis.systemId);
-  const params = preflightParams(host, encapIps, sbFacts.peerIps);
+  const params = preflightParams(host, encapIps, sbFacts.peers);
   const problems = judgePreflight(host, facts, params, await agent.preflight(params), sbFacts);
   if (problems.length > 0) throw new ControllerError('PREFLIGHT_FAILED', `${host.name}: pre-flight: ${problems.join('; ')}`);
   return `${base}; pre-flight passed (MTU for ${host.preflight.tenantMtu} + Geneve, ${params.peers.length} tunnel peers reached, OVN ${facts.ovnVersion})`;

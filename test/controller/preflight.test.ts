@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { drainMoves, movesFromRecord, movesRecord, type GatewayEntry } from '../../controller/gateways.js';
 import type { Host } from '../../controller/inventory.js';
-import { fleetProblems, judgePreflight, preflightParams, tunnelOverhead } from '../../controller/preflight.js';
+import { MAX_PEERS, fleetProblems, judgePreflight, peersToCheck, preflightParams, tunnelOverhead } from '../../controller/preflight.js';
 import { novaHostIn } from '../../agent/preflight.js';
 import { preflightSchema } from '../../schemas/inventory.js';
 
@@ -11,20 +11,33 @@ const facts = { hostname: 'cmp-1', fqdn: 'cmp-1.example', addresses: [], ovnVers
 const good = { mtus: [{ ip: '10.0.0.5', iface: 'eth1', mtu: 1500 }], peers: [{ ip: '10.0.0.6', ok: true }], novaHost: 'cmp-1' };
 
 describe('pre-flight (pure)', () => {
+  it('pings a few peers, gateways first, each node its own sample: in a large fleet no peer is pinged by every node', () => {
+    const fleet = Array.from({ length: 1000 }, (_, i) => ({ ip: `10.1.${Math.floor(i / 250)}.${i % 250}`, gateway: i < 3 }));
+    const mine = peersToCheck('cmp-7', fleet);
+    expect(mine).toHaveLength(MAX_PEERS);
+    expect(mine.slice(0, 3).sort()).toEqual(['10.1.0.0', '10.1.0.1', '10.1.0.2']);
+    expect(peersToCheck('cmp-7', fleet)).toEqual(mine);
+    const pings = new Map<string, number>();
+    for (let n = 0; n < 1000; n++) for (const ip of peersToCheck(`cmp-${n}`, fleet.filter((p) => !p.gateway))) pings.set(ip, (pings.get(ip) ?? 0) + 1);
+    // 1000 nodes × 8 pings spread over 997 peers: about 8 each, none near 1000.
+    expect(Math.max(...pings.values())).toBeLessThan(40);
+    expect(pings.size).toBeGreaterThan(900);
+  });
+
   it('asks for a ping whose outer packet is the tenant MTU plus Geneve\'s headers, to the other chassis of the same family', () => {
     expect(tunnelOverhead(4)).toBe(58);
     expect(tunnelOverhead(6)).toBe(78);
-    const p = preflightParams(host(), ['10.0.0.5'], ['10.0.0.5', '10.0.0.6', '10.0.0.6', 'fd00::1']);
+    const p = preflightParams(host(), ['10.0.0.5'], [{ ip: '10.0.0.5', gateway: false }, { ip: '10.0.0.6', gateway: false }, { ip: '10.0.0.6', gateway: false }, { ip: 'fd00::1', gateway: false }]);
     expect(p).toMatchObject({ encapIps: ['10.0.0.5'], peers: ['10.0.0.6'], payload: 1442 + 58 - 28 });
   });
 
   it('passes a node whose MTU, peers, nova host and OVN version are right', () => {
-    const p = preflightParams(host(), ['10.0.0.5'], ['10.0.0.6']);
+    const p = preflightParams(host(), ['10.0.0.5'], [{ ip: '10.0.0.6', gateway: false }]);
     expect(judgePreflight(host(), facts, p, good, { isGateway: false, otherGateways: [] })).toEqual([]);
   });
 
   it('names each reason a node must not move', () => {
-    const p = preflightParams(host(), ['10.0.0.5'], ['10.0.0.6']);
+    const p = preflightParams(host(), ['10.0.0.5'], [{ ip: '10.0.0.6', gateway: false }]);
     const bad = { mtus: [{ ip: '10.0.0.5', iface: 'eth1', mtu: 1450 }], peers: [{ ip: '10.0.0.6', ok: false, why: 'no reply' }], novaHost: 'compute-1' };
     const problems = judgePreflight(host({}, true), { ...facts, ovnVersion: '20.03.0' }, p, bad, { isGateway: true, otherGateways: [] });
     expect(problems).toEqual([

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod, utils } from 'ssh2';
+import ssh2, { Client, type ClientChannel, type ConnectConfig, type ParsedKey, type PublicKeyAuthMethod } from 'ssh2';
 import type { Logger } from '../../common/log.js';
 import { agentSocketIn, DEFAULT_STATE_DIR } from '../../agent/index.js';
 import { backendArgs } from '../../schemas/backend.js';
@@ -51,7 +51,8 @@ function privateKeyOf(path: string, passphrase: string | undefined, where: strin
   const id = `${path}\0${passphrase === undefined ? '' : createHash('sha256').update(passphrase).digest('hex')}`;
   const known = parsedKeys.get(id);
   if (known && known.text === text) return known.key;
-  const parsed = utils.parseKey(text, passphrase);
+  // Node's ES module loader does not see ssh2's utils as a named export of the CommonJS package.
+  const parsed = ssh2.utils.parseKey(text, passphrase);
   if (parsed instanceof Error) throw new ControllerError('AUTH_FAILED', `${where}: cannot use private key ${path}: ${parsed.message}`);
   const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
   parsedKeys.set(id, { text, key });

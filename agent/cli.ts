@@ -1,6 +1,6 @@
 import type net from 'node:net';
-import yargs, { type Argv } from 'yargs';
-import { EXIT, EXIT_STATUS, UsageError, helpWidth, printResult, reportError, usageLine, usageProblem, versionAsked } from '../cli/index.js';
+import type { Argv } from 'yargs';
+import { EXIT, EXIT_STATUS, printResult, runProgram, usageLine } from '../cli/index.js';
 import { countOf, formatCount } from '../schemas/output.js';
 import { DEFAULT_DOCKER_SOCKET, agentBackendSchema, type AgentBackend } from '../schemas/backend.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
@@ -11,13 +11,12 @@ import { openBackend } from './backends/open.js';
 import { Daemon } from './daemon.js';
 import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
-import { LOG_JSON_FLAG, createLogger } from '../common/log.js';
+import { createLogger } from '../common/log.js';
 import { localNode } from './node.js';
 import { LineSplitter } from '../common/lines.js';
 import { RpcSession, serveLines } from './rpc.js';
 import { type HelloResult, MAX_ANSWER_LINE_BYTES, PROTOCOL_VERSION, parseAnswer, requestLine } from '../schemas/rpc.js';
 import { printable } from '../common/text.js';
-import { formatVersion, versionInfo } from '../schemas/version.js';
 import { DEFAULT_STATE_DIR, agentSocketIn, connectServing, relay } from './serving.js';
 import type { Backend } from './state.js';
 import { formatPlan, formatShow, planView, showView } from './view.js';
@@ -149,115 +148,91 @@ const DESCRIPTIONS = {
 const COMMANDS = Object.keys(DESCRIPTIONS);
 
 /** Runs the agent CLI; resolves with the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): Promise<number> {
   let code: number = EXIT.OK;
-  const json = argv.includes('--json');
-  if (versionAsked(argv)) {
-    const v = versionInfo('ovn-chassis-agent', PROTOCOL_VERSION);
-    printResult(json, 'version', v, formatVersion(v));
-    return 0;
-  }
-  const log = createLogger('ovn-chassis-agent');
-  const command = argv.find((w) => COMMANDS.includes(w)) ?? '';
-  const parser = yargs(stdinDash(argv))
-    .scriptName('ovn-chassis-agent')
-    .strict()
-    .demandCommand(1, `name a command: ${COMMANDS.join(', ')}`)
-    .command('show', DESCRIPTIONS.show, (y) => described('show', [['$0 show', 'the node\'s chassis keys, which of them are managed, its bridges'], ['$0 show --facts --docker', 'the same through the openvswitch_vswitchd container, with the node\'s facts']],
-      midonetOpt(jsonOpt(backendOpts(y))).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' })), async (a) => {
-      await withOpened(a, async (b) => {
-        const show = showView(await b.read(), b.description);
-        const facts = a.facts ? await gatherFacts(b, localNode, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
-        const factText = facts ? `\nfacts:\n${Object.entries(facts).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n')}` : '';
-        printResult(a.json, 'show', facts ? { ...show, facts } : show, formatShow(show) + factText);
+  return runProgram('ovn-chassis-agent', stdinDash(argv), COMMANDS, (y) => {
+    const log = createLogger('ovn-chassis-agent');
+    return y
+      .command('show', DESCRIPTIONS.show, (y) => described('show', [['$0 show', 'the node\'s chassis keys, which of them are managed, its bridges'], ['$0 show --facts --docker', 'the same through the openvswitch_vswitchd container, with the node\'s facts']],
+        midonetOpt(jsonOpt(backendOpts(y))).option('facts', { type: 'boolean', default: false, describe: 'also report the node\'s facts' })), async (a) => {
+        await withOpened(a, async (b) => {
+          const show = showView(await b.read(), b.description);
+          const facts = a.facts ? await gatherFacts(b, localNode, a['midonet-host-id-file'] ?? MIDONET_HOST_ID_FILES) : undefined;
+          const factText = facts ? `\nfacts:\n${Object.entries(facts).map(([k, v]) => `  ${k}: ${Array.isArray(v) ? v.join(', ') : v}`).join('\n')}` : '';
+          printResult(a.json, 'show', facts ? { ...show, facts } : show, formatShow(show) + factText);
+        });
+      })
+      .command('diff', DESCRIPTIONS.diff, (y) => described('diff', [['$0 diff --config chassis.yaml', 'what apply would change (exit 2 when something would)']], allowIdOpt(configOpt(jsonOpt(backendOpts(y))))), async (a) => {
+        const config = loadConfigFile(chassisConfigSchema, a.config);
+        await withOpened(a, async (b) => {
+          const view = planView((await planFor(b, config, { allowSystemIdChange: a['allow-system-id-change'] })).plan);
+          printResult(a.json, 'diff', { plan: view, changes: countOf(view) }, formatPlan(view));
+          code = view.inSync ? EXIT.OK : EXIT.CHANGES;
+        });
+      })
+      .command('apply', DESCRIPTIONS.apply, (y) => described('apply', [['$0 apply --config /etc/ovn-chassis/chassis.yaml', 'write the chassis keys (the config must be private: mode 0600 or tighter)']],
+        systemIdConfOpt(stateOpts(allowIdOpt(configOpt(jsonOpt(backendOpts(y))))))), async (a) => {
+        const config = appliedConfig(a.config);
+        await refuseBesideServing(a, 'apply');
+        await withOpened(a, async (b) => {
+          const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
+          const view = planView(res.plan);
+          const warned = res.warnings.map((w) => `\n! warning: ${w}`).join('');
+          const changes = countOf(res.applied ? view : undefined);
+          printResult(a.json, 'apply', { applied: res.applied, attempts: res.attempts, plan: view, changes, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied ${formatCount(changes)}:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
+        });
+      })
+      .command('rollback', DESCRIPTIONS.rollback, (y) => described('rollback', [['$0 rollback', 'put back the keys the last apply replaced']], stateOpts(jsonOpt(backendOpts(y)))), async (a) => {
+        await refuseBesideServing(a, 'rollback');
+        await withOpened(a, async (b) => {
+          const res = await rollback(b, { stateDir: a['state-dir'] });
+          const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
+          const skipped = res.passedOver ? `passed over ${res.passedOver.length} snapshot(s) the node already matched (an apply killed before its write): ${res.passedOver.join(', ')}\n` : '';
+          printResult(a.json, 'rollback', res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
+        });
+      })
+      .command('serve', DESCRIPTIONS.serve, (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
+        midonetOpt(systemIdConfOpt(stateOpts(configOpt(backendOpts(y), 'chassis config file (YAML or JSON), kept applied'))))), async (a) => {
+        const daemon = new Daemon({
+          config: appliedConfig(a.config),
+          backend: backendFrom(a),
+          stateDir: a['state-dir'],
+          socketPath: socketOf(a),
+          systemIdConfPath: a['system-id-conf'],
+          ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}),
+          log,
+        });
+        await daemon.start();
+        await new Promise<void>((resolve) => {
+          const stop = () => void daemon.stop().then(resolve);
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+      })
+      .command('health', DESCRIPTIONS.health, (y) => described('health', [['$0 health --state-dir /var/lib/ovn-chassis', 'the healthcheck of the agent image and unit']], stateOpts(jsonOpt(y))), async (a) => {
+        const sock = await connectServing(socketOf(a));
+        if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
+        try {
+          const hello = await helloOf(sock, socketOf(a));
+          printResult(a.json, 'health', hello, `serving: agent ${printable(hello.agent)}, protocol ${hello.protocol}, ${printable(hello.backend)}`);
+        } finally {
+          sock.destroy();
+        }
+      })
+      .command('rpc', DESCRIPTIONS.rpc, (y) => described('rpc', [['ssh node ovn-chassis-agent rpc', 'what the controller runs on a node it reaches over SSH']], midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y))))), async (a) => {
+        const serving = await connectServing(socketOf(a));
+        if (serving) {
+          // The serving agent answers, so the config it keeps applied follows what the controller applies.
+          log.info({ socket: socketOf(a) }, 'relaying to the serving agent');
+          await relay(process.stdin, process.stdout, serving);
+          return;
+        }
+        await withOpened(a, async (b) => {
+          const session = new RpcSession({ backend: b, stateDir: a['state-dir'], systemIdConfPath: a['system-id-conf'], log, ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}) });
+          await serveLines(process.stdin, process.stdout, session);
+        });
       });
-    })
-    .command('diff', DESCRIPTIONS.diff, (y) => described('diff', [['$0 diff --config chassis.yaml', 'what apply would change (exit 2 when something would)']], allowIdOpt(configOpt(jsonOpt(backendOpts(y))))), async (a) => {
-      const config = loadConfigFile(chassisConfigSchema, a.config);
-      await withOpened(a, async (b) => {
-        const view = planView((await planFor(b, config, { allowSystemIdChange: a['allow-system-id-change'] })).plan);
-        printResult(a.json, 'diff', { plan: view, changes: countOf(view) }, formatPlan(view));
-        code = view.inSync ? EXIT.OK : EXIT.CHANGES;
-      });
-    })
-    .command('apply', DESCRIPTIONS.apply, (y) => described('apply', [['$0 apply --config /etc/ovn-chassis/chassis.yaml', 'write the chassis keys (the config must be private: mode 0600 or tighter)']],
-      systemIdConfOpt(stateOpts(allowIdOpt(configOpt(jsonOpt(backendOpts(y))))))), async (a) => {
-      const config = appliedConfig(a.config);
-      await refuseBesideServing(a, 'apply');
-      await withOpened(a, async (b) => {
-        const res = await apply(b, config, { stateDir: a['state-dir'], allowSystemIdChange: a['allow-system-id-change'], systemIdConfPath: a['system-id-conf'], onConflict: (n) => log.info({ attempt: n }, 'concurrent write detected; re-reading') });
-        const view = planView(res.plan);
-        const warned = res.warnings.map((w) => `\n! warning: ${w}`).join('');
-        const changes = countOf(res.applied ? view : undefined);
-        printResult(a.json, 'apply', { applied: res.applied, attempts: res.attempts, plan: view, changes, snapshot: res.snapshot, warnings: res.warnings }, `${res.applied ? `applied ${formatCount(changes)}:\n${formatPlan(view, '  ')}` : 'no changes'}${warned}`);
-      });
-    })
-    .command('rollback', DESCRIPTIONS.rollback, (y) => described('rollback', [['$0 rollback', 'put back the keys the last apply replaced']], stateOpts(jsonOpt(backendOpts(y)))), async (a) => {
-      await refuseBesideServing(a, 'rollback');
-      await withOpened(a, async (b) => {
-        const res = await rollback(b, { stateDir: a['state-dir'] });
-        const lines = Object.entries(res.restored).map(([k, v]) => (v === null ? `- ${k}` : `= ${k} = ${v}`));
-        const skipped = res.passedOver ? `passed over ${res.passedOver.length} snapshot(s) the node already matched (an apply killed before its write): ${res.passedOver.join(', ')}\n` : '';
-        printResult(a.json, 'rollback', res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
-      });
-    })
-    .command('serve', DESCRIPTIONS.serve, (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
-      midonetOpt(systemIdConfOpt(stateOpts(configOpt(backendOpts(y), 'chassis config file (YAML or JSON), kept applied'))))), async (a) => {
-      const daemon = new Daemon({
-        config: appliedConfig(a.config),
-        backend: backendFrom(a),
-        stateDir: a['state-dir'],
-        socketPath: socketOf(a),
-        systemIdConfPath: a['system-id-conf'],
-        ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}),
-        log,
-      });
-      await daemon.start();
-      await new Promise<void>((resolve) => {
-        const stop = () => void daemon.stop().then(resolve);
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-    })
-    .command('health', DESCRIPTIONS.health, (y) => described('health', [['$0 health --state-dir /var/lib/ovn-chassis', 'the healthcheck of the agent image and unit']], stateOpts(jsonOpt(y))), async (a) => {
-      const sock = await connectServing(socketOf(a));
-      if (!sock) throw new AgentError('UNREACHABLE', `no agent serves on ${socketOf(a)}`);
-      try {
-        const hello = await helloOf(sock, socketOf(a));
-        printResult(a.json, 'health', hello, `serving: agent ${printable(hello.agent)}, protocol ${hello.protocol}, ${printable(hello.backend)}`);
-      } finally {
-        sock.destroy();
-      }
-    })
-    .command('rpc', DESCRIPTIONS.rpc, (y) => described('rpc', [['ssh node ovn-chassis-agent rpc', 'what the controller runs on a node it reaches over SSH']], midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y))))), async (a) => {
-      const serving = await connectServing(socketOf(a));
-      if (serving) {
-        // The serving agent answers, so the config it keeps applied follows what the controller applies.
-        log.info({ socket: socketOf(a) }, 'relaying to the serving agent');
-        await relay(process.stdin, process.stdout, serving);
-        return;
-      }
-      await withOpened(a, async (b) => {
-        const session = new RpcSession({ backend: b, stateDir: a['state-dir'], systemIdConfPath: a['system-id-conf'], log, ...(a['midonet-host-id-file'] ? { midonetFiles: a['midonet-host-id-file'] } : {}) });
-        await serveLines(process.stdin, process.stdout, session);
-      });
-    })
-    .fail((msg, err) => {
-      throw err ?? new UsageError(usageProblem(msg, parser, COMMANDS));
-    })
-    .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
-    .recommendCommands()
-    .completion('completion', 'print a bash completion script (source it, or put it in /etc/bash_completion.d)')
-    .epilog(EXIT_STATUS)
-    .wrap(helpWidth())
-    .help()
-    .version(false);
-  try {
-    await parser.parseAsync();
-  } catch (err) {
-    return reportError('ovn-chassis-agent', command, err, json);
-  }
-  return code;
+  }, () => code);
 }
 
 /** yargs reads a lone "-" as a positional; "--config -" means standard input, so keep them together. */

@@ -4,8 +4,12 @@
  * reaches stdout, and the one error reporter (a typed code, the message, a hint).
  */
 import { createInterface } from 'node:readline/promises';
+import yargs, { type Argv } from 'yargs';
+import { LOG_JSON_FLAG } from '../common/log.js';
 import { ERROR_CODES, errorCodeOf, hintOf } from '../schemas/errors.js';
 import { envelope } from '../schemas/output.js';
+import { PROTOCOL_VERSION } from '../schemas/rpc.js';
+import { formatVersion, versionInfo } from '../schemas/version.js';
 import { closest, printable } from '../common/text.js';
 
 export const EXIT = { OK: 0, ERROR: 1, CHANGES: 2, PARTIAL: 3 } as const;
@@ -95,4 +99,37 @@ export function reportError(program: string, command: string, err: unknown, json
   const lines = [`${program}: ${message}`, ...(code === 'INTERNAL' ? [`(${ERROR_CODES.INTERNAL.meaning})`] : []), ...(hint ? [`hint: ${hint}`] : [])];
   process.stderr.write(`${lines.join('\n').split('\n').map(printable).join('\n')}\n`);
   return changed ? EXIT.PARTIAL : EXIT.ERROR;
+}
+
+/**
+ * Runs one of the two programs the same way: `--version`, then its
+ * commands (`build` adds them) under the rules both share (unknown flags
+ * refused with what was likely meant, completion, help as wide as the
+ * terminal with the Exit status), and any error through reportError.
+ * Resolves with the exit code: the command's (`code()`), or the error's.
+ */
+export async function runProgram(program: string, argv: string[], commands: string[], build: (y: Argv) => Argv, code: () => number): Promise<number> {
+  const json = argv.includes('--json');
+  if (versionAsked(argv)) {
+    const v = versionInfo(program, PROTOCOL_VERSION);
+    printResult(json, 'version', v, formatVersion(v));
+    return EXIT.OK;
+  }
+  const parser: Argv = build(yargs(argv).scriptName(program).strict().demandCommand(1, `name a command: ${commands.join(', ')}`))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(usageProblem(msg, parser, commands));
+    })
+    .option(LOG_JSON_FLAG.slice(2), { type: 'boolean', default: false, global: true, describe: 'log JSON lines to stderr (default: text a person can read, at a terminal or not)' })
+    .recommendCommands()
+    .completion('completion', 'print a bash completion script (source it, or put it in /etc/bash_completion.d)')
+    .epilog(EXIT_STATUS)
+    .wrap(helpWidth())
+    .help()
+    .version(false);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    return reportError(program, argv.find((w) => commands.includes(w)) ?? '', err, json);
+  }
+  return code();
 }

@@ -1,4 +1,4 @@
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { PROTOCOL_VERSION } from '../../schemas/rpc.js';
 import { AGENT_IMAGE, VERSION } from '../../schemas/version.js';
 import { type AgentInstallResult, type AgentStatus, agentStatus, describeAgent, describeInstall, installAgent, removeAgent } from '../agents.js';
@@ -7,7 +7,7 @@ import { loadFleet } from '../inventory.js';
 import { batchSize } from '../plan.js';
 import { Progress } from '../progress.js';
 import { failed, formatAgents } from '../report.js';
-import { command, confirmOrCancel, writeOpts, log, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, log, runOpts, selected, view } from './common.js';
 
 export const agent = command(
   'agent <action>', 'the node agents: install, upgrade (in batches), status (versions, skew), remove',
@@ -29,7 +29,7 @@ export const agent = command(
       const results = await forEachHost<AgentStatus>(hosts, runOpts(a), progress, describeAgent, (h) => agentStatus(h, runOpts(a)));
       const skewed = results.filter((r) => r.ok && r.value.agent !== undefined && r.value.agent !== VERSION).map((r) => r.host);
       const silent = results.map((r) => (r.ok && r.value.agent === undefined ? { ...r, ok: false as const, error: { code: r.value.error?.code ?? 'UNREACHABLE', message: r.value.error?.message ?? '' } } : r));
-      print(a, 'agent', { ...head, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
+      printResult(a.json, 'agent', { ...head, nodes: view(results), skew: skewed }, formatAgents(results, VERSION));
       return fleetExit(silent, skewed.length > 0 ? EXIT.CHANGES : EXIT.OK);
     }
     if (a.action === 'upgrade' || a.action === 'remove') await confirmOrCancel(a, `agent ${a.action} on ${hosts.length} node${hosts.length === 1 ? '' : 's'}: ${hosts.map((h) => h.name).join(', ')}.`);
@@ -51,7 +51,7 @@ export const agent = command(
         break;
       }
     }
-    print(a, 'agent', { ...head, nodes: view(results), skew: [] }, results.map((r) => (!r.ok ? `${r.host}: ${failed(r)}` : `${r.host}: ${'removed' in r.value ? removed(r.value as { removed: boolean; kind: string }) : describeInstall(r.value as AgentInstallResult)}`)).join('\n'));
+    printResult(a.json, 'agent', { ...head, nodes: view(results), skew: [] }, results.map((r) => (!r.ok ? `${r.host}: ${failed(r)}` : `${r.host}: ${'removed' in r.value ? removed(r.value as { removed: boolean; kind: string }) : describeInstall(r.value as AgentInstallResult)}`)).join('\n'));
     return results.length < hosts.length ? EXIT.PARTIAL : fleetExit(results, EXIT.OK);
   },
 );

@@ -1,11 +1,11 @@
-import { EXIT, willAsk } from '../../cli/index.js';
+import { EXIT, printResult, willAsk } from '../../cli/index.js';
 import { plannedOf } from '../../schemas/saved-plan.js';
 import { ControllerError } from '../errors.js';
 import { applyFleet, diffFleet, fleetExit } from '../fleet.js';
 import { loadFleet } from '../inventory.js';
 import { formatApply, formatDiff } from '../report.js';
 import { loadPlan } from '../saved-plan.js';
-import { changesOf, command, confirmOrCancel, writeOpts, print, refuseInvalid, runOpts, selected, southbound, systemIdsOf, view, warningsOf } from './common.js';
+import { changesOf, command, confirmOrCancel, writeOpts, refuseInvalid, runOpts, selected, southbound, systemIdsOf, view, warningsOf } from './common.js';
 
 export const apply = command(
   'apply', 'apply each node\'s config and prove it in the Southbound DB',
@@ -42,7 +42,7 @@ export const apply = command(
         fleetSystemIds: systemIdsOf(fleet), ...(sb ? { southbound: sb } : {}), ...(planned ? { planned } : {}),
       });
       const applied = results.filter((r) => r.ok && r.value.applied);
-      print(a, 'apply', { nodes: view(results), changes: changesOf(applied), warnings: warningsOf(results) }, formatApply(results, a.verify));
+      printResult(a.json, 'apply', { nodes: view(results), changes: changesOf(applied), warnings: warningsOf(results) }, formatApply(results, a.verify));
       return fleetExit(results, EXIT.OK);
     } finally {
       sb?.close();

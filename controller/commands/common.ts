@@ -1,6 +1,6 @@
 /** What the controller's commands share: their options, how they pick hosts, reach the Southbound and print. */
 import type { Argv } from 'yargs';
-import { EXIT_STATUS, confirmed, printResult, usageLine } from '../../cli/index.js';
+import { EXIT_STATUS, confirmed, usageLine } from '../../cli/index.js';
 import { DEFAULT_STATE_DIR } from '../../agent/index.js';
 import { createLogger } from '../../common/log.js';
 import { asList } from '../../schemas/chassis.js';
@@ -14,18 +14,16 @@ import { type SouthboundView, southboundAccess, watchSouthbound } from '../verif
 
 export const log = createLogger('ovn-chassis');
 
-/** One command of the controller: its name, what it does, its examples, options and run (resolving with the exit code). */
+/** One command of the controller: its name, and how it joins the parser (its description, examples, options and run, resolving with the exit code). */
 export interface Command {
   name: string;
-  describe: string;
-  examples: [string, string][];
   register(y: Argv, done: (code: number) => void): Argv;
 }
 
 /** A command whose options `builder` adds (after the common ones) and whose run receives them, typed. */
 export function command<T>(name: string, describe: string, examples: [string, string][], builder: (y: Argv) => Argv<T>, run: (a: T) => Promise<number> | number): Command {
   return {
-    name, describe, examples,
+    name,
     register: (y, done) => y.command(name, describe, (b) => {
       for (const [cmd, what] of examples) b.example(cmd, what);
       const built = builder(b.epilog(EXIT_STATUS));
@@ -93,11 +91,6 @@ export async function southbound(fleet: Fleet, what: string): Promise<Southbound
 /** Every inventory host's system-id → its name. */
 export function systemIdsOf(fleet: Fleet): Map<string, string> {
   return new Map(fleet.hosts.map((h) => [h.chassis.systemId, h.name]));
-}
-
-/** A command's result on stdout: the versioned JSON envelope with --json, else the text. */
-export function print(a: { json: boolean }, command: string, body: object, human: string): void {
-  printResult(a.json, command, body, human);
 }
 
 type Planned = { plan?: { changes: unknown[]; bridges: unknown[]; ports: unknown[]; warnings: string[] }; warnings?: string[] };

@@ -1,9 +1,9 @@
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { diffFleet, fleetExit } from '../fleet.js';
 import { loadFleet } from '../inventory.js';
 import { formatDiff } from '../report.js';
 import { savePlan } from '../saved-plan.js';
-import { changesOf, command, fleetOpts, print, runOpts, selected, view, warningsOf } from './common.js';
+import { changesOf, command, fleetOpts, runOpts, selected, view, warningsOf } from './common.js';
 
 export const diff = command(
   'diff', 'show what apply would change on each node',
@@ -20,7 +20,7 @@ export const diff = command(
     const results = await diffFleet(hosts, runOpts(a), a['allow-system-id-change']);
     if (a.out) savePlan(a.out, fleet, hosts, results);
     const saved = a.out ? `\n\nPlan saved to ${a.out}: apply exactly it with ovn-chassis apply -i ${fleet.source} --plan ${a.out}` : '';
-    print(a, 'diff', { nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), ...(a.out ? { plan: a.out } : {}) }, `${formatDiff(results)}${saved}`);
+    printResult(a.json, 'diff', { nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), ...(a.out ? { plan: a.out } : {}) }, `${formatDiff(results)}${saved}`);
     return fleetExit(results, results.some((r) => r.ok && !r.value.plan.inSync) ? EXIT.CHANGES : EXIT.OK);
   },
 );

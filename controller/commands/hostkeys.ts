@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { type NodeResult, fleetExit, forEachHost } from '../fleet.js';
 import { type HostKeyResult, type ScannedKey, judgeHostKey, knownHostsLine, scanHostKey } from '../hostkeys.js';
 import { loadFleet } from '../inventory.js';
@@ -8,7 +8,7 @@ import { Progress } from '../progress.js';
 import { failed } from '../report.js';
 import { expandHome, fingerprint } from '../transport/known-hosts.js';
 import { ControllerError } from '../errors.js';
-import { command, confirmOrCancel, writeOpts, log, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, log, runOpts, selected, view } from './common.js';
 
 const readKnown = (file: string) => (existsSync(expandHome(file)) ? readFileSync(expandHome(file), 'utf8') : '');
 
@@ -60,7 +60,7 @@ export const hostkeys = command(
       : r.value.state === 'pinned' ? `${r.host}: ${r.value.fingerprint} already trusted`
         : `${r.host}: ${r.value.fingerprint} added to ${r.value.file} (trust on first use)`);
     const changed = results.filter((r) => !r.ok && r.error.code === 'HOST_KEY_CHANGED').length;
-    print(a, 'hostkeys', { knownHosts: [...new Set(scanned.flatMap((r) => (r.ok && r.value.file ? [r.value.file] : [])))], nodes: view(results), added: added.length, changed }, results.map(line).join('\n'));
+    printResult(a.json, 'hostkeys', { knownHosts: [...new Set(scanned.flatMap((r) => (r.ok && r.value.file ? [r.value.file] : [])))], nodes: view(results), added: added.length, changed }, results.map(line).join('\n'));
     return fleetExit(results, EXIT.OK);
   },
 );

@@ -1,13 +1,13 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { tunnelZoneSchema } from '../../schemas/inventory.js';
 import { loadConfigFile } from '../../schemas/load.js';
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { ControllerError } from '../errors.js';
 import { fleetExit } from '../fleet.js';
 import { importFleet, importedInventory } from '../import.js';
 import { loadFleet } from '../inventory.js';
 import { failed } from '../report.js';
-import { command, fleetOpts, print, runOpts, selected, view, warningsOf } from './common.js';
+import { command, fleetOpts, runOpts, selected, view, warningsOf } from './common.js';
 
 export const importCommand = command(
   'import', 'read the nodes\' current chassis config into an inventory file',
@@ -27,7 +27,7 @@ export const importCommand = command(
     if (imported.size > 0) writeFileSync(a.output, importedInventory(fleet, imported), { mode: 0o644 });
     // A warning is part of the result, on stdout and in --json, not only in the log.
     const line = (r: (typeof results)[number]) => (r.ok ? `${r.host}: imported${r.value.warnings.map((w) => `\n  warning: ${w}`).join('')}` : `${r.host}: ${failed(r)}`);
-    print(a, 'import', { nodes: view(results), warnings: warningsOf(results), output: a.output, imported: imported.size }, `${results.map(line).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
+    printResult(a.json, 'import', { nodes: view(results), warnings: warningsOf(results), output: a.output, imported: imported.size }, `${results.map(line).join('\n')}\n\nwrote ${a.output} (${imported.size} of ${results.length} hosts imported)`);
     return fleetExit(results, EXIT.OK);
   },
 );

@@ -1,8 +1,9 @@
+import { printResult } from '../../cli/index.js';
 import { stringify } from 'yaml';
 import { namedIps } from '../../schemas/keys.js';
 import { resolveOnNodes } from '../fleet.js';
 import { type Host, loadFleet } from '../inventory.js';
-import { command, fleetOpts, print, runOpts, selected } from './common.js';
+import { command, fleetOpts, runOpts, selected } from './common.js';
 
 export const render = command(
   'render', 'show each host\'s resulting chassis config',
@@ -14,7 +15,7 @@ export const render = command(
     const resolved = a.resolve ? await resolveOnNodes(hosts.filter((h) => !namedIps(h.chassis.encap.ip)), runOpts(a)) : new Map<string, string[]>();
     const config = (h: Host) => (resolved.has(h.name) ? { ...h.chassis, encap: { ...h.chassis.encap, ip: resolved.get(h.name) } } : h.chassis);
     const nodes = hosts.map((h) => ({ host: h.name, address: h.address, groups: h.groups, transport: h.transport.kind, agent: h.agent, config: config(h) }));
-    print(a, 'render', { nodes }, stringify(Object.fromEntries(hosts.map((h) => [h.name, config(h)]))).trimEnd());
+    printResult(a.json, 'render', { nodes }, stringify(Object.fromEntries(hosts.map((h) => [h.name, config(h)]))).trimEnd());
     return 0;
   },
 );

@@ -1,4 +1,4 @@
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { ControllerError } from '../errors.js';
 import { fleetExit } from '../fleet.js';
 import { connectNorthbound } from '../gateways.js';
@@ -6,7 +6,7 @@ import { loadFleet } from '../inventory.js';
 import { Journal } from '../journal.js';
 import { failed } from '../report.js';
 import { rollbackFleet } from '../rollback.js';
-import { command, confirmOrCancel, writeOpts, print, runOpts, selected, view } from './common.js';
+import { command, confirmOrCancel, writeOpts, runOpts, selected, view } from './common.js';
 
 export const rollback = command(
   'rollback', 'restore nodes\' previous configuration, run their rollback hooks, check the result',
@@ -25,7 +25,7 @@ export const rollback = command(
       const line = (r: (typeof results)[number]) => (r.ok
         ? `${r.host}: restored ${Object.keys(r.value.restored).length} keys from the ${r.value.source}${r.value.unplugged ? `, put ${r.value.unplugged} VIFs back on their old bridges` : ''}, ran ${r.value.hooks} rollback hooks, checked`
         : `${r.host}: ${failed(r)}`);
-      print(a, 'rollback', { nodes: view(results) }, results.map(line).join('\n'));
+      printResult(a.json, 'rollback', { nodes: view(results) }, results.map(line).join('\n'));
       return fleetExit(results, EXIT.OK);
     } finally {
       nb?.close();

@@ -1,4 +1,4 @@
-import { EXIT, confirmed } from '../../cli/index.js';
+import { EXIT, confirmed, printResult } from '../../cli/index.js';
 import { logFormat } from '../../common/log.js';
 import { printable } from '../../common/text.js';
 import { NO_CHANGES, addCounts } from '../../schemas/output.js';
@@ -16,7 +16,7 @@ import { failed, formatDiff } from '../report.js';
 import { formatHooks, formatReport, report, rollout as runRollout } from '../rollout.js';
 import { loadPlan, savePlan } from '../saved-plan.js';
 import { vifsByHost } from '../workloads.js';
-import { type FleetArgs, changesOf, command, writeOpts, log, print, refuseInvalid, runOpts, selected, southbound, view, warningsOf } from './common.js';
+import { type FleetArgs, changesOf, command, writeOpts, log, refuseInvalid, runOpts, selected, southbound, view, warningsOf } from './common.js';
 
 /** How long probes may take to answer again after the last node (a VM's path comes back within a second or two). */
 const PROBE_SETTLE_MS = 10_000;
@@ -29,7 +29,7 @@ async function preflightOnly(fleet: Fleet, a: FleetArgs): Promise<number> {
   try {
     const results = await forEachNode(hosts, runOpts(a), new Progress('pre-flight', hosts.length, log), () => 'passed', (host, agent) => checkNode(host, agent, sb, log, across.get(host.name)));
     const nodes = results.map((r) => (r.ok ? { host: r.host, ok: true, ms: r.ms, preflight: r.value } : r));
-    print(a, 'rollout', { outcome: 'checked', nodes, changes: NO_CHANGES, warnings: [] }, results.map((r) => (r.ok ? `${r.host}: ${r.value}` : `${r.host}: ${failed(r)}`)).join('\n'));
+    printResult(a.json, 'rollout', { outcome: 'checked', nodes, changes: NO_CHANGES, warnings: [] }, results.map((r) => (r.ok ? `${r.host}: ${r.value}` : `${r.host}: ${failed(r)}`)).join('\n'));
     return fleetExit(results, EXIT.OK);
   } finally {
     sb.close();
@@ -78,7 +78,7 @@ export const rollout = command(
       const results = await diffFleet(hosts, runOpts(a), false);
       if (a.out) savePlan(a.out, fleet, hosts, results, batches);
       const lines = [...batches.map((b, i) => `batch ${i + 1}${i === 0 && a.canary ? ' (canary)' : ''}: ${b.join(', ')}`), '', formatDiff(results), ...(a.out ? ['', `Plan saved to ${a.out}: run exactly it with ovn-chassis rollout -i ${fleet.source} --batch ${a.batch} --plan ${a.out}`] : [])];
-      print(a, 'rollout', { outcome: 'planned', batches, nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), ...(a.out ? { plan: a.out } : {}) }, lines.join('\n'));
+      printResult(a.json, 'rollout', { outcome: 'planned', batches, nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), ...(a.out ? { plan: a.out } : {}) }, lines.join('\n'));
       return fleetExit(results, results.some((r) => r.ok && !r.value.plan.inSync) ? EXIT.CHANGES : EXIT.OK);
     }
     if (a.plan && a.limit) throw new ControllerError('USAGE', '--plan names its own hosts; give no --limit with it');
@@ -135,7 +135,7 @@ export const rollout = command(
         const measured = await probes.stop(PROBE_SETTLE_MS);
         const table = formatProbes(measured);
         const human = `${formatReport(nodes)}${table.length ? `\n\nData plane during this run:\n${table.join('\n')}` : ''}\nrollout ${outcome}`;
-        print(a, 'rollout', { outcome, journal: journal.path, nodes, probes: measured, changes: addCounts(nodes.map((n) => n.changes)), warnings: [] }, human);
+        printResult(a.json, 'rollout', { outcome, journal: journal.path, nodes, probes: measured, changes: addCounts(nodes.map((n) => n.changes)), warnings: [] }, human);
         return outcome === 'done' ? EXIT.OK : EXIT.PARTIAL;
       } finally {
         await probes.stop();

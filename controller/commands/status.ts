@@ -1,9 +1,9 @@
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { printable } from '../../common/text.js';
 import { fleetExit, statusFleet } from '../fleet.js';
 import { loadFleet } from '../inventory.js';
 import { formatStatus } from '../report.js';
-import { changesOf, command, fleetOpts, print, runOpts, selected, southbound, view, warningsOf } from './common.js';
+import { changesOf, command, fleetOpts, runOpts, selected, southbound, view, warningsOf } from './common.js';
 
 export const status = command(
   'status', 'per node: in sync or drifted, and registered in the Southbound DB',
@@ -19,7 +19,7 @@ export const status = command(
       const claimed = new Set(fleet.hosts.map((h) => h.chassis.systemId));
       const stale = typeof sb === 'string' ? [] : sb.chassisNames().filter((n) => !claimed.has(n)).sort();
       const down = typeof sb === 'string' ? { error: { code: 'UNREACHABLE', message: sb } } : {};
-      print(a, 'status', { nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), staleChassis: stale, ...down }, formatStatus(results, stale));
+      printResult(a.json, 'status', { nodes: view(results), changes: changesOf(results), warnings: warningsOf(results), staleChassis: stale, ...down }, formatStatus(results, stale));
       if (typeof sb === 'string') {
         process.stderr.write(`ovn-chassis: ${printable(sb)}\n`);
         return EXIT.ERROR;

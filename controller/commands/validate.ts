@@ -1,8 +1,8 @@
-import { EXIT } from '../../cli/index.js';
+import { EXIT, printResult } from '../../cli/index.js';
 import { loadFleet } from '../inventory.js';
 import { formatFindings } from '../report.js';
 import { validateFleet } from '../validate.js';
-import { command, inventoryOpts, print } from './common.js';
+import { command, inventoryOpts } from './common.js';
 
 export const validate = command(
   'validate', 'check the inventory and the fleet as a whole',
@@ -11,7 +11,7 @@ export const validate = command(
   (a) => {
     const fleet = loadFleet(a.inventory);
     const findings = validateFleet(fleet);
-    print(a, 'validate', { hosts: fleet.hosts.length, findings }, formatFindings(fleet.source, fleet.hosts.length, findings));
+    printResult(a.json, 'validate', { hosts: fleet.hosts.length, findings }, formatFindings(fleet.source, fleet.hosts.length, findings));
     return findings.some((f) => f.level === 'error') ? EXIT.ERROR : EXIT.OK;
   },
 );

@@ -11,17 +11,18 @@ const facts = { hostname: 'cmp-1', fqdn: 'cmp-1.example', addresses: [], ovnVers
 const good = { mtus: [{ ip: '10.0.0.5', iface: 'eth1', mtu: 1500 }], peers: [{ ip: '10.0.0.6', ok: true }], novaHost: 'cmp-1' };
 
 describe('pre-flight (pure)', () => {
-  it('pings a few peers, gateways first, each node its own sample: in a large fleet no peer is pinged by every node', () => {
-    const fleet = Array.from({ length: 1000 }, (_, i) => ({ ip: `10.1.${Math.floor(i / 250)}.${i % 250}`, gateway: i < 3 }));
+  it('pings a few peers, gateways first, each node its own sample: across a fleet no peer is pinged by every node', () => {
+    const fleet = Array.from({ length: 400 }, (_, i) => ({ ip: `10.1.${Math.floor(i / 250)}.${i % 250}`, gateway: i < 3 }));
     const mine = peersToCheck('cmp-7', fleet);
     expect(mine).toHaveLength(MAX_PEERS);
     expect(mine.slice(0, 3).sort()).toEqual(['10.1.0.0', '10.1.0.1', '10.1.0.2']);
     expect(peersToCheck('cmp-7', fleet)).toEqual(mine);
     const pings = new Map<string, number>();
-    for (let n = 0; n < 1000; n++) for (const ip of peersToCheck(`cmp-${n}`, fleet.filter((p) => !p.gateway))) pings.set(ip, (pings.get(ip) ?? 0) + 1);
-    // 1000 nodes × 8 pings spread over 997 peers: about 8 each, none near 1000.
-    expect(Math.max(...pings.values())).toBeLessThan(40);
-    expect(pings.size).toBeGreaterThan(900);
+    const computes = fleet.filter((p) => !p.gateway);
+    for (let n = 0; n < 400; n++) for (const ip of peersToCheck(`cmp-${n}`, computes)) pings.set(ip, (pings.get(ip) ?? 0) + 1);
+    // 400 nodes × 8 pings spread over 397 peers: about 8 each, none near 400; almost every peer is checked by some node.
+    expect(Math.max(...pings.values())).toBeLessThan(30);
+    expect(pings.size).toBeGreaterThan(390);
   });
 
   it('asks for a ping whose outer packet is the tenant MTU plus Geneve\'s headers, to the other chassis of the same family', () => {

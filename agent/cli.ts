@@ -9,6 +9,8 @@ import { checkPrivateFile } from './files.js';
 import { DEFAULT_SYSTEM_ID_CONF, apply, planFor, rollback } from './apply.js';
 import { openBackend } from './backends/open.js';
 import { Daemon } from './daemon.js';
+import type { PullOptions } from './pull.js';
+import { hostNameSchema } from '../schemas/config-db.js';
 import { AgentError } from './errors.js';
 import { MIDONET_HOST_ID_FILES, gatherFacts } from './facts.js';
 import { createLogger } from '../common/log.js';
@@ -61,6 +63,25 @@ function stateOpts<T>(y: Argv<T>) {
 
 const systemIdConfOpt = <T>(y: Argv<T>) => y.option('system-id-conf', { type: 'string', default: DEFAULT_SYSTEM_ID_CONF, describe: 'updated on an allowed system-id change, where it exists' });
 const midonetOpt = <T>(y: Argv<T>) => y.option('midonet-host-id-file', { type: 'string', array: true, describe: 'where to read a MidoNet host id (default: MidoNet\'s own files)' });
+/** Pull mode's options: where the config database is, who this node is there, and the TLS files for ssl: members. */
+const pullOpts = <T>(y: Argv<T>) => y
+  .option('pull', { type: 'string', describe: 'take the desired config from the config database at these endpoints (tcp:, ssl:, unix:; comma-separated members or relays)' })
+  .option('host', { type: 'string', describe: 'with --pull: this node\'s name in the inventory (the only row it takes)' })
+  .option('pull-ssl-key', { type: 'string', describe: 'with --pull: client private key for ssl: members' })
+  .option('pull-ssl-cert', { type: 'string', describe: 'with --pull: client certificate for ssl: members' })
+  .option('pull-ssl-ca', { type: 'string', describe: 'with --pull: CA certificate the members must chain to' });
+
+interface PullArgs { pull: string; host: string; 'pull-ssl-key'?: string | undefined; 'pull-ssl-cert'?: string | undefined; 'pull-ssl-ca'?: string | undefined }
+
+function pullFrom(a: PullArgs): PullOptions {
+  const tlsGiven = [a['pull-ssl-key'], a['pull-ssl-cert'], a['pull-ssl-ca']];
+  const ssl = a.pull.split(',').some((e) => e.trim().startsWith('ssl:'));
+  if (ssl && tlsGiven.some((f) => !f)) throw new AgentError('USAGE', `--pull ${a.pull} names ssl: members: give --pull-ssl-key, --pull-ssl-cert and --pull-ssl-ca`);
+  const [key, cert, ca] = tlsGiven as string[];
+  if (key) checkPrivateFile(key, 'the config database\'s client key');
+  return { endpoints: a.pull, host: check(hostNameSchema, a.host, '--host'), ...(key && cert && ca ? { tls: { key, cert, ca } } : {}) };
+}
+
 const configOpt = <T>(y: Argv<T>, describe = 'chassis config file (YAML or JSON), - for stdin') => y.option('config', { type: 'string', demandOption: true, describe });
 const allowIdOpt = <T>(y: Argv<T>) => y.option('allow-system-id-change', { type: 'boolean', default: false, describe: 'allow a new system-id (a new chassis; the old one is stranded)' });
 
@@ -191,10 +212,16 @@ export function main(argv: string[]): Promise<number> {
           printResult(a.json, 'rollback', res, `${skipped}restored from ${res.snapshot}:\n  ${lines.join('\n  ')}${res.warnings.map((w) => `\n! warning: ${w}`).join('')}`);
         });
       })
-      .command('serve', DESCRIPTIONS.serve, (y) => described('serve', [['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run']],
-        midonetOpt(systemIdConfOpt(stateOpts(configOpt(backendOpts(y), 'chassis config file (YAML or JSON), kept applied'))))), async (a) => {
+      .command('serve', DESCRIPTIONS.serve, (y) => described('serve', [
+        ['$0 serve --config /etc/ovn-chassis/chassis.yaml', 'the daemon the agent image and unit run'],
+        ['$0 serve --pull tcp:10.0.0.1:6645,tcp:10.0.0.2:6645,tcp:10.0.0.3:6645 --host cmp-1', 'pull mode: keep this host\'s row of the config database applied'],
+      ], pullOpts(midonetOpt(systemIdConfOpt(stateOpts(backendOpts(y)))))
+        .option('config', { type: 'string', describe: 'chassis config file (YAML or JSON), kept applied (or --pull)' })), async (a) => {
+        if ((a.config === undefined) === (a.pull === undefined)) throw new AgentError('USAGE', 'give either --config FILE or --pull ENDPOINTS --host NAME');
+        if (a.pull !== undefined && !a.host) throw new AgentError('USAGE', '--pull needs --host: this node\'s name in the inventory, whose row it takes');
         const daemon = new Daemon({
-          config: appliedConfig(a.config),
+          ...(a.config !== undefined ? { config: appliedConfig(a.config) } : {}),
+          ...(a.pull !== undefined ? { pull: pullFrom(a as PullArgs) } : {}),
           backend: backendFrom(a),
           stateDir: a['state-dir'],
           socketPath: socketOf(a),

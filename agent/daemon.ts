@@ -1,7 +1,8 @@
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import type { ChassisConfig } from '../schemas/chassis.js';
+import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { check } from '../schemas/load.js';
 import type { AgentBackend } from '../schemas/backend.js';
 import { apply, planFor } from './apply.js';
 import { hasChanges } from './diff.js';
@@ -11,11 +12,16 @@ import type { Logger } from '../common/log.js';
 import { localNode } from './node.js';
 import { AgentError } from './errors.js';
 import { RpcSession, serveLines } from './rpc.js';
+import { type PullOptions, PullLink, type PullStatus, judgeDesired } from './pull.js';
+import type { Row } from '../ovsdb/index.js';
 import { agentSocketIn, connectServing } from './serving.js';
 import type { Backend } from './state.js';
 
 export interface ServeOptions {
-  config: ChassisConfig;
+  /** The config to keep applied; none with `pull` (the config database's row is, once it comes). */
+  config?: ChassisConfig;
+  /** Pull mode: take the desired config from the config database, and report there. */
+  pull?: PullOptions;
   backend: AgentBackend;
   stateDir: string;
   socketPath?: string;
@@ -46,6 +52,11 @@ export class Daemon {
   /** Set once the desired config has been in place: from then on a write here is a drift repair. */
   private converged = false;
   private readonly stopHooks: (() => void)[] = [];
+  private pullLink: PullLink | undefined;
+  /** Pull mode: the generation taken and not yet applied. */
+  private pending: number | undefined;
+  /** Pull mode: the generation in force on the node (0: none yet), kept in pulled.json across restarts. */
+  private applied = 0;
 
   constructor(opts: ServeOptions) {
     this.opts = opts;
@@ -66,9 +77,14 @@ export class Daemon {
       other.destroy();
       throw new AgentError('REFUSED', `another agent already serves on ${this.socketPath}; two would fight over the node`);
     }
+    if (this.opts.pull) this.resumePulled();
     await this.persist();
     this.backend = await openBackend(this.opts.backend, { reconnect: true });
     await this.reconcile('start');
+    if (this.opts.pull) {
+      this.pullLink = new PullLink(this.opts.pull, this.log, (rows) => void this.onDesiredRows(rows));
+      this.pullLink.start();
+    }
     this.stopHooks.push(
       await this.backend.watch((e) => {
         if (e.kind === 'lost') this.log.warn({ err: e.why }, 'lost the node\'s OVSDB; trying again');
@@ -83,6 +99,7 @@ export class Daemon {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     for (const h of this.stopHooks) h();
+    await this.pullLink?.stop();
     await new Promise((r) => (this.server ? this.server.close(r) : r(undefined)));
     rmSync(this.socketPath, { force: true });
     await this.running;
@@ -93,6 +110,53 @@ export class Daemon {
     const path = join(this.opts.stateDir, 'desired.json');
     if (this.desired) await writeFileAtomic(path, `${JSON.stringify(this.desired, null, 2)}\n`);
     else rmSync(path, { force: true });
+  }
+
+  private get pulledPath(): string {
+    return join(this.opts.stateDir, 'pulled.json');
+  }
+
+  /** After a restart in pull mode: the config last taken is kept applied (the database may be away) and no older generation is taken. */
+  private resumePulled(): void {
+    const host = this.opts.pull?.host;
+    if (existsSync(this.pulledPath)) {
+      const saved = JSON.parse(readFileSync(this.pulledPath, 'utf8')) as { host?: unknown; applied?: unknown };
+      if (saved.host === host && typeof saved.applied === 'number') this.applied = saved.applied;
+    }
+    const desired = join(this.opts.stateDir, 'desired.json');
+    if (this.applied > 0 && existsSync(desired)) this.desired = check(chassisConfigSchema, JSON.parse(readFileSync(desired, 'utf8')), desired);
+  }
+
+  /** Pull mode: the host's Desired row changed; a refused row leaves the node and the config kept as they are. */
+  private async onDesiredRows(rows: Row[]): Promise<void> {
+    const j = judgeDesired(rows, this.opts.pull?.host as string, this.applied);
+    if (j.kind === 'none') return;
+    if (j.kind === 'refuse') {
+      this.log.warn({ event: 'refused', generation: j.generation }, j.why);
+      await this.pullLink?.report({ generation: j.generation, applied: this.applied, verdict: 'refused', error: j.why });
+      return;
+    }
+    if (j.generation === this.pending || (j.generation === this.applied && this.desired && this.pending === undefined && this.converged)) return;
+    this.log.info({ event: 'published', generation: j.generation }, `took desired generation ${j.generation}`);
+    this.desired = j.config;
+    this.pending = j.generation;
+    await this.persist();
+    this.schedule('published', 0);
+  }
+
+  /** Pull mode: what a reconcile came to, in the host's Status row. */
+  private async reportReconcile(generation: number | undefined, outcome: { ok: true; encapIps?: string[] } | { ok: false; code?: string; error: string }): Promise<void> {
+    if (!this.pullLink || generation === undefined) return;
+    let status: PullStatus;
+    if (outcome.ok) {
+      this.applied = generation;
+      if (this.pending === generation) this.pending = undefined;
+      await writeFileAtomic(this.pulledPath, `${JSON.stringify({ host: this.opts.pull?.host, applied: generation })}\n`);
+      status = { generation, applied: generation, verdict: 'applied', ...(outcome.encapIps ? { encapIps: outcome.encapIps } : {}) };
+    } else {
+      status = { generation, applied: this.applied, verdict: outcome.code === 'REFUSED' || outcome.code === 'INVALID_CONFIG' ? 'refused' : 'failed', error: outcome.error };
+    }
+    await this.pullLink.report(status);
   }
 
   private schedule(reason: string, delayMs = 20): void {
@@ -137,14 +201,17 @@ export class Daemon {
 
   private async reconcileOnce(reason: string): Promise<void> {
     const desired = this.desired;
+    const generation = this.pending ?? (this.applied > 0 ? this.applied : undefined);
     if (!desired) {
-      this.log.info({ event: 'ignored', reason }, 'paused since a rollback: not re-applying until the next apply');
+      if (this.opts.pull) this.log.info({ event: 'waiting', reason }, 'no desired config yet: waiting for this host\'s row in the config database');
+      else this.log.info({ event: 'ignored', reason }, 'paused since a rollback: not re-applying until the next apply');
       return;
     }
     try {
       const { plan } = await planFor(this.backend, desired);
       if (!hasChanges(plan)) {
         this.converged = true;
+        await this.reportReconcile(generation, { ok: true, ...(plan.resolvedEncapIp ? { encapIps: plan.resolvedEncapIp } : {}) });
         return;
       }
       if (this.converged && plan.changes.length > 0) {
@@ -161,8 +228,11 @@ export class Daemon {
       this.converged = true;
       if (res.applied) this.log.info({ event: 'applied', reason, changes: res.plan.changes.length, attempts: res.attempts }, 'desired config applied');
       for (const w of res.warnings) this.log.warn({ event: 'warning', reason }, w);
+      await this.reportReconcile(generation, { ok: true, ...(res.plan.resolvedEncapIp ? { encapIps: res.plan.resolvedEncapIp } : {}) });
     } catch (err) {
-      this.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'reconcile failed; will retry');
+      const code = (err as { code?: string }).code;
+      this.log.error({ err: (err as Error).message, code }, 'reconcile failed; will retry');
+      await this.reportReconcile(generation, { ok: false, error: (err as Error).message, ...(code ? { code } : {}) });
       this.schedule('retry', RETRY_MS);
     }
   }
@@ -195,6 +265,7 @@ export class Daemon {
           await this.persist();
           this.log.warn({ event: 'paused' }, 'a rollback restored earlier values: keeping no config applied until the next apply');
         },
+        ...(this.opts.pull ? { configFrom: `the config database (${this.opts.pull.endpoints})` } : {}),
         exclusive: (write) => this.exclusive(write),
       });
       sock.on('error', () => sock.destroy());

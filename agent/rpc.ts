@@ -35,9 +35,14 @@ export interface AgentContext {
   onRestored?: () => Promise<void>;
   /** The agent serves (the daemon), rather than answering one conversation. */
   serving?: boolean;
+  /** Pull mode: where the kept config comes from; apply, rollback and restore over RPC are refused (they would fight it). */
+  configFrom?: string;
   /** Runs a write so that nothing else writes the node meanwhile (the daemon's reconcile loop). */
   exclusive?: <T>(write: () => Promise<T>) => Promise<T>;
 }
+
+/** The methods that change the config a pulling agent keeps: its config database decides it, not RPC. */
+const CONFIG_WRITES = new Set<RpcMethod>(['apply', 'rollback', 'restore']);
 
 /** One client's conversation: hello first, then any request, answered in order. */
 export class RpcSession {
@@ -63,6 +68,9 @@ export class RpcSession {
     const req = parsed.request;
     try {
       if (req.method !== 'hello' && !this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
+      if (this.ctx.configFrom && CONFIG_WRITES.has(req.method)) {
+        throw new AgentError('REFUSED', `this agent takes its config from ${this.ctx.configFrom}, and would undo a ${req.method} sent over RPC: publish the config instead (ovn-chassis publish)`);
+      }
       const result = await (this.handlers[req.method] as (p: unknown) => Promise<unknown>)(req.params);
       // The agent holds its own answers to the protocol: a field the table does not carry fails here, in every agent test, not in the controller.
       const checked = METHODS[req.method].result.safeParse(result);

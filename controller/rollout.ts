@@ -339,7 +339,11 @@ export function report(records: JournalRecord[], hosts: string[]): NodeReport[] 
   });
 }
 
-export function formatReport(nodes: NodeReport[]): string {
+/** A node's line in the report: a pushed rollout's (from the journal) or a pulled one's. */
+type Reported = Pick<NodeReport, 'host' | 'changes'> & { state: string; steps: { step: string; ok?: boolean | undefined; ms?: number; detail?: string; error?: string }[] };
+
+/** `counted`: the changes are known (a pulled rollout's agents do not say what they changed). */
+export function formatReport(nodes: Reported[], counted = true): string {
   const lines: string[] = [];
   for (const n of nodes) {
     lines.push(`${n.host}: ${n.state}`);
@@ -347,6 +351,6 @@ export function formatReport(nodes: NodeReport[]): string {
   }
   const count = (st: string) => nodes.filter((n) => n.state === st).length;
   lines.push('', `${count('done')} done, ${count('failed')} failed, ${count('pending')} not yet started (of ${nodes.length})`);
-  lines.push(`changed: ${formatCount(addCounts(nodes.map((n) => n.changes)))}`);
+  if (counted) lines.push(`changed: ${formatCount(addCounts(nodes.map((n) => n.changes)))}`);
   return lines.join('\n');
 }

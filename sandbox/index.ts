@@ -19,3 +19,4 @@ export * from './systemd-node.js';
 export * from './tcp-proxy.js';
 export * from './pki.js';
 export * from './modes.js';
+export * from './config-db.js';

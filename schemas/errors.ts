@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   JOURNAL_FAILED: { meaning: 'the rollout journal could not be written or read' },
   PREFLIGHT_FAILED: { meaning: 'a node is not ready to migrate (MTU, tunnel reach, nova\'s host name, versions, gateways left)' },
   DRAIN_FAILED: { meaning: 'a gateway\'s router ports could not be moved to the other gateways, or back' },
+  PUBLISH_CONFLICT: { meaning: 'another publish wrote a host\'s desired row between this one\'s read and write; nothing was written', hint: 'publish again: it starts from what the config database holds now' },
+  NOT_APPLIED: { meaning: 'a pulling agent did not report the published config applied in time', hint: 'ovn-chassis status -i INVENTORY --pull, then the agent\'s own log on the node (ovn-chassis-agent serve --pull)' },
   INTERNAL: { meaning: 'a fault of this tool', hint: 'please report it with the command and its --log-json output' },
 } as const satisfies Record<string, { meaning: string; hint?: string }>;
 

@@ -113,6 +113,8 @@ export const inventorySchema = z
       /** The namespace of the UUIDv5 system-ids given to hosts that name none. */
       systemIdNamespace: z.guid('is not a UUID').optional(),
     }),
+    /** Pull mode: the config database's members or relays (tcp:, ssl: with ovn.tls, unix:), where publish writes and agents pull (docs/pull.md). */
+    configDb: endpoints.optional(),
     defaults: layerSchema.optional(),
     groups: z.record(name('group'), layerSchema).optional(),
     hosts: z.record(name('host'), hostSchema),
@@ -133,6 +135,10 @@ export const inventorySchema = z
       if (ssl.length > 0 && !inv.ovn.tls) {
         ctx.addIssue({ code: 'custom', message: `names ssl: endpoints (${ssl.join(', ')}) but ovn.tls gives the controller no privateKey, certificate and caCert to connect with`, path: ['ovn', which], input: inv.ovn[which] });
       }
+    }
+    const sslConfigDb = asList(inv.configDb ?? []).filter((e) => e.startsWith('ssl:'));
+    if (sslConfigDb.length > 0 && !inv.ovn.tls) {
+      ctx.addIssue({ code: 'custom', message: `names ssl: endpoints (${sslConfigDb.join(', ')}) but ovn.tls gives the controller no privateKey, certificate and caCert to connect with`, path: ['configDb'], input: inv.configDb });
     }
     for (const [h, host] of Object.entries(inv.hosts)) {
       (host.groups ?? []).forEach((g, i) => {

@@ -67,6 +67,15 @@ const verdict = z.strictObject({
   why: z.string().optional(),
 });
 
+const pulledStatus = z.strictObject({
+  state: z.enum(['unpublished', 'outdated', 'pending', 'refused', 'failed', 'applied']),
+  published: z.number().int().optional(),
+  applied: z.number().int().optional(),
+  error: z.string().optional(),
+  agent: z.string().optional(),
+  seenS: z.number().optional(),
+});
+
 const counted = { changes: changeCountSchema, warnings: z.array(z.string()) };
 
 const finding = z.strictObject({ level: z.enum(['error', 'warning']), check: z.string(), message: z.string(), hosts: z.array(z.string()) });
@@ -93,7 +102,12 @@ const RESULTS = {
   'ovn-chassis render': { nodes: z.array(z.strictObject({ host: z.string(), address: z.string(), groups: z.array(z.string()), transport: z.string(), agent: z.unknown(), config: chassisConfigSchema })) },
   'ovn-chassis diff': { nodes: nodes({ plan: planViewSchema, changes: changeCountSchema }), ...counted, plan: z.string().optional() },
   'ovn-chassis apply': { nodes: nodes({ applied: z.boolean(), plan: planViewSchema, changes: changeCountSchema, warnings: z.array(z.string()), previousSystemId: z.string().optional(), verdict: verdict.optional() }), ...counted },
-  'ovn-chassis status': { nodes: nodes({ plan: planViewSchema, changes: changeCountSchema, verdict }), ...counted, staleChassis: z.array(z.string()) },
+  'ovn-chassis status': {
+    // Pull mode reads each host's rows in the config database instead of its node.
+    nodes: z.union([nodes({ plan: planViewSchema, changes: changeCountSchema, verdict }), nodes({ pull: pulledStatus, verdict })]),
+    ...counted,
+    staleChassis: z.array(z.string()),
+  },
   'ovn-chassis rollout': {
     outcome: z.enum(['done', 'failed', 'stopped', 'planned', 'checked']),
     journal: z.string().optional(),
@@ -103,6 +117,7 @@ const RESULTS = {
     ...counted,
     plan: z.string().optional(),
   },
+  'ovn-chassis publish': { nodes: z.array(z.strictObject({ host: z.string(), generation: z.number().int(), changed: z.boolean(), previous: z.number().int().optional() })), published: z.number().int() },
   'ovn-chassis rollback': { nodes: nodes({ restored: z.record(z.string(), z.string().nullable()), unplugged: z.number(), hooks: z.number(), source: z.enum(['journal', 'agent snapshot']) }) },
   'ovn-chassis import': { nodes: nodes({ fields: z.record(z.string(), z.unknown()), warnings: z.array(z.string()) }), warnings: z.array(z.string()), output: z.string(), imported: z.number() },
   'ovn-chassis agent': {

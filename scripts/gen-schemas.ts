@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JSON_SCHEMAS, renderJsonSchema } from '../schemas/json-schema.js';
 import { UNIT_NAME, agentUnit } from '../agent/unit.js';
+import { CONFIG_DB_FILE, renderConfigDbSchema } from '../schemas/config-db.js';
 import { GENERATED_DOCS, withGenerated } from './lib/generated-docs.js';
 
 const root = join(import.meta.dirname, '..', '..', 'schemas');
@@ -11,6 +12,10 @@ for (const [file, schema] of Object.entries(JSON_SCHEMAS)) {
   writeFileSync(join(root, file), renderJsonSchema(schema, file.replace('.schema.json', '')));
   process.stdout.write(`wrote schemas/${file}\n`);
 }
+
+// Pull mode's database schema, for ovsdb-tool create-cluster.
+writeFileSync(join(root, CONFIG_DB_FILE), renderConfigDbSchema());
+process.stdout.write(`wrote schemas/${CONFIG_DB_FILE}\n`);
 
 // The manual's tables of chassis settings and error codes come from the code's own tables.
 for (const section of GENERATED_DOCS) {

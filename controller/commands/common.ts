@@ -39,18 +39,27 @@ export function inventoryOpts(y: Argv) {
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout (versioned; schemas/output/)' });
 }
 
+/** Which hosts a command takes. */
+export function limitOpt<T>(y: Argv<T>) {
+  return y.option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' });
+}
+
+/** The option of commands that change something, and ask first at a terminal. */
+export function yesOpt<T>(y: Argv<T>) {
+  return y.option('yes', { type: 'boolean', default: false, describe: 'do not ask before changing anything (asked only at a terminal)' });
+}
+
 /** The options of commands that reach nodes. */
 export function fleetOpts(y: Argv) {
-  return inventoryOpts(y)
-    .option('limit', { alias: 'l', type: 'string', describe: 'hosts, groups or globs (a,b or a:b; !x excludes, &x intersects)' })
+  return limitOpt(inventoryOpts(y))
     .option('concurrency', { type: 'number', default: 20, describe: 'nodes worked on at once' })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds one node may take' })
     .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'state of in-process (local transport) agents' });
 }
 
-/** The options of commands that change something, and ask first at a terminal. */
+/** The options of commands that change nodes: the fleet's, and --yes. */
 export function writeOpts(y: Argv) {
-  return fleetOpts(y).option('yes', { type: 'boolean', default: false, describe: 'do not ask before changing anything (asked only at a terminal)' });
+  return yesOpt(fleetOpts(y));
 }
 
 export type FleetArgs = { inventory: string; json: boolean; limit?: string | undefined; concurrency: number; timeout: number; 'state-dir': string };
@@ -116,4 +125,26 @@ export function warningsOf<T extends object>(results: NodeResult<T>[]): string[]
     const v = r.value as Planned;
     return [...new Set([...(v.plan?.warnings ?? []), ...(v.warnings ?? [])])].map((w) => `${r.host}: ${w}`);
   });
+}
+
+/**
+ * Ctrl-C or SIGTERM during a rollout: stop after the batch in flight (a second
+ * one aborts at once). `requested` says whether it was asked; `release` stops listening.
+ */
+export function stopBetweenBatches(howToResume: string): { requested: () => boolean; release: () => void } {
+  let stop = false;
+  const onSignal = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write(`ovn-chassis: stopping after the batch in flight (again to abort at once; ${howToResume})\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => stop,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }

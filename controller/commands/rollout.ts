@@ -16,7 +16,8 @@ import { failed, formatDiff } from '../report.js';
 import { formatHooks, formatReport, report, rollout as runRollout } from '../rollout.js';
 import { loadPlan, savePlan } from '../saved-plan.js';
 import { vifsByHost } from '../workloads.js';
-import { type FleetArgs, changesOf, command, writeOpts, log, refuseInvalid, runOpts, selected, southbound, view, warningsOf } from './common.js';
+import { rolloutPulled } from './rollout-pulled.js';
+import { type FleetArgs, changesOf, command, writeOpts, log, refuseInvalid, runOpts, selected, southbound, stopBetweenBatches, view, warningsOf } from './common.js';
 
 /** How long probes may take to answer again after the last node (a VM's path comes back within a second or two). */
 const PROBE_SETTLE_MS = 10_000;
@@ -42,6 +43,7 @@ export const rollout = command(
     ['$0 rollout -i inventory.yaml --batch 10% --canary 1 --bindings ports.json', 'migrate in batches, moving each VM\'s tap onto br-int'],
     ['$0 rollout -i inventory.yaml --batch 10% --preflight-only', 'every node\'s pre-flight checks; nothing is changed'],
     ['$0 rollout -i inventory.yaml --batch 10% --resume', 'continue the rollout the journal records'],
+    ['$0 rollout -i inventory.yaml --batch 10% --pull', 'pull mode: publish batch by batch; run again from any machine to resume'],
   ],
   (y) => writeOpts(y)
     .option('batch', {
@@ -64,12 +66,15 @@ export const rollout = command(
     .option('plan-max-age', { type: 'number', default: 24, describe: 'hours after which a saved plan is refused' })
     .option('preflight-only', { type: 'boolean', default: false, describe: 'run every selected node\'s pre-flight checks (and the fleet-wide ones) and change nothing' })
     .option('drain', { type: 'boolean', default: true, describe: 'move a gateway\'s router ports to the other gateways before its hooks, and back after it verifies (--no-drain: do not)' })
-    .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' }),
+    .option('bindings', { type: 'string', describe: 'the VM ports to move onto br-int, per host (openstack port show -f json output, or {port, mac, vm, host, tap})' })
+    .option('pull', { type: 'boolean', default: false, describe: 'pull mode: publish each batch in the config database and wait for its agents\' status rows; resumes from any machine' })
+    .option('apply-timeout', { type: 'number', default: 120, describe: 'with --pull: seconds an agent has to report its generation applied' }),
   async (a) => {
     if (!Number.isInteger(a['max-failures']) || a['max-failures'] < 0) throw new ControllerError('USAGE', `--max-failures ${a['max-failures']}: expected 0 or more`);
     if (!(a.pause >= 0)) throw new ControllerError('USAGE', `--pause ${a.pause}: expected 0 or more seconds`);
     const fleet = loadFleet(a.inventory);
     refuseInvalid(fleet);
+    if (a.pull) return rolloutPulled(fleet, a);
     const vifs = a.bindings ? vifsByHost(loadBindings(a.bindings), fleet.hosts, a.bindings) : undefined;
     if (a['preflight-only']) return preflightOnly(fleet, a);
     if (a['plan-only']) {
@@ -85,16 +90,9 @@ export const rollout = command(
     const loaded = a.plan ? loadPlan(a.plan, fleet, a['plan-max-age']) : undefined;
     if (loaded && !loaded.plan.batches) throw new ControllerError('REFUSED', `plan ${a.plan} has no batches (diff -o made it): make a rollout plan with rollout --plan-only -o; nothing was changed`);
     const journal = Journal.open(a.journal, a.resume);
-    let stop = false;
+    const stop = stopBetweenBatches('--resume continues');
     // At a terminal, a live line beneath the step lines: nodes done of those this run has to do, failures, elapsed, ETA.
     let progress: Progress | undefined;
-    const onSignal = () => {
-      if (stop) process.exit(130);
-      stop = true;
-      process.stderr.write('ovn-chassis: stopping after the batch in flight (again to abort at once; --resume continues)\n');
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     try {
       const sb = await southbound(fleet, 'verify each node');
       const nb = a.drain && fleet.hosts.some((h) => h.chassis.gateway) ? await connectNorthbound(fleet.inventory).catch((err) => {
@@ -127,7 +125,7 @@ export const rollout = command(
             else log.info({ op: 'rollout' }, text.trim());
           },
           onNode: (_host, ok) => progress?.count(ok),
-          stopRequested: () => stop,
+          stopRequested: stop.requested,
           confirm: () => confirmed(a.yes, 'The rollout above will change the nodes of each batch in turn.'),
         });
         const hosts = journal.records.flatMap((r) => (r.type === 'start' ? r.batches.flat() : []));
@@ -143,8 +141,7 @@ export const rollout = command(
         sb.close();
       }
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.release();
       await journal.close();
     }
   },

@@ -3,15 +3,20 @@ import { printable } from '../../common/text.js';
 import { fleetExit, statusFleet } from '../fleet.js';
 import { loadFleet } from '../inventory.js';
 import { formatStatus } from '../report.js';
+import { statusPulled } from './status-pulled.js';
 import { changesOf, command, fleetOpts, runOpts, selected, southbound, view, warningsOf } from './common.js';
 
 export const status = command(
   'status', 'per node: in sync or drifted, and registered in the Southbound DB',
-  [['$0 status -i inventory.yaml', 'per node: in sync or drifted, registered or not; and stale chassis']],
-  fleetOpts,
+  [
+    ['$0 status -i inventory.yaml', 'per node: in sync or drifted, registered or not; and stale chassis'],
+    ['$0 status -i inventory.yaml --pull', 'pull mode: per host, the generation published and applied, its agent, and its chassis'],
+  ],
+  (y) => fleetOpts(y).option('pull', { type: 'boolean', default: false, describe: 'pull mode: read each host\'s rows in the config database, not the nodes' }),
   async (a) => {
     const fleet = loadFleet(a.inventory);
     const hosts = selected(fleet, a.limit);
+    if (a.pull) return statusPulled(fleet, hosts, a.json);
     // The Southbound down is no reason to hide the nodes: each is shown, its registration unproven with why.
     const sb = await southbound(fleet, 'check registration').catch((err: Error) => err.message);
     try {

@@ -5,7 +5,7 @@ import { tempDir } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
 import { inTerminal } from '../support/terminal.js';
 
-const COMMANDS = ['validate', 'render', 'diff', 'apply', 'status', 'rollout', 'rollback', 'agent', 'import', 'hostkeys'];
+const COMMANDS = ['validate', 'render', 'diff', 'apply', 'status', 'rollout', 'rollback', 'publish', 'agent', 'import', 'hostkeys'];
 const AGENT_COMMANDS = ['show', 'diff', 'apply', 'rollback', 'serve', 'health', 'rpc'];
 
 /** The flags a --help lists. */
@@ -60,7 +60,7 @@ describe('each command lists only its own flags, and its usage line names the re
 
   it('the controller: only commands that change something take --yes; rollout\'s usage names --batch', async () => {
     const help = Object.fromEntries(await Promise.all(COMMANDS.map(async (c) => [c, (await runCli(CONTROLLER_BIN, [c, '--help'])).stdout] as const)));
-    expect(COMMANDS.filter((c) => flagsOf(help[c] as string).includes('--yes'))).toEqual(['apply', 'rollout', 'rollback', 'agent', 'hostkeys']);
+    expect(COMMANDS.filter((c) => flagsOf(help[c] as string).includes('--yes'))).toEqual(['apply', 'rollout', 'rollback', 'publish', 'agent', 'hostkeys']);
     expect((help.rollout as string).split('\n')[0]).toBe('ovn-chassis rollout --inventory <inventory> --batch <batch> [options]');
   });
 });

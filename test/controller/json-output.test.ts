@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OUTPUT_API_VERSION, OUTPUT_COMMANDS, type OutputCommand } from '../../schemas/output.js';
-import { OvsdbServer, Sandbox, Sshd, spawnServer, stopPid, tempDir, waitFor } from '../../sandbox/index.js';
+import { OvsdbServer, Sandbox, Sshd, configDbSchemaFile, spawnServer, startPullAgent, stopPid, tempDir, waitFor } from '../../sandbox/index.js';
 import { AGENT_BIN, CONTROLLER_BIN, runCli } from '../support/cli.js';
 
 /**
@@ -91,6 +91,25 @@ describe('--json of every command, against its schema', () => {
     }
     expect((await json('ovn-chassis-agent', ['--version'])).program).toBe('ovn-chassis-agent');
   }, 120_000);
+
+  it('the controller in pull mode: publish, status --pull, rollout --pull', async () => {
+    const configDb = await OvsdbServer.start({ schemas: [configDbSchemaFile()], dir: join(dir, 'config-db') });
+    const node = sandbox.nodes[0]!;
+    const agent = startPullAgent(AGENT_BIN, node, [configDb.unix]);
+    try {
+      const pulled = join(dir, 'pull.yaml');
+      writeFileSync(pulled, stringify({ ...sandbox.inventory(), configDb: [configDb.unix] }));
+      const published = await json('ovn-chassis', ['publish', '-i', pulled]);
+      expect(published.nodes).toEqual([{ host: 'cmp-1', generation: 1, changed: true }]);
+      const rolled = await json('ovn-chassis', ['rollout', '-i', pulled, '--pull', '--batch', '1']);
+      expect(rolled.nodes.map((n: { state: string }) => n.state)).toEqual(['done']);
+      const status = await json('ovn-chassis', ['status', '-i', pulled, '--pull']);
+      expect(status.nodes[0]).toMatchObject({ pull: { state: 'applied', published: 1, applied: 1 }, verdict: { state: 'verified' } });
+    } finally {
+      await stopPid(agent.pid);
+      await configDb.stop();
+    }
+  }, 60_000);
 
   it('every command with a published schema was run above', () => {
     expect([...seen].sort()).toEqual([...OUTPUT_COMMANDS].sort());

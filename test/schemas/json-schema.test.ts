@@ -50,3 +50,11 @@ describe('the manual\'s generated tables', () => {
     expect(listed.sort()).toEqual([...RPC_METHODS].sort());
   });
 });
+
+describe('pull mode\'s database schema', () => {
+  it('schemas/ovn-chassis-config.ovsschema is generated from schemas/config-db.ts and up to date (npm run schemas)', async () => {
+    const { CONFIG_DB_FILE, renderConfigDbSchema } = await import('../../schemas/config-db.js');
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(`schemas/${CONFIG_DB_FILE}`, 'utf8')).toBe(renderConfigDbSchema());
+  });
+});

@@ -15,20 +15,36 @@ import type { Host } from './inventory.js';
 const SYSTEMCTL_TIMEOUT_MS = 60_000;
 export const HEALTHY_WITHIN_MS = 60_000;
 
+/** The config file a pushed-to agent starts from, in its state dir. */
+export const AGENT_CONFIG_FILE = 'chassis.json';
+
 /** Where a host's agent lives on its node: under `agent.installRoot` (default /) for image-based hosts and tests. */
 export function unitPaths(host: Host): { exe: string; previous: string; unit: string; stateDir: string; config: string } {
   const root = host.agent.installRoot ?? '/';
   const exe = join(root, AGENT_EXECUTABLE);
   const stateDir = host.transport.stateDir ?? DEFAULT_STATE_DIR;
-  return { exe, previous: `${exe}.previous`, unit: join(root, 'etc/systemd/system', UNIT_NAME), stateDir, config: join(stateDir, 'chassis.json') };
+  return { exe, previous: `${exe}.previous`, unit: join(root, 'etc/systemd/system', UNIT_NAME), stateDir, config: join(stateDir, AGENT_CONFIG_FILE) };
+}
+
+/**
+ * What an installed agent runs, as a unit or a container: serve, keeping the
+ * config file the controller writes to its state dir applied, or (agent.pull)
+ * the host's row of the config database.
+ */
+export function serveArgv(host: Host, stateDir: string): string[] {
+  const t = host.pull?.tls;
+  const source = host.pull
+    ? ['--pull', host.pull.endpoints.join(','), '--host', host.name, ...(t ? ['--pull-ssl-key', t.privateKey, '--pull-ssl-cert', t.certificate, '--pull-ssl-ca', t.caCert] : [])]
+    : ['--config', join(stateDir, AGENT_CONFIG_FILE)];
+  return ['serve', ...source, ...backendArgs(host.agent), '--state-dir', stateDir];
 }
 
 /** The unit with this node's own paths: its executable, backend and state dir, and the directories it may write. */
 function unitText(host: Host): string {
-  const { exe, stateDir, config } = unitPaths(host);
+  const { exe, stateDir } = unitPaths(host);
   const socketDir = ovsdbSocketDir(host.agent);
   const writable = [...DEFAULT_WRITABLE, stateDir, ...(socketDir ? [socketDir] : [])];
-  return agentUnit([exe, 'serve', '--config', config, ...backendArgs(host.agent), '--state-dir', stateDir], [...new Set(writable)]);
+  return agentUnit([exe, ...serveArgv(host, stateDir)], [...new Set(writable)]);
 }
 
 const said = (r: RunResult) => printable((r.stderr.trim() || r.stdout.trim() || (r.timedOut ? 'no answer in time' : `exit ${r.code}`)).slice(-500));
@@ -113,7 +129,8 @@ export async function installUnit(node: NodeAccess, host: Host, where: string, e
   return afterChange(async () => {
     await node.files.writeAtomic(p.exe, executable, 0o755);
     await node.files.writeAtomic(p.unit, unitText(host), 0o644);
-    await node.files.writeAtomic(p.config, `${JSON.stringify(host.chassis, null, 2)}\n`, 0o600);
+    // A pulling agent takes its config from the config database: no file that could disagree with it.
+    if (!host.pull) await node.files.writeAtomic(p.config, `${JSON.stringify(host.chassis, null, 2)}\n`, 0o600);
     const start = async () => {
       await must(node, where, ['systemctl', 'daemon-reload']);
       await must(node, where, ['systemctl', 'enable', UNIT_NAME]);

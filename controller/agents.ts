@@ -5,9 +5,9 @@ import type Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { DEFAULT_STATE_DIR, type NodeAccess, secureStateDir } from '../agent/index.js';
 import { printable } from '../common/text.js';
-import { DEFAULT_DOCKER_SOCKET, backendArgs, installKind, ovsdbSocketDir } from '../schemas/backend.js';
+import { DEFAULT_DOCKER_SOCKET, installKind, ovsdbSocketDir } from '../schemas/backend.js';
 import { AGENT_IMAGE } from '../schemas/version.js';
-import { type UnitInstall, HEALTHY_WITHIN_MS, installUnit, removeUnit, unitState } from './agent-unit.js';
+import { AGENT_CONFIG_FILE, type UnitInstall, HEALTHY_WITHIN_MS, installUnit, removeUnit, serveArgv, unitState } from './agent-unit.js';
 import { ControllerError, afterChange } from './errors.js';
 import { type RunOptions, connectAgent } from './fleet.js';
 import type { Host } from './inventory.js';
@@ -63,11 +63,13 @@ export function containerSpec(host: Host, image: string): Docker.ContainerCreate
   if (a.backend === 'ovsdb') reach = ovsdbSocketDir(a);
   else if (a.backend === 'docker') reach = a.dockerSocket;
   else throw new ControllerError('INVALID_CONFIG', `${host.name}: a vsctl-backend agent needs ovs-vsctl beside it; install it with agent.install: systemd`);
-  const binds = [`${stateDir}:${stateDir}`, ...(reach ? [`${reach}:${reach}`] : [])];
+  // A pulling agent's PEM files for the config database, read-only at the same paths.
+  const pem = host.pull?.tls ? [...new Set(Object.values(host.pull.tls).map(dirname))].map((d) => `${d}:${d}:ro`) : [];
+  const binds = [`${stateDir}:${stateDir}`, ...(reach ? [`${reach}:${reach}`] : []), ...pem];
   return {
     name: AGENT_CONTAINER,
     Image: image,
-    Cmd: ['serve', '--config', join(stateDir, 'chassis.json'), ...backendArgs(a), '--state-dir', stateDir],
+    Cmd: serveArgv(host, stateDir),
     Healthcheck: { Test: ['CMD', '/usr/bin/ovn-chassis-agent', 'health', '--state-dir', stateDir], Interval: 2e9, Timeout: 5e9, Retries: 5, StartPeriod: 2e9 },
     HostConfig: { NetworkMode: 'host', Binds: binds, RestartPolicy: { Name: 'unless-stopped' } },
     Labels: { 'org.ovn-chassis.agent': image },
@@ -191,7 +193,7 @@ async function ensureImage(docker: Docker, local: Docker, image: string, where: 
 async function writeConfig(node: NodeAccess, host: Host, stateDir: string): Promise<void> {
   if (!(await node.files.lstat(dirname(stateDir)))) await node.files.mkdir(dirname(stateDir), 0o755);
   await secureStateDir(node.files, stateDir);
-  await node.files.writeAtomic(join(stateDir, 'chassis.json'), `${JSON.stringify(host.chassis, null, 2)}\n`, 0o600);
+  if (!host.pull) await node.files.writeAtomic(join(stateDir, AGENT_CONFIG_FILE), `${JSON.stringify(host.chassis, null, 2)}\n`, 0o600);
 }
 
 /** Undefined once healthy; otherwise why not, after at most a minute. */

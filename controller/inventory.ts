@@ -1,5 +1,5 @@
 import { type AgentBackend, agentBackendSchema } from '../schemas/backend.js';
-import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
+import { type ChassisConfig, asList, chassisConfigSchema } from '../schemas/chassis.js';
 import { namedIps } from '../schemas/keys.js';
 import { ConfigError } from '../schemas/errors.js';
 import { type Where, check, formatIssue, loadConfigAt } from '../schemas/load.js';
@@ -11,6 +11,22 @@ import { uuidv5 } from './uuid5.js';
 /** The namespace of generated system-ids when the inventory sets none (fixed: ids must never move). */
 export const DEFAULT_SYSTEM_ID_NAMESPACE = '6f0c3c9e-8f6b-5d6e-9a51-0b6a1f9e3c42';
 
+/** Where a pulling agent finds the config database, and the node's PEM files for its ssl: members (those ovn-controller uses). */
+export interface PullSource {
+  endpoints: string[];
+  tls?: { privateKey: string; certificate: string; caCert: string };
+}
+
+/** A host whose agent pulls: the inventory's configDb, with the node's TLS files when it names ssl: members; or why it cannot pull. */
+function pullOf(inv: Inventory, chassis: ChassisConfig | undefined): PullSource | string {
+  if (!inv.configDb) return 'the inventory names no configDb for the agent to pull from';
+  const endpoints = asList(inv.configDb);
+  if (!endpoints.some((e) => e.startsWith('ssl:'))) return { endpoints };
+  const ssl = chassis?.ssl;
+  if (!ssl || !('privateKey' in ssl)) return `configDb names ssl: members, so the agent needs the node's PEM files: give ssl: {privateKey, certificate, caCert}`;
+  return { endpoints, tls: { privateKey: ssl.privateKey, certificate: ssl.certificate, caCert: ssl.caCert } };
+}
+
 export interface Host {
   name: string;
   address: string;
@@ -21,6 +37,8 @@ export interface Host {
   agent: AgentBackend;
   hooks: Hooks;
   preflight: Preflight;
+  /** Set when the host's installed agent pulls its config (agent.pull). */
+  pull?: PullSource;
 }
 
 export interface Fleet {
@@ -116,8 +134,13 @@ export function resolveFleet(inv: Inventory, source: string, where?: Where): Fle
     if (tr.success && tr.data.kind === 'ssh' && tr.data.via === 'direct' && ag.success && ag.data.backend === 'vsctl') {
       issues.push(`hosts.${name}.transport.via: "direct" needs agent.backend ovsdb (the node's OVSDB socket) or docker, not "vsctl"`);
     }
-    if (chassis.success && tr.success && ag.success && pf.success && addr) {
-      hosts.push({ name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks, preflight: pf.data });
+    const pull = ag.success && ag.data.pull ? pullOf(inv, chassis.success ? chassis.data : undefined) : undefined;
+    if (typeof pull === 'string') say(['hosts', name, 'agent', 'pull'], `hosts.${name}.agent.pull: ${pull}`);
+    if (chassis.success && tr.success && ag.success && pf.success && addr && typeof pull !== 'string') {
+      hosts.push({
+        name, address: addr, groups, vars: (vars ?? {}) as Host['vars'], chassis: chassis.data, transport: tr.data, agent: ag.data, hooks, preflight: pf.data,
+        ...(pull ? { pull } : {}),
+      });
     }
   }
   if (issues.length > 0) throw new ConfigError(source, issues);

@@ -21,6 +21,9 @@ const install = z.enum(['container', 'systemd']).optional();
 /** Where on the node the systemd kind's files go (default /): image-based hosts with a writable root elsewhere. */
 const installRoot = z.string().startsWith('/', 'must be an absolute path').optional();
 
+/** The installed agent takes its desired config from the inventory's configDb (pull mode, docs/pull.md) instead of a file the controller writes. */
+const pull = z.boolean().optional();
+
 /** Which backend a node's agent uses (agent CLI flags, inventory `agent:`). */
 export const agentBackendSchema = z.discriminatedUnion('backend', [
   z.strictObject({
@@ -31,6 +34,7 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
     sslCa: argValue.optional(),
     install,
     installRoot,
+    pull,
     /** The node's Docker API, for install: container. */
     dockerSocket: argValue.optional(),
   }),
@@ -40,8 +44,9 @@ export const agentBackendSchema = z.discriminatedUnion('backend', [
     dockerSocket: argValue.default(DEFAULT_DOCKER_SOCKET),
     install,
     installRoot,
+    pull,
   }),
-  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl'), install, installRoot }),
+  z.strictObject({ backend: z.literal('vsctl'), path: argValue.default('ovs-vsctl'), install, installRoot, pull }),
 ]);
 
 export function installKind(b: AgentBackend): 'container' | 'systemd' {

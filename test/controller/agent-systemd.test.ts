@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildExecutables } from '../../scripts/package.js';
-import { Dockerd, tempDir, waitFor, SystemdNode } from '../../sandbox/index.js';
+import { Dockerd, OvsdbServer, SystemdNode, configDbSchemaFile, run, tempDir, waitFor } from '../../sandbox/index.js';
 import { VERSION } from '../../schemas/version.js';
 import { CONTROLLER_BIN, nodesOf, runCli } from '../support/cli.js';
 
@@ -111,4 +111,29 @@ describe('the systemd kind of the agent on a real systemd node', () => {
     expect(s).toMatchObject({ install: 'no unit' });
     expect(s.agent).toBeUndefined();
   }, 120_000);
+
+  it('install with agent.pull: the unit serves --pull, and a publish reaches the node through the config database', async () => {
+    const configDb = await OvsdbServer.start({ schemas: [configDbSchemaFile()], tcp: true });
+    try {
+      const pulled = join(tempDir('systemd-pull'), 'inventory.yaml');
+      const data = parse(readFileSync(inv, 'utf8')) as Record<string, any>;
+      data.configDb = [configDb.tcp];
+      data.hosts['sd-1'].agent.pull = true;
+      data.hosts['sd-1'].extraExternalIds = { 'ovn-chassis-test-mark': 'pulled' };
+      writeFileSync(pulled, stringify(data));
+      const installed = await runCli(CONTROLLER_BIN, ['agent', 'install', '-i', pulled, '--agent-executable', first, '--json', '--state-dir', tempDir('ctl-state')]);
+      expect(installed.code, `${installed.stdout}\n${installed.stderr}`).toBe(0);
+      expect(await onNode('systemctl', 'show', 'ovn-chassis-agent', '--property=ExecStart')).toMatch(new RegExp(`serve --pull ${configDb.tcp} --host sd-1 `));
+      expect((await node.exec(['test', '-e', '/var/lib/ovn-chassis/chassis.json'])).code).toBe(1);
+      const published = await runCli(CONTROLLER_BIN, ['publish', '-i', pulled, '--json']);
+      expect(published.code, published.stderr).toBe(0);
+      await waitFor('the pulling agent to apply the published config', async () => /ovn-chassis-test-mark=pulled/.test(await ids()) || undefined, 30_000);
+      // The columns come back in ovsdb-client's order: applied, host, verdict.
+      const row = run('ovsdb-client', ['-f', 'csv', '--no-headings', 'dump', configDb.tcp, 'OVN_Chassis_Config', 'Status', 'host', 'applied', 'verdict']);
+      expect(row).toMatch(/^1,sd-1,applied$/m);
+      expect((await ctl('agent', 'remove', '--json')).code).toBe(0);
+    } finally {
+      await configDb.stop();
+    }
+  }, 180_000);
 });

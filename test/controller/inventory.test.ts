@@ -239,3 +239,34 @@ describe('a bad address', () => {
   });
 });
 
+
+describe('agent.pull: an installed agent that pulls its config', () => {
+  const pulling = (over: Record<string, unknown> = {}, configDb: unknown = ['tcp:10.0.0.1:6645', 'tcp:10.0.0.2:6645']) => {
+    const i = inv(over) as Record<string, any>;
+    i.defaults.agent = { backend: 'ovsdb', pull: true };
+    return configDb ? { ...i, configDb } : i;
+  };
+
+  it('runs serve --pull with the inventory\'s configDb and its own host name, and gets no config file', async () => {
+    const { serveArgv } = await import('../../controller/agent-unit.js');
+    const host = checkInventory(pulling(), 'inv.yaml').hosts.find((h) => h.name === 'cmp-1')!;
+    expect(host.pull).toEqual({ endpoints: ['tcp:10.0.0.1:6645', 'tcp:10.0.0.2:6645'] });
+    expect(serveArgv(host, '/var/lib/ovn-chassis')).toEqual(['serve', '--pull', 'tcp:10.0.0.1:6645,tcp:10.0.0.2:6645', '--host', 'cmp-1', '--db', 'unix:/var/run/openvswitch/db.sock', '--state-dir', '/var/lib/ovn-chassis']);
+    const pushed = checkInventory(inv(), 'inv.yaml').hosts.find((h) => h.name === 'cmp-2')!;
+    expect(serveArgv(pushed, '/s')).toEqual(['serve', '--config', '/s/chassis.json', '--db', 'tcp:127.0.0.1:6640', '--state-dir', '/s']);
+  });
+
+  it('with ssl: members, takes the node\'s own PEM files (those ovn-controller uses), and refuses a host without them', async () => {
+    const { serveArgv } = await import('../../controller/agent-unit.js');
+    const tls = { privateKey: '/etc/ovn/key.pem', certificate: '/etc/ovn/cert.pem', caCert: '/etc/ovn/ca.pem' };
+    const ssl = ['ssl:10.0.0.1:6645'];
+    const withTls = { ovn: { southbound: ['ssl:172.30.0.101:6642'], tls: { privateKey: '/c/key', certificate: '/c/cert', caCert: '/c/ca' } } };
+    const fleet = checkInventory({ ...pulling(withTls, ssl), defaults: { ...pulling().defaults, ssl: tls } }, 'inv.yaml');
+    expect(serveArgv(fleet.hosts[0]!, '/s')).toEqual(expect.arrayContaining(['--pull-ssl-key', '/etc/ovn/key.pem', '--pull-ssl-cert', '/etc/ovn/cert.pem', '--pull-ssl-ca', '/etc/ovn/ca.pem']));
+    expect(refused({ ...pulling(withTls, ssl), defaults: { ...pulling().defaults, ssl: { fromCommandLine: true } } }).join('\n')).toMatch(/agent\.pull: configDb names ssl: members, so the agent needs the node's PEM files/);
+  });
+
+  it('refuses agent.pull in an inventory with no configDb', () => {
+    expect(refused(pulling({}, null)).join('\n')).toMatch(/hosts\.cmp-1\.agent\.pull: the inventory names no configDb/);
+  });
+});

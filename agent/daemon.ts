@@ -154,7 +154,7 @@ export class Daemon {
       await writeFileAtomic(this.pulledPath, `${JSON.stringify({ host: this.opts.pull?.host, applied: generation })}\n`);
       status = { generation, applied: generation, verdict: 'applied', ...(outcome.encapIps ? { encapIps: outcome.encapIps } : {}) };
     } else {
-      status = { generation, applied: this.applied, verdict: outcome.code === 'REFUSED' || outcome.code === 'INVALID_CONFIG' ? 'refused' : 'failed', error: outcome.error };
+      status = { generation, applied: this.applied, verdict: outcome.code === 'REFUSED' ? 'refused' : 'failed', error: outcome.error };
     }
     await this.pullLink.report(status);
   }
@@ -231,9 +231,11 @@ export class Daemon {
       await this.reportReconcile(generation, { ok: true, ...(res.plan.resolvedEncapIp ? { encapIps: res.plan.resolvedEncapIp } : {}) });
     } catch (err) {
       const code = (err as { code?: string }).code;
-      this.log.error({ err: (err as Error).message, code }, 'reconcile failed; will retry');
+      // A safety rule says the same until the config or the node changes (each makes a reconcile of its own): no retry.
+      const refused = code === 'REFUSED';
+      this.log.error({ err: (err as Error).message, code }, refused ? 'reconcile refused; waiting for another config or a change on the node' : 'reconcile failed; will retry');
       await this.reportReconcile(generation, { ok: false, error: (err as Error).message, ...(code ? { code } : {}) });
-      this.schedule('retry', RETRY_MS);
+      if (!refused) this.schedule('retry', RETRY_MS);
     }
   }
 

@@ -20,3 +20,4 @@ export * from './tcp-proxy.js';
 export * from './pki.js';
 export * from './modes.js';
 export * from './config-db.js';
+export * from './pull-agent-host.js';

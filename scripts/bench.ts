@@ -408,8 +408,8 @@ async function main(): Promise<void> {
   }
   if (scale.length > 0) {
     process.stdout.write('\nscaling (CPU is the controller\'s for ours, with its memory (this process), and the peer\'s own for ovs-vsctl (its processes) and the raw client; agents CPU is the process that answers as each node\'s agent ("agents in-process" runs them in the controller, as direct mode does); ovsdb-servers CPU is the nodes\' databases\')\n');
-    printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'CPU ms/node', 'agents CPU ms/node', 'ovsdb-servers CPU ms/node', 'peak RSS MB'],
-      scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node), String(r.agents_cpu_ms_per_node ?? ''), String(r.servers_cpu_ms_per_node), String(r.peak_rss_mb ?? '')]));
+    printTable(['nodes', 'operation', 'tool', 'wall ms', 'wall ms/node', 'CPU ms/node', 'agents CPU ms/node', 'ovsdb-servers CPU ms/node', 'peak RSS MB', 'config cluster CPU ms/node', 'to last applied ms'],
+      scale.map((r) => [String(r.nodes), r.op, r.tool, String(r.wall_ms), String(r.wall_ms_per_node), String(r.cpu_ms_per_node), String(r.agents_cpu_ms_per_node ?? ''), String(r.servers_cpu_ms_per_node), String(r.peak_rss_mb ?? ''), String(r.cluster_cpu_ms_per_node ?? ''), String(r.applied_ms ?? '')]));
     for (const n of scaleNotes) {
       process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after an independent monitor saw the last chassis land as expected (below zero: before it did), ${n.own_lag_ms} ms after its own monitor heard of it\n`);
     }
@@ -428,6 +428,15 @@ function scaleRatios(): Ratio[] {
     const raw = row(n, 'apply, first (no verify)', 'raw');
     if (ours && vsctl) out.push({ name: `ovs-vsctl per node / ovn-chassis, first apply, ${n} nodes`, value: round(vsctl.wall_ms / ours.wall_ms, 2) });
     if (ours && raw) out.push({ name: `ovn-chassis / raw client floor, first apply, ${n} nodes`, value: round(ours.wall_ms / raw.wall_ms, 2) });
+    // The goal of issue 21: the command over SSH, start-up included, against the controller reaching the same agents on local sockets.
+    const ssh = row(n, 'apply, first (no verify)', 'ovn-chassis command over SSH');
+    if (ours && ssh) out.push({ name: `CPU per node, the command over SSH / the controller on local sockets, first apply, ${n} nodes (goal at most 4.5)`, value: round(ssh.cpu_ms_per_node / ours.cpu_ms_per_node, 2) });
+    const pushed = row(n, 'apply + verify', 'ovn-chassis');
+    const pulled = row(n, 'publish → applied → verified', 'ovn-chassis pull mode');
+    if (pushed && pulled) {
+      out.push({ name: `wall, push apply + verify / pull publish → verified, ${n} nodes`, value: round(pushed.wall_ms / pulled.wall_ms, 2) });
+      out.push({ name: `controller CPU per node, push apply + verify / pull publish → verified, ${n} nodes`, value: round(pushed.cpu_ms_per_node / pulled.cpu_ms_per_node, 2) });
+    }
   }
   const oursEverywhere = scale.filter((r) => r.tool.startsWith('ovn-chassis'));
   for (const what of new Set(oursEverywhere.map((r) => `${r.op} [${r.tool}]`))) {

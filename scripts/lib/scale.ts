@@ -16,7 +16,10 @@ import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, wa
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { AgentHostProcess, Sshd, childrenCpuMs, cpuMsOf, Sandbox } from '../../sandbox/index.js';
+import { AgentHostProcess, PullAgentHostProcess, Sshd, childrenCpuMs, cpuMsOf, Sandbox, startConfigDb } from '../../sandbox/index.js';
+import { PullView, configText, connectConfigDb, publish } from '../../controller/config-db.js';
+import { awaitApplied } from '../../controller/pull-rollout.js';
+import type { OvsdbClient } from '../../ovsdb/index.js';
 import { round } from './measure.js';
 import { peerKeys, vsctlSetArgs } from './peers.js';
 
@@ -44,6 +47,10 @@ export interface ScaleRow {
   servers_cpu_ms_per_node: number;
   /** The highest resident memory of this process while the operation ran. */
   peak_rss_mb?: number;
+  /** Pull mode: CPU of the config database's cluster members per node. */
+  cluster_cpu_ms_per_node?: number;
+  /** Pull mode: from publish to the last node's status row saying applied (the wall is to the last chassis proved). */
+  applied_ms?: number;
 }
 
 const CONCURRENCY = 20;
@@ -62,11 +69,14 @@ const collect = runInNewContext('gc') as () => void;
  * about the cost per node). `fn` is told which call it is, so runs can
  * alternate what they write.
  */
-async function measure(nodes: number, op: string, tool: string, fn: (run: number) => Promise<void>, opts: { servers: () => number; own?: boolean; runs?: number; warmups?: number; agents?: AgentHostProcess }): Promise<ScaleRow> {
+async function measure(
+  nodes: number, op: string, tool: string, fn: (run: number) => Promise<void | { appliedMs: number }>,
+  opts: { servers: () => number; own?: boolean; runs?: number; warmups?: number; agents?: { cpuMs: () => number }; cluster?: () => number },
+): Promise<ScaleRow> {
   const own = opts.own ?? true;
   let peak = process.memoryUsage().rss;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
-  const samples: { wall: number; cpu: number; agents: number; servers: number }[] = [];
+  const samples: { wall: number; cpu: number; agents: number; servers: number; cluster: number; applied: number }[] = [];
   try {
     const warmups = opts.warmups ?? 1;
     for (let i = 0; i < warmups; i++) await fn(i);
@@ -77,25 +87,27 @@ async function measure(nodes: number, op: string, tool: string, fn: (run: number
       const cpu0 = process.cpuUsage();
       const children0 = childrenCpuMs();
       const agents0 = opts.agents?.cpuMs() ?? 0;
+      const cluster0 = opts.cluster?.() ?? 0;
       const t0 = process.hrtime.bigint();
-      await fn(i);
+      const milestone = await fn(i);
       const wall = Number(process.hrtime.bigint() - t0) / 1e6;
       const own = process.cpuUsage(cpu0);
       const cpu = (own.user + own.system) / 1000 + childrenCpuMs() - children0;
       const agents = (opts.agents?.cpuMs() ?? 0) - agents0;
-      samples.push({ wall, cpu, agents, servers: opts.servers() - servers0 });
+      samples.push({ wall, cpu, agents, servers: opts.servers() - servers0, cluster: (opts.cluster?.() ?? 0) - cluster0, applied: milestone?.appliedMs ?? 0 });
     }
   } finally {
     clearInterval(sampler);
   }
   peak = Math.max(peak, process.memoryUsage().rss);
-  const median = (k: 'wall' | 'cpu' | 'agents' | 'servers') => samples.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
+  const median = (k: 'wall' | 'cpu' | 'agents' | 'servers' | 'cluster' | 'applied') => samples.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(samples.length / 2)] as number;
   return {
     nodes, op, tool, wall_ms: round(median('wall'), 1), wall_ms_per_node: round(median('wall') / nodes, 3),
     cpu_ms_per_node: round(median('cpu') / nodes, 3),
     servers_cpu_ms_per_node: round(median('servers') / nodes, 3),
     ...(own ? { peak_rss_mb: round(peak / 1048576, 1) } : {}),
     ...(opts.agents ? { agents_cpu_ms_per_node: round(median('agents') / nodes, 3) } : {}),
+    ...(opts.cluster ? { cluster_cpu_ms_per_node: round(median('cluster') / nodes, 3), applied_ms: round(median('applied'), 1) } : {}),
   };
 }
 
@@ -279,6 +291,10 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
         await journal.close();
       }
     }, { ...viaAgents, runs: 2 }));
+    await agents.stop();
+    agents = undefined;
+    // The rollout runs left `second` in place: pull mode starts with `first`, so every publish changes every node.
+    rows.push(await pullCase(sandbox, [first, second], sb, base, log));
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();
@@ -288,3 +304,41 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
   }
 }
 
+
+/**
+ * Pull mode at this size: a 3-member config database cluster, every node's
+ * pulling agent (one process holding a session per node, each with its own
+ * node ovsdb-server), and the controller publishing the whole fleet in one
+ * transaction. Measured: from publish to the last status row applied, and to
+ * the last chassis proved in the Southbound; the controller's, the agents',
+ * the cluster members' and the nodes' databases' CPU.
+ */
+async function pullCase(sandbox: Sandbox, fleets: [Fleet, Fleet], sb: SouthboundView, base: { runs: number; warmups: number; servers: () => number }, log: Logger): Promise<ScaleRow> {
+  const cluster = await startConfigDb();
+  let agents: PullAgentHostProcess | undefined;
+  let client: OvsdbClient | undefined;
+  try {
+    agents = await PullAgentHostProcess.start(sandbox.dir, cluster.tcp, sandbox.nodes.map((x) => ({ name: x.name, stateDir: x.stateDir, db: x.ovsdb.unix })));
+    client = await connectConfigDb({ ...fleets[0].inventory, configDb: cluster.tcp }, log);
+    const view = await PullView.watch(client);
+    const members = () => cluster.members.reduce((sum, m) => sum + cpuMsOf(m.pid), 0);
+    const n = sandbox.nodes.length;
+    return await measure(n, 'publish → applied → verified', `ovn-chassis pull mode (${n} agents in one process, 3-member cluster)`, async (i) => {
+      const fleet = fleets[i % 2] as Fleet;
+      const t0 = performance.now();
+      const steps = await publish(client as OvsdbClient, fleet.hosts.map((h) => ({ host: h.name, config: configText(h.chassis) })));
+      const applied = await awaitApplied(view, new Map(steps.map((s) => [s.host, s.generation])), 120_000, () => undefined);
+      const notApplied = [...applied.values()].filter((s) => s.state !== 'applied').length;
+      if (notApplied > 0) throw new Error(`pull mode: ${notApplied} of ${n} agents did not report their generation applied`);
+      const appliedMs = performance.now() - t0;
+      const verdicts = await awaitVerdicts(sb, fleet.hosts.map((h) => expectationOf(h.name, h.chassis)), 120_000);
+      const unverified = verdicts.filter((v) => v.state !== 'verified').length;
+      if (unverified > 0) throw new Error(`pull mode: ${unverified} of ${n} chassis not proved in the Southbound`);
+      return { appliedMs };
+    }, { ...base, agents, cluster: members });
+  } finally {
+    client?.close();
+    await agents?.stop();
+    await cluster.stop();
+  }
+}

@@ -78,7 +78,6 @@ function pullFrom(a: PullArgs): PullOptions {
   const ssl = a.pull.split(',').some((e) => e.trim().startsWith('ssl:'));
   if (ssl && tlsGiven.some((f) => !f)) throw new AgentError('USAGE', `--pull ${a.pull} names ssl: members: give --pull-ssl-key, --pull-ssl-cert and --pull-ssl-ca`);
   const [key, cert, ca] = tlsGiven as string[];
-  if (key) checkPrivateFile(key, 'the config database\'s client key');
   return { endpoints: a.pull, host: check(hostNameSchema, a.host, '--host'), ...(key && cert && ca ? { tls: { key, cert, ca } } : {}) };
 }
 

@@ -11,9 +11,7 @@ import { AGENT_CONFIG_FILE, type UnitInstall, HEALTHY_WITHIN_MS, installUnit, re
 import { ControllerError, afterChange } from './errors.js';
 import { type RunOptions, connectAgent } from './fleet.js';
 import type { Host } from './inventory.js';
-import { openSsh } from './transport/ssh.js';
 import type { Lifeline } from './transport/lifeline.js';
-import { forwardedDocker, sshNode } from './transport/ssh-node.js';
 
 /** The agent's container on a node, as Kolla names its containers. */
 export const AGENT_CONTAINER = 'ovn_chassis_agent';
@@ -32,6 +30,8 @@ async function onNode<T>(host: Host, fn: (node: NodeAccess, where: string, conn:
   if (host.transport.kind === 'ssh' && host.transport.via === 'direct') {
     throw new ControllerError('INVALID_CONFIG', `${host.name}: transport.via is direct, which keeps nothing of ours on the node; set via: agent to manage an agent there`);
   }
+  // ssh2 is loaded once a node is reached over SSH: loading it is a good part of every command's start-up.
+  const [{ openSsh }, { sshNode }] = await Promise.all([import('./transport/ssh.js'), import('./transport/ssh-node.js')]);
   const { conn, where, lifeline } = await openSsh(host);
   try {
     return await fn(await sshNode(conn, where, lifeline), where, conn, lifeline);
@@ -48,6 +48,7 @@ function nodeDockerSocket(host: Host): string {
 /** The node's Docker API, reached through SSH forwards of its socket. */
 async function nodeDocker(conn: Client, host: Host, where: string, lifeline: Lifeline): Promise<Docker> {
   const socket = nodeDockerSocket(host);
+  const { forwardedDocker } = await import('./transport/ssh-node.js');
   const docker = await forwardedDocker(conn, socket, lifeline);
   await docker.ping().catch((err: unknown) => {
     throw new ControllerError('UNREACHABLE', `${where}: cannot reach the node's Docker API at ${socket} over SSH: ${(err as Error).message}`);

@@ -1,4 +1,3 @@
-import { Client } from 'ssh2';
 import { ControllerError } from './errors.js';
 import type { Host } from './inventory.js';
 import { checkKnownHosts, fingerprint, keyType, knownHostsFileOf, knownHostsName } from './transport/known-hosts.js';
@@ -26,10 +25,12 @@ export interface HostKeyResult {
  * The host key a node's sshd presents, as ssh-keyscan reads it: the
  * handshake stops at the key, before any login is tried.
  */
-export function scanHostKey(host: Host, timeoutMs: number): Promise<ScannedKey> {
+export async function scanHostKey(host: Host, timeoutMs: number): Promise<ScannedKey> {
   const t = host.transport;
   if (t.kind !== 'ssh') throw new ControllerError('INVALID_CONFIG', `${host.name}: hostkeys needs an ssh transport (transport.kind is ${t.kind})`);
   const where = `${host.name} (${host.address}:${t.port})`;
+  // ssh2 is loaded once a node is reached over SSH: loading it is a good part of every command's start-up.
+  const { Client } = await import('ssh2');
   return new Promise((resolve, reject) => {
     const conn = new Client();
     let key: Buffer | undefined;

@@ -204,6 +204,11 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
   try {
     const described = `${n} nodes: ${sandbox.describeRegistration()}; started in ${round((Date.now() - t0) / 1000, 1)} s`;
     onProgress(described);
+    // Each row said as soon as it is measured: a long run that fails later keeps what it measured.
+    const add = (row: ScaleRow) => {
+      rows.push(row);
+      onProgress(`${row.op} [${row.tool}]: ${JSON.stringify(row)}`);
+    };
     const [first, second] = fleetsOf(sandbox);
     const run: RunOptions = { concurrency: CONCURRENCY, nodeTimeoutMs: 120_000, stateRoot: sandbox.dir, log };
     const applyOpts = { ...run, allowSystemIdChange: false, verifyTimeoutMs: 120_000, fleetSystemIds: new Map(first.hosts.map((h) => [h.chassis.systemId, h.name])) };
@@ -227,10 +232,10 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Runs alternating the fleets so that every run changes every node; the in-process ones end on
     // `second`, the others on `first`, which the no-change cases then find in place.
     const alternate = (from: Fleet, to: Fleet) => async (i: number) => must('apply', await applyFleet((i % 2 === 0 ? from : to).hosts, applyOpts));
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), base));
+    add(await measure(n, 'apply, first (no verify)', 'ovn-chassis, agents in-process', alternate(second, first), base));
     agents = await AgentHostProcess.start(sandbox.dir, sandbox.nodes.map((x) => ({ stateDir: x.stateDir, db: x.ovsdb.unix })));
     const viaAgents = { ...base, agents };
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), viaAgents));
+    add(await measure(n, 'apply, first (no verify)', 'ovn-chassis', alternate(first, second), viaAgents));
     // The same first apply as an operator runs it in production: the `ovn-chassis` command (its bundle,
     // start-up included) over SSH to a real sshd, each node's agent reached on its socket through a
     // streamlocal forward. Every node is the same machine, so the precheck's hostname warnings are not logged.
@@ -243,22 +248,22 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
       return path;
     });
     const cli = (inv: string) => execFileP(process.execPath, [CONTROLLER_BIN, 'apply', '-i', inv, '--no-verify', '--json', '--state-dir', sandbox.dir], { env: { ...process.env, OVN_CHASSIS_LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
-    rows.push(await measure(n, 'apply, first (no verify)', 'ovn-chassis command over SSH', async (i) => void (await cli(viaSsh[i % 2] as string)), viaAgents));
+    add(await measure(n, 'apply, first (no verify)', 'ovn-chassis command over SSH', async (i) => void (await cli(viaSsh[i % 2] as string)), viaAgents));
     await sshd.stop();
     sshd = undefined;
-    rows.push(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
-    rows.push(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), viaAgents));
+    add(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));
+    add(await measure(n, 'diff, no change', 'ovn-chassis', async () => must('diff', await diffFleet(first.hosts, run)), viaAgents));
 
     // The peers alternate the fleets' keys as well, so every write of theirs changes something too.
     const writeAll = (fleet: Fleet, write: (node: (typeof sandbox.nodes)[number], c: ChassisConfig) => Promise<unknown>) =>
       pool(fleet.hosts, CONCURRENCY, async (h) => void (await write(byName.get(h.name) as (typeof sandbox.nodes)[number], h.chassis)));
-    rows.push(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (node, c) => vsctlWrite(node.ovsdb.unix, c)), { ...base, own: false }));
-    rows.push(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (node, c) => rawWrite(node.ovsdb.sockPath, peerKeys(c))), { ...base, own: false }));
+    add(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (node, c) => vsctlWrite(node.ovsdb.unix, c)), { ...base, own: false }));
+    add(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (node, c) => rawWrite(node.ovsdb.sockPath, peerKeys(c))), { ...base, own: false }));
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);
     const verifyWith = (fleet: Fleet) => async () => must('apply + verify', await applyFleet(fleet.hosts, { ...applyOpts, southbound: sb as SouthboundView }));
-    rows.push(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), viaAgents));
+    add(await measure(n, 'apply + verify', 'ovn-chassis', (i) => verifyWith(i % 2 === 0 ? second : first)(), viaAgents));
     // Verification's lag, in a run of its own: the witness, a second monitor, is not the controller's work.
     const seen = await witness(sandbox.southboundEndpoints[0] as string, first.hosts.map((h) => expectationOf(h.name, h.chassis)), 30_000);
     // When our own verification monitor last heard of a change: from there to the verdict is our work alone.
@@ -277,24 +282,30 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     // Every node is counted verified before the apply returns: this bounds the last node's lag from above
     // (below zero: ours proved it before the witness saw it).
     const lastLanding = Math.max(...landed.values());
-    rows.push(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), viaAgents));
-    // Each run its own rollout, alternating the fleets so every run changes every node.
-    rows.push(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {
-      const journal = Journal.open(join(sandbox.dir, `rollout-${i}.journal`), false);
-      try {
-        const outcome = await rollout(i % 2 === 0 ? second : first, journal, sb as SouthboundView, {
-          batch: '10%', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 120, run, log,
-          onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
-        });
-        if (outcome !== 'done') throw new Error(`rollout ${outcome}`);
-      } finally {
-        await journal.close();
-      }
-    }, { ...viaAgents, runs: 2 }));
+    add(await measure(n, 'status', 'ovn-chassis', async () => must('status', await statusFleet(first.hosts, run, sb as SouthboundView)), viaAgents));
+    // Each run its own rollout, alternating the fleets so every run changes every node. A failed one is
+    // said with its nodes' reasons, and the table goes on without its row.
+    try {
+      add(await measure(n, 'rollout (batches of 10%, verify)', 'ovn-chassis', async (i) => {
+        const journal = Journal.open(join(sandbox.dir, `rollout-${i}.journal`), false);
+        try {
+          const outcome = await rollout(i % 2 === 0 ? second : first, journal, sb as SouthboundView, {
+            batch: '10%', canary: 0, maxFailures: 0, pauseS: 0, verifyTimeoutS: 120, run, log,
+            onPlan: () => undefined, onEvent: () => undefined, stopRequested: () => false,
+          });
+          const failures = journal.records.flatMap((r) => (r.type === 'step' && r.phase === 'end' && r.ok === false ? [`${r.host} ${r.step}: ${r.error ?? ''}`] : []));
+          if (outcome !== 'done') throw new Error(`rollout ${outcome}: ${failures.length} failed steps, first ${failures.slice(0, 3).join('; ')}`);
+        } finally {
+          await journal.close();
+        }
+      }, { ...viaAgents, runs: 2 }));
+    } catch (err) {
+      onProgress(`rollout (batches of 10%, verify): ${(err as Error).message}; no row`);
+    }
     await agents.stop();
     agents = undefined;
     // The rollout runs left `second` in place: pull mode starts with `first`, so every publish changes every node.
-    rows.push(await pullCase(sandbox, [first, second], sb, base, log));
+    add(await pullCase(sandbox, [first, second], sb, base, log));
     return { rows, verifyLagMs: round(returned - lastLanding, 1), ownLagMs: round(returned - lastHeard, 1), sandbox: described };
   } finally {
     sb?.close();

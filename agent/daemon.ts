@@ -136,7 +136,8 @@ export class Daemon {
       await this.pullLink?.report({ generation: j.generation, applied: this.applied, verdict: 'refused', error: j.why });
       return;
     }
-    if (j.generation === this.pending || (j.generation === this.applied && this.desired && this.pending === undefined && this.converged)) return;
+    // The generation already taken, or the one in force with nothing newer pending: nothing new.
+    if (j.generation === this.pending || (j.generation === this.applied && this.pending === undefined && this.desired !== undefined)) return;
     this.log.info({ event: 'published', generation: j.generation }, `took desired generation ${j.generation}`);
     this.desired = j.config;
     this.pending = j.generation;
@@ -149,9 +150,9 @@ export class Daemon {
     if (!this.pullLink || generation === undefined) return;
     let status: PullStatus;
     if (outcome.ok) {
-      this.applied = generation;
       if (this.pending === generation) this.pending = undefined;
-      await writeFileAtomic(this.pulledPath, `${JSON.stringify({ host: this.opts.pull?.host, applied: generation })}\n`);
+      if (this.applied !== generation) await writeFileAtomic(this.pulledPath, `${JSON.stringify({ host: this.opts.pull?.host, applied: generation })}\n`);
+      this.applied = generation;
       status = { generation, applied: generation, verdict: 'applied', ...(outcome.encapIps ? { encapIps: outcome.encapIps } : {}) };
     } else {
       status = { generation, applied: this.applied, verdict: outcome.code === 'REFUSED' ? 'refused' : 'failed', error: outcome.error };

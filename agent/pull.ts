@@ -109,7 +109,11 @@ export class PullLink {
           client.close();
           return;
         }
-        const monitor = await client.monitor(CONFIG_DB, { Desired: { columns: ['host', 'generation', 'config'], where: [cond('host', '==', this.opts.host)] } });
+        const monitor = await client.monitor(CONFIG_DB, { Desired: { columns: ['host', 'generation', 'config'], where: [cond('host', '==', this.opts.host)] } })
+          .catch((err: unknown) => {
+            client.close();
+            throw err;
+          });
         this.client = client;
         client.on('reconnected', () => this.log.info({ remote: client.remote }, 'config database reached again'));
         monitor.on('change', () => this.onRows(monitor.rows('Desired')));

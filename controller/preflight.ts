@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Logger } from '../common/log.js';
 import { namedIps } from '../schemas/keys.js';
@@ -42,11 +41,32 @@ export interface Peer {
  * sample and across the fleet every path gets checked by some node.
  */
 export function peersToCheck(self: string, peers: Peer[], max = MAX_PEERS): string[] {
-  // Each peer's place is hashed once, not at every comparison of the sort.
-  const ranked = peers.map((p) => ({ ...p, rank: createHash('sha256').update(`${self}\0${p.ip}`).digest().readUInt32BE(0) })).sort((a, b) => a.rank - b.rank);
-  const gateways = ranked.filter((p) => p.gateway).slice(0, Math.ceil(max / 2));
-  const rest = ranked.filter((p) => !gateways.includes(p));
-  return [...gateways, ...rest].slice(0, max).map((p) => p.ip);
+  // Every node ranks every peer, so a fleet ranks N² of them: a cheap hash (FNV-1a of name, NUL, address), and only the few best kept.
+  const seed = fnv1a(`${self}\0`);
+  const best = (list: Peer[], k: number): { ip: string; rank: number }[] => {
+    const kept: { ip: string; rank: number }[] = [];
+    for (const p of list) {
+      const rank = fnv1a(p.ip, seed);
+      if (kept.length === k && rank >= (kept[k - 1] as { rank: number }).rank) continue;
+      kept.push({ ip: p.ip, rank });
+      kept.sort((a, b) => a.rank - b.rank);
+      if (kept.length > k) kept.pop();
+    }
+    return kept;
+  };
+  const gateways = best(peers.filter((p) => p.gateway), Math.ceil(max / 2));
+  const taken = new Set(gateways.map((g) => g.ip));
+  return [...gateways, ...best(peers.filter((p) => !taken.has(p.ip)), max - gateways.length)].map((p) => p.ip);
+}
+
+/** FNV-1a (32 bits) of `text`, continuing from `from`: the same as hashing what gave `from` followed by `text`. */
+function fnv1a(text: string, from = 0x811c9dc5): number {
+  let h = from;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
 
 /** Pure: what the node is asked to check, from its encap IPs and the other chassis' tunnel endpoints in the Southbound. */

@@ -1,5 +1,5 @@
 import { userInfo, hostname } from 'node:os';
-import { type Monitor, type Operation, OvsdbClient, OvsdbOperationError, type Row, type WireRow, cond, insert, update, wait } from '../ovsdb/index.js';
+import { type Monitor, type Operation, OvsdbClient, OvsdbOperationError, type Row, type RowChange, type WireRow, cond, insert, update, wait } from '../ovsdb/index.js';
 import { type ChassisConfig, asList } from '../schemas/chassis.js';
 import { CONFIG_DB, type StatusRow, statusRowSchema } from '../schemas/config-db.js';
 import type { Inventory } from '../schemas/inventory.js';
@@ -140,9 +140,19 @@ export class PullView {
     return new Map(this.monitor.rows('Status').map((r) => [String(r.host), readStatusRow(r)]));
   }
 
-  onChange(listener: () => void): () => void {
-    this.monitor.on('change', listener);
-    return () => this.monitor.off('change', listener);
+  /** Told the hosts whose status row changed: a fleet's rows are read one by one as they move, not all at every change. */
+  onStatusChange(listener: (changed: Map<string, StatusReading | undefined>) => void): () => void {
+    const heard = (changes: RowChange[]) => {
+      const changed = new Map<string, StatusReading | undefined>();
+      for (const c of changes) {
+        if (c.table !== 'Status') continue;
+        if (c.old) changed.set(String(c.old.host), undefined);
+        if (c.new) changed.set(String(c.new.host), readStatusRow(c.new));
+      }
+      if (changed.size > 0) listener(changed);
+    };
+    this.monitor.on('change', heard);
+    return () => this.monitor.off('change', heard);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Fleet, Host } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
 import { type OnFailure, afterBatch, afterPause } from './rollout-policy.js';
-import { type PullState, type PullView, type StatusReading, configText, publish, pullStateOf } from './config-db.js';
+import { type PullState, type PullView, configText, publish, pullStateOf } from './config-db.js';
 import { type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
 
 /**
@@ -52,11 +52,11 @@ export interface PullRolloutResult {
 export function awaitApplied(view: PullView, want: Map<string, number>, timeoutMs: number, onSettled: (host: string, s: PullState) => void): Promise<Map<string, PullState>> {
   return new Promise((resolve) => {
     const settled = new Map<string, PullState>();
-    let statuses = new Map<string, StatusReading>();
-    const look = () => {
-      statuses = view.statuses();
-      for (const [host, generation] of want) {
-        if (settled.has(host)) continue;
+    const statuses = view.statuses();
+    const look = (hosts: Iterable<string>) => {
+      for (const host of hosts) {
+        const generation = want.get(host);
+        if (generation === undefined || settled.has(host)) continue;
         const s = pullStateOf(statuses.get(host), generation);
         if (s.state === 'applied' || s.state === 'refused') {
           settled.set(host, s);
@@ -73,9 +73,15 @@ export function awaitApplied(view: PullView, want: Map<string, number>, timeoutM
       }
       resolve(settled);
     };
-    const stop = view.onChange(look);
+    const stop = view.onStatusChange((changed) => {
+      for (const [host, reading] of changed) {
+        if (reading) statuses.set(host, reading);
+        else statuses.delete(host);
+      }
+      look(changed.keys());
+    });
     const timer = setTimeout(finish, timeoutMs);
-    look();
+    look(want.keys());
   });
 }
 

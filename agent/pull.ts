@@ -65,8 +65,12 @@ export interface PullStatus {
 }
 
 const RETRY_MS = 2000;
-/** How often an agent whose state does not change says it is alive. */
-const HEARTBEAT_MS = 30_000;
+/**
+ * How often an agent whose state does not change says it is alive. Every
+ * commit reaches every cluster-aware session (its `_Server` row moves), so a
+ * fleet's heartbeats cost N² messages: every 5 minutes, not every few seconds.
+ */
+const HEARTBEAT_MS = 300_000;
 
 /**
  * A pulling agent's link to the config database: a cluster-aware session

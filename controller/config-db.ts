@@ -96,7 +96,9 @@ export async function writePublish(client: OvsdbClient, steps: PublishStep[]): P
     if (err instanceof OvsdbOperationError && (err.error === 'timed out' || err.error === 'constraint violation')) {
       throw new ControllerError('PUBLISH_CONFLICT', `another publish changed the config database while this one read it (${err.error}${err.details ? `: ${err.details}` : ''}); nothing was written`);
     }
-    throw err;
+    // Any other failed operation wrote nothing (a transaction is whole); a lost answer may have written everything.
+    if (err instanceof OvsdbOperationError) throw err;
+    throw new ControllerError('OUTCOME_UNKNOWN', `the publish was sent but its answer lost (${(err as Error).message}): the rows may have been written, and the agents may apply them; ovn-chassis status --pull says`, { cause: err });
   }
 }
 

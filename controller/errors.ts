@@ -22,12 +22,17 @@ export function changeOf(err: unknown): NodeChange | undefined {
   return (err as { code?: unknown } | null)?.code === 'OUTCOME_UNKNOWN' ? 'maybe-changed' : undefined;
 }
 
+/** A failure that came after a change, as one: its code kept, and said to have changed something. */
+export function asChanged(err: unknown): ControllerError {
+  if (err instanceof ControllerError && err.changed === 'changed') return err;
+  return new ControllerError(errorCodeOf(err), (err as Error).message, { cause: err, changed: 'changed' });
+}
+
 /** Runs the steps that follow a change to a node: whatever fails there failed on a changed node, and says so. */
 export async function afterChange<T>(steps: () => Promise<T>): Promise<T> {
   try {
     return await steps();
   } catch (err) {
-    if (err instanceof ControllerError && err.changed === 'changed') throw err;
-    throw new ControllerError(errorCodeOf(err), (err as Error).message, { cause: err, changed: 'changed' });
+    throw asChanged(err);
   }
 }

@@ -11,7 +11,7 @@ import type { AgentClient } from './transport/client.js';
 import { connectLocal } from './transport/local.js';
 import { appliedSummary, withoutHost } from './report.js';
 import { strandedChassis } from './stranded.js';
-import { type Expectation, type SouthboundView, type Verdict, assess, awaitVerdicts, expectationOf, removeChassis, unproven, whyNotVerified } from './verify.js';
+import { type Expectation, type SouthboundView, type Verdict, awaitVerdicts, expectationOf, judgeFromView, removeChassis, whyNotVerified } from './verify.js';
 
 export interface RunOptions {
   concurrency: number;
@@ -235,13 +235,8 @@ export async function statusFleet(hosts: Host[], opts: RunOptions, sb: Southboun
     return { plan, exp: expectationOf(host.name, host.chassis, plan.resolvedEncapIp) };
   });
   // One proof that the view is current, after every node answered; then every verdict is read from it.
-  const why = typeof sb === 'string' ? sb : await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
-  return results.map((r) => {
-    if (!r.ok) return r;
-    const { plan, exp } = r.value;
-    const verdict: Verdict = typeof sb === 'string' ? { host: exp.host, systemId: exp.systemId, state: 'missing' } : assess(exp, sb.chassisByName(exp.systemId), sb.encaps());
-    return { ...r, value: { plan, verdict: why === undefined ? verdict : (unproven([verdict], why)[0] as Verdict) } };
-  });
+  const judge = await judgeFromView(sb);
+  return results.map((r) => (r.ok ? { ...r, value: { plan: r.value.plan, verdict: judge(r.value.exp) } } : r));
 }
 
 /** A failure as a node's result: its code, its message, and what it left on the node. */

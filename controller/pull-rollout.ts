@@ -1,12 +1,12 @@
 import type { OvsdbClient } from '../ovsdb/index.js';
 import { NO_CHANGES } from '../schemas/output.js';
-import { ControllerError } from './errors.js';
+import { ControllerError, asChanged } from './errors.js';
 import type { Fleet, Host } from './inventory.js';
 import { limitHosts } from './limit.js';
 import { type PlanOptions, planRollout } from './plan.js';
 import { type OnFailure, afterBatch, afterPause } from './rollout-policy.js';
 import { type PullState, type PullView, configText, publish, pullStateOf } from './config-db.js';
-import { type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
+import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, whyNotVerified } from './verify.js';
 
 /**
  * A rollout in pull mode (docs/pull.md): batch after batch, the batch's
@@ -109,51 +109,66 @@ export async function pullRollout(fleet: Fleet, client: OvsdbClient, view: PullV
   };
   const result = (outcome: PullRolloutResult['outcome'], reason?: string): PullRolloutResult => ({ outcome, ...(reason ? { reason } : {}), batches, nodes: [...reports.values()] });
 
-  for (const [index, names] of batches.entries()) {
+  // From the first row this run publishes, agents change their nodes: a failure after it is a failure on changed nodes.
+  let published = false;
+  /** One batch: published, each host's status awaited, each chassis proved; returns the batch's failed hosts. */
+  const runBatch = async (names: string[]): Promise<string[]> => {
     const batch = names.map((n) => byName.get(n) as Host);
     const before = view.desired();
     const started = Date.now();
+    const since = () => Date.now() - started;
     const steps = await publish(client, batch.map((h) => ({ host: h.name, config: configText(h.chassis) })));
-    for (const s of steps) step(s.host, { step: 'publish', ok: true, ms: Date.now() - started, detail: s.changed ? `generation ${s.generation}` : `generation ${s.generation}, already published` });
+    published ||= steps.some((s) => s.changed);
+    for (const s of steps) step(s.host, { step: 'publish', ok: true, ms: since(), detail: s.changed ? `generation ${s.generation}` : `generation ${s.generation}, already published` });
     const want = new Map(steps.map((s) => [s.host, s.generation]));
     const applied = await awaitApplied(view, want, opts.applyTimeoutS * 1000, () => {});
-    const ready: Host[] = [];
+    const exps: Expectation[] = [];
     for (const h of batch) {
       const s = applied.get(h.name) as PullState;
       const generation = want.get(h.name) as number;
-      if (s.state === 'applied') {
-        step(h.name, { step: 'applied', ok: true, ms: Date.now() - started, detail: `generation ${generation}, agent ${s.row.agent}` });
-        ready.push(h);
-      } else fail(h.name, { step: 'applied', ms: Date.now() - started, error: whyNotApplied(s, generation, opts.applyTimeoutS) });
-    }
-    const exps = ready.map((h) => {
-      const s = applied.get(h.name) as Extract<PullState, { state: 'applied' }>;
-      return expectationOf(h.name, h.chassis, s.row.encap_ips.length > 0 ? s.row.encap_ips : undefined);
-    });
-    const verdicts = await awaitVerdicts(sb, exps, opts.verifyTimeoutS * 1000);
-    for (const v of verdicts) {
-      const why = whyNotVerified(v, opts.verifyTimeoutS);
-      if (why) {
-        fail(v.host, { step: 'verify', ms: Date.now() - started, error: why });
+      if (s.state !== 'applied') {
+        fail(h.name, { step: 'applied', ms: since(), error: whyNotApplied(s, generation, opts.applyTimeoutS) });
         continue;
       }
-      step(v.host, { step: 'verify', ok: true, ms: Date.now() - started, detail: `chassis ${v.systemId}` });
+      step(h.name, { step: 'applied', ok: true, ms: since(), detail: `generation ${generation}, agent ${s.row.agent}` });
+      try {
+        exps.push(expectationOf(h.name, h.chassis, s.row.encap_ips.length > 0 ? s.row.encap_ips : undefined));
+      } catch (err) {
+        fail(h.name, { step: 'verify', ms: since(), error: (err as Error).message });
+      }
+    }
+    for (const v of await awaitVerdicts(sb, exps, opts.verifyTimeoutS * 1000)) {
+      const why = whyNotVerified(v, opts.verifyTimeoutS);
+      if (why) {
+        fail(v.host, { step: 'verify', ms: since(), error: why });
+        continue;
+      }
+      step(v.host, { step: 'verify', ok: true, ms: since(), detail: `chassis ${v.systemId}` });
       (reports.get(v.host) as PullNodeReport).state = 'done';
       opts.onNode(v.host, true);
     }
     const failed = names.filter((n) => reports.get(n)?.state === 'failed');
     if (failed.length > 0 && opts.onFailure === 'rollback') await putBackPulled(client, failed, before, step, reports);
-    let decision = afterBatch({
-      index, total: batches.length, canary: opts.canary > 0, failed, maxFailures: opts.maxFailures, onFailure: opts.onFailure,
-      lastWithWork: index === batches.length - 1, stopRequested: opts.stopRequested(), pauseS: opts.pauseS,
-    });
-    if (decision.kind === 'pause') {
-      const ms = decision.seconds * 1000;
-      await new Promise((r) => setTimeout(r, ms));
-      decision = afterPause(opts.stopRequested());
+    return failed;
+  };
+
+  try {
+    for (const [index, names] of batches.entries()) {
+      const failed = await runBatch(names);
+      let decision = afterBatch({
+        index, total: batches.length, canary: opts.canary > 0, failed, maxFailures: opts.maxFailures, onFailure: opts.onFailure,
+        lastWithWork: index === batches.length - 1, stopRequested: opts.stopRequested(), pauseS: opts.pauseS,
+      });
+      if (decision.kind === 'pause') {
+        const ms = decision.seconds * 1000;
+        await new Promise((r) => setTimeout(r, ms));
+        decision = afterPause(opts.stopRequested());
+      }
+      if (decision.kind === 'stop') return result(decision.outcome, decision.reason);
+      if (decision.kind === 'finish') break;
     }
-    if (decision.kind === 'stop') return result(decision.outcome, decision.reason);
-    if (decision.kind === 'finish') break;
+  } catch (err) {
+    throw published ? asChanged(err) : err;
   }
   return result([...reports.values()].some((r) => r.state === 'failed') ? 'failed' : 'done');
 }

@@ -109,6 +109,18 @@ export function whyNotVerified(v: Verdict, timeoutS: number): string | undefined
   return undefined;
 }
 
+/**
+ * One proof that the view is current, then a judge of any node from it. With
+ * no view (`sb` says why it could not be reached) or no proof, every verdict
+ * is unproven, saying why.
+ */
+export async function judgeFromView(sb: SouthboundView | string): Promise<(exp: Expectation) => Verdict> {
+  const why = typeof sb === 'string' ? sb : await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
+  return (exp) => (why !== undefined || typeof sb === 'string'
+    ? { host: exp.host, systemId: exp.systemId, state: 'unproven', why: why ?? 'the Southbound DB could not be reached' }
+    : assess(exp, sb.chassisByName(exp.systemId), sb.encaps()));
+}
+
 const SB = 'OVN_Southbound';
 
 /** How the controller reaches the Southbound DB: its members or relays, and its TLS files for ssl: ones. */

@@ -4,7 +4,7 @@ import { NO_CHANGES } from '../../schemas/output.js';
 import { PullView, configText, connectConfigDb, pulledStatus } from '../config-db.js';
 import type { Fleet, Host } from '../inventory.js';
 import { table } from '../report.js';
-import { type Verdict, assess, expectationOf, unproven } from '../verify.js';
+import { type Verdict, expectationOf, judgeFromView } from '../verify.js';
 import { log, southbound } from './common.js';
 
 /** status --pull: each host's rows in the config database and its chassis in the Southbound; no node is reached. */
@@ -16,19 +16,18 @@ export async function statusPulled(fleet: Fleet, hosts: Host[], json: boolean): 
     const desired = view.desired();
     const statuses = view.statuses();
     const now = Date.now();
-    const why = typeof sb === 'string' ? sb : await sb.confirmCurrent().then(() => undefined, (err: Error) => err.message);
+    const judge = await judgeFromView(sb);
     const nodes = hosts.map((h) => {
       const reading = statuses.get(h.name);
       const pull = pulledStatus(configText(h.chassis), desired.get(h.name), reading, now);
-      const base = { host: h.name, systemId: h.chassis.systemId };
       let verdict: Verdict;
       try {
-        const exp = expectationOf(h.name, h.chassis, reading?.ok && reading.row.encap_ips.length > 0 ? reading.row.encap_ips : undefined);
-        verdict = typeof sb === 'string' ? { ...base, state: 'missing' } : assess(exp, sb.chassisByName(exp.systemId), sb.encaps());
+        verdict = judge(expectationOf(h.name, h.chassis, reading?.ok && reading.row.encap_ips.length > 0 ? reading.row.encap_ips : undefined));
       } catch (err) {
-        verdict = { ...base, state: 'unproven', why: (err as Error).message };
+        // Its encap IP is found on the node, and its agent has not said which it found.
+        verdict = { host: h.name, systemId: h.chassis.systemId, state: 'unproven', why: (err as Error).message };
       }
-      return { host: h.name, ok: true as const, ms: 0, pull, verdict: why === undefined ? verdict : (unproven([verdict], why)[0] as Verdict) };
+      return { host: h.name, ok: true as const, ms: 0, pull, verdict };
     });
     const rows = nodes.map((n) => [
       n.host,

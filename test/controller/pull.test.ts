@@ -174,4 +174,19 @@ describe('pull mode on a 3-member config database', () => {
     await stopAgent('cmp-3');
     startAgent('cmp-3');
   }, 60_000);
+
+  it('a rollout that loses the whole cluster after its first batch ends in exit 3, saying nodes were changed, never exit 1', async () => {
+    const inv = inventoryWith('sixth');
+    const r = runCli(CONTROLLER_BIN, ['rollout', '-i', inv, '--pull', '--batch', '1', '--pause', '3', '--json', '--state-dir', join(sandbox.dir, 'controller-c')]);
+    await waitFor('the first batch applied', () => NODES.some((n) => markOn(n) === 'sixth'), 60_000);
+    await Promise.all(configDb.members.map((m) => m.stop('SIGKILL')));
+    try {
+      const done = await r;
+      expect(done.code, done.stderr).toBe(3);
+      expect(JSON.parse(done.stdout).error).toMatchObject({ changed: 'changed' });
+    } finally {
+      await Promise.all(configDb.members.map((m) => m.launch()));
+      await configDb.leader(60_000);
+    }
+  }, 120_000);
 });

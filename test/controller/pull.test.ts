@@ -137,7 +137,8 @@ describe('pull mode on a 3-member config database', () => {
       const inv = inventoryWith('fourth');
       const generation = ((await published(inv)).json as { host: string; generation: number }[]).find((n) => n.host === 'cmp-2')!.generation;
       const agent = startAgent('cmp-2', order);
-      await waitFor(`cmp-2 to apply the newer generation\n${agent.output()}`, () => markOn('cmp-2') === 'fourth', 30_000);
+      // The agent logs the generation it takes before it applies it, but its pipe may be read after the node shows the change.
+      await waitFor(`cmp-2 to apply the newer generation\n${agent.output()}`, () => markOn('cmp-2') === 'fourth' && /took desired generation/.test(agent.output()), 30_000);
       expect(agent.output()).toMatch(/not used; trying the next/);
       expect([...agent.output().matchAll(/took desired generation (\d+)/g)].map((m) => Number(m[1]))).toEqual([generation]);
     } finally {

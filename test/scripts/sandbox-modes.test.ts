@@ -7,20 +7,23 @@ import { CONTROLLER_BIN, runCli } from '../support/cli.js';
 const SANDBOX = fileURLToPath(new URL('../../dist/scripts/sandbox.js', import.meta.url));
 
 /** npm run sandbox as an operator starts it: up until Ctrl-C, its "try" lines printed. */
-async function sandboxUp(args: string[]): Promise<{ proc: ChildProcess; output: () => string; tries: string[][] }> {
+async function sandboxUp(args: string[]): Promise<{ proc: ChildProcess; output: () => string; closed: () => boolean; tries: string[][] }> {
   const proc = spawn(process.execPath, [SANDBOX, ...args, '--keep'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // 'close', not 'exit': only then has every line it printed been read.
+  let closed = false;
+  proc.once('close', () => (closed = true));
   await waitFor('the sandbox to be up', () => out.includes('stays up until Ctrl-C') || proc.exitCode !== null || undefined, 180_000);
   if (proc.exitCode !== null) throw new Error(`the sandbox ended (${proc.exitCode}):\n${out}`);
   const tries = out.split('\n').filter((l) => l.startsWith('  node ')).map((l) => l.trim().split(' '));
-  return { proc, output: () => out, tries };
+  return { proc, output: () => out, closed: () => closed, tries };
 }
 
-async function sandboxDown(s: { proc: ChildProcess; output: () => string }): Promise<void> {
+async function sandboxDown(s: { proc: ChildProcess; output: () => string; closed: () => boolean }): Promise<void> {
   s.proc.kill('SIGINT');
-  await waitFor('the sandbox to stop', () => s.proc.exitCode !== null || undefined, 60_000);
+  await waitFor('the sandbox to stop', () => s.closed() || undefined, 60_000);
   expect(s.output()).toContain('sandbox stopped');
   expect(s.proc.exitCode).toBe(0);
 }

@@ -14,7 +14,7 @@ export const UNIT_TESTS = [
   'test/controller/sb-index.property.test.ts', 'test/controller/ssh-node.test.ts', 'test/controller/stranded.test.ts',
   'test/controller/verify.test.ts', 'test/controller/workloads.test.ts', 'test/ovsdb/cache.test.ts', 'test/ovsdb/framing.test.ts',
   'test/ovsdb/reconnect-fsm.test.ts', 'test/ovsdb/server-verdict.test.ts', 'test/ovsdb/values.test.ts', 'test/schemas/chassis.test.ts',
-  'test/schemas/json-schema.test.ts', 'test/docs.test.ts', 'test/agent/pull-judge.test.ts', 'test/controller/config-db.test.ts',
+  'test/schemas/json-schema.test.ts', 'test/docs.test.ts', 'test/agent/pull-judge.test.ts', 'test/controller/config-db.test.ts', 'test/controller/signing-key.test.ts',
 ];
 
 export default defineConfig({

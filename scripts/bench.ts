@@ -30,7 +30,7 @@ import { watchSouthbound } from '../controller/verify.js';
 import { inventorySchema } from '../schemas/inventory.js';
 import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
-import { type ScaleRow, scaleCases } from './lib/scale.js';
+import { type ScaleRow, scaleCases, wakeupCpuMs } from './lib/scale.js';
 import { concrete } from '../schemas/keys.js';
 import { vsctlSetArgs } from './lib/peers.js';
 
@@ -383,6 +383,7 @@ async function main(): Promise<void> {
   if (argv.nodes > 0) await fleetCases(argv.nodes);
   if (argv['sb-chassis'] > 0) await resyncCases(argv['sb-chassis'], argv['resync-runs']);
   const sizes = argv.scale.split(',').filter(Boolean).map(Number);
+  const wakeup = sizes.length > 0 ? await wakeupCpuMs() : undefined;
   for (const n of sizes) {
     if (!argv.json) process.stderr.write(`scaling: a sandbox of ${n} nodes\n`);
     const r = await scaleCases(n, createLogger('bench', 'warn'), argv['real-controllers'], (text) => void (argv.json || process.stderr.write(`  ${text}\n`)));
@@ -391,7 +392,7 @@ async function main(): Promise<void> {
   }
   const memory = { peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), ...(controllerCost ? { controller: controllerCost } : {}), ...(startupMemory ? { startup: startupMemory } : {}) };
   if (argv.json) {
-    process.stdout.write(`${JSON.stringify({ cases, ratios, memory, scale, scaleNotes, scaleRatios: scaleRatios() }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ cases, ratios, memory, scale, scaleNotes, ...(wakeup !== undefined ? { wakeup_cpu_ms: wakeup } : {}), scaleRatios: scaleRatios() }, null, 2)}\n`);
     return;
   }
   const rows = cases.map((c) => [c.case, c.tool, String(c.nodes), String(c.median_ms), String(c.p99_ms), String(c.runs)]);
@@ -413,7 +414,7 @@ async function main(): Promise<void> {
     for (const n of scaleNotes) {
       process.stdout.write(`${n.sandbox}; apply + verify returned ${n.verify_lag_ms} ms after an independent monitor saw the last chassis land as expected (below zero: before it did), ${n.own_lag_ms} ms after its own monitor heard of it\n`);
     }
-    process.stdout.write('\n');
+    process.stdout.write(`this machine: one wake-up (a timer after a 50 ms sleep) costs ${wakeup} ms of CPU; an SSH client waits for its peer some ten times per login\n\n`);
     printTable(['scaling ratio', 'value'], scaleRatios().map((r) => [r.name, `${r.value}x`]));
   }
 }
@@ -431,6 +432,14 @@ function scaleRatios(): Ratio[] {
     // The goal of issue 21: the command over SSH, start-up included, against the controller reaching the same agents on local sockets.
     const ssh = row(n, 'apply, first (no verify)', 'ovn-chassis command over SSH');
     if (ours && ssh) out.push({ name: `CPU per node, the command over SSH / the controller on local sockets, first apply, ${n} nodes (goal at most 4.5)`, value: round(ssh.cpu_ms_per_node / ours.cpu_ms_per_node, 2) });
+    // OpenSSH's connection with its start-up taken out: the SSH floor on this machine, for any client.
+    const connected = row(n, 'one SSH connection per node (ssh node true)', 'OpenSSH client');
+    const started = row(n, 'start-up only (ssh -V)', 'OpenSSH client');
+    if (connected && started) {
+      const floor = connected.cpu_ms_per_node - started.cpu_ms_per_node;
+      if (ours) out.push({ name: `CPU per node, OpenSSH client's connection alone (start-up taken out) / the controller on local sockets, ${n} nodes`, value: round(floor / ours.cpu_ms_per_node, 2) });
+      if (ssh) out.push({ name: `CPU per node, the ovn-chassis command over SSH (start-up included) / OpenSSH client's connection alone, ${n} nodes`, value: round(ssh.cpu_ms_per_node / floor, 2) });
+    }
     const pushed = row(n, 'apply + verify', 'ovn-chassis');
     const pulled = row(n, 'publish → applied → verified', 'ovn-chassis pull mode');
     if (pushed && pulled) {

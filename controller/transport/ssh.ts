@@ -10,6 +10,7 @@ import type { Host } from '../inventory.js';
 import { AgentClient } from './client.js';
 import { checkKnownHosts, expandHome as expand, fingerprint, knownHostsFileOf, knownHostsName } from './known-hosts.js';
 import { Lifeline } from './lifeline.js';
+import { signingKey } from './signing-key.js';
 import { LineDemux } from './lines.js';
 
 /**
@@ -54,7 +55,7 @@ function privateKeyOf(path: string, passphrase: string | undefined, where: strin
   // Node's ES module loader does not see ssh2's utils as a named export of the CommonJS package.
   const parsed = ssh2.utils.parseKey(text, passphrase);
   if (parsed instanceof Error) throw new ControllerError('AUTH_FAILED', `${where}: cannot use private key ${path}: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed;
+  const key = signingKey(Array.isArray(parsed) ? (parsed[0] as ParsedKey) : parsed);
   parsedKeys.set(id, { text, key });
   return key;
 }

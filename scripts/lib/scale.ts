@@ -167,6 +167,25 @@ function inventoriesOf(sandbox: Sandbox, ssh?: SshReach): [Record<string, unknow
   return [make(0), make(1)];
 }
 
+/** `ssh` to the bench's sshd as root, no user config, the host key pinned, with curve25519 and AES-GCM (what ssh2 negotiates there). */
+function opensshArgs(sshd: Sshd, knownHosts: string, command: string): string[] {
+  const o = ['BatchMode=yes', `UserKnownHostsFile=${knownHosts}`, 'KexAlgorithms=curve25519-sha256', 'Ciphers=aes128-gcm@openssh.com'];
+  return ['-q', '-F', '/dev/null', '-i', sshd.clientKey.key, '-p', String(sshd.port), ...o.flatMap((x) => ['-o', x]), 'root@127.0.0.1', command];
+}
+
+/**
+ * What one wake-up costs this process in CPU: a timer that fires after a
+ * 50 ms sleep, many times (the longer the sleep, the colder the caches it
+ * wakes to). An SSH client waits for its peer some ten times per login, so
+ * on a machine where waking is dear, every SSH row pays for it.
+ */
+export async function wakeupCpuMs(times = 60, sleepMs = 50): Promise<number> {
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < times; i++) await new Promise((resolve) => setTimeout(resolve, sleepMs));
+  const used = process.cpuUsage(cpu0);
+  return round((used.user + used.system) / 1000 / times, 3);
+}
+
 function fleetsOf(sandbox: Sandbox): [Fleet, Fleet] {
   const [a, b] = inventoriesOf(sandbox).map((inv) => resolveFleet(inventorySchema.parse(inv), 'bench'));
   return [a as Fleet, b as Fleet];
@@ -249,6 +268,13 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
     });
     const cli = (inv: string) => execFileP(process.execPath, [CONTROLLER_BIN, 'apply', '-i', inv, '--no-verify', '--json', '--state-dir', sandbox.dir], { env: { ...process.env, OVN_CHASSIS_LOG_LEVEL: 'error' }, maxBuffer: 64 * 1024 * 1024 });
     add(await measure(n, 'apply, first (no verify)', 'ovn-chassis command over SSH', async (i) => void (await cli(viaSsh[i % 2] as string)), viaAgents));
+    // The floor under any SSH push on this machine: OpenSSH's own client (C), one connection per node as a
+    // shell loop makes them, with the algorithms ssh2 agrees on with this sshd, running `true`; and its
+    // start-up alone (ssh -V), so that the connection's own cost can be read off. One run: nothing warms up.
+    const openssh = (args: string[]) => () => pool(sandbox.nodes, CONCURRENCY, async () => void (await execFileP('ssh', args)));
+    const once = { ...base, own: false, runs: 1, warmups: 0 };
+    add(await measure(n, 'one SSH connection per node (ssh node true)', `OpenSSH client, ${CONCURRENCY} at a time`, openssh(opensshArgs(sshd, knownHosts, 'true')), once));
+    add(await measure(n, 'start-up only (ssh -V)', `OpenSSH client, ${CONCURRENCY} at a time`, openssh(['-V']), once));
     await sshd.stop();
     sshd = undefined;
     add(await measure(n, 'apply, no change (no verify)', 'ovn-chassis', async () => must('apply', await applyFleet(first.hosts, applyOpts)), viaAgents));

@@ -164,6 +164,14 @@ describe('pull mode on a 3-member config database', () => {
     expect(status.json[0].pull).toMatchObject({ state: 'outdated', published: generation });
   }, 60_000);
 
+  it('an apply pushed to a node whose agent pulls is refused by that agent, saying to publish; nothing changes', async () => {
+    const before = node('cmp-1').ovsdb.externalIds();
+    const r = await ctl(['apply', '-i', inventoryWith('pushed'), '--limit', 'cmp-1']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.stringify(r.json)).toMatch(/takes its config from .*ovn-chassis publish/);
+    expect(node('cmp-1').ovsdb.externalIds()).toEqual(before);
+  }, 60_000);
+
   it('an agent started as another host (a wrong --host) refuses that host\'s row: its node keeps its own chassis', async () => {
     await stopAgent('cmp-3');
     const before = node('cmp-3').ovsdb.externalIds();

@@ -20,7 +20,7 @@ import { localVsctl } from '../agent/backends/vsctl.js';
 import { localNode } from '../agent/node.js';
 import type { Backend } from '../agent/state.js';
 import { type ChassisConfig, chassisConfigSchema } from '../schemas/chassis.js';
-import { Dockerd, OvsdbCluster, OvsdbServer, SB_SCHEMA, run, spawnServer, stopPid, tempDir, Sandbox } from '../sandbox/index.js';
+import { Dockerd, OvsdbCluster, OvsdbServer, SB_SCHEMA, spawnServer, stopPid, tempDir, Sandbox } from '../sandbox/index.js';
 import { buildExecutables } from './package.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,8 +31,8 @@ import { inventorySchema } from '../schemas/inventory.js';
 import { createLogger } from '../common/log.js';
 import { type Summary, round, summarise, timeRuns } from './lib/measure.js';
 import { type ScaleRow, scaleCases, wakeupCpuMs } from './lib/scale.js';
-import { concrete } from '../schemas/keys.js';
 import { vsctlSetArgs } from './lib/peers.js';
+import { ansiblePlay, ensureAnsible, runPlay } from './lib/ansible.js';
 
 const execFileP = promisify(execFile);
 
@@ -143,25 +143,6 @@ async function nodeApplyCases(server: OvsdbServer, dockerd: Dockerd): Promise<vo
   ratio('docker exec ovs-vsctl / ovn-chassis docker backend, one node apply', dockerExec, viaDocker);
 }
 
-/** Ansible from Debian's packages, installed by the bench when missing; undefined (with why) when it cannot be. */
-function ensureAnsible(): string | undefined {
-  const which = () => {
-    try {
-      return run('sh', ['-c', 'command -v ansible-playbook']).trim() || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  if (which()) return which();
-  try {
-    process.stderr.write('bench: installing ansible-core from Debian for the comparison\n');
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'ansible-core'], { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
-  } catch (err) {
-    process.stderr.write(`bench: Ansible unavailable, its case is skipped: ${(err as Error).message.split('\n')[0]}\n`);
-  }
-  return which();
-}
-
 async function fleetCases(n: number): Promise<void> {
   const log = createLogger('bench', 'warn');
   process.stderr.write(`fleet of ${n} sandbox nodes (real ovsdb-servers and ovn-controllers): apply + verify vs ovs-vsctl per node vs Ansible\n`);
@@ -203,26 +184,11 @@ async function fleetCases(n: number): Promise<void> {
       }));
     ratio(`ovs-vsctl per node / ovn-chassis, fleet apply (${n} nodes)`, vsctl, ours);
 
-    const ansible = ensureAnsible();
+    const ansible = ensureAnsible((text) => process.stderr.write(`bench: ${text}\n`));
     if (ansible) {
-      const dir = tempDir('bench-ansible');
-      const hostsIni = ['[fleet]', ...fleetFor(0).hosts.map((h) => {
-        const node = sandbox.nodes.find((x) => x.name === h.name);
-        return `${h.name} ansible_connection=local ansible_python_interpreter=/usr/bin/python3 db=${node?.ovsdb.unix} system_id=${h.chassis.systemId} encap_ip=${concrete(h.chassis.encap.ip).join(',')}`;
-      })].join('\n');
-      writeFileSync(join(dir, 'hosts.ini'), `${hostsIni}\n`);
-      const playbook = (i: number) => {
-        const c = fleetFor(i).hosts[0]?.chassis as ChassisConfig;
-        const perHost = ['external_ids:system-id', 'external_ids:hostname', 'external_ids:ovn-encap-ip', 'external_ids:ovn-cms-options', 'external_ids:ovn-bridge-mappings', 'external_ids:ovn-transport-zones'];
-        const args = vsctlSetArgs(c).filter((a) => !perHost.some((p) => a.startsWith(p)));
-        const line = ['ovs-vsctl', '--db={{ db }}', ...args, 'external_ids:system-id={{ system_id }}', 'external_ids:hostname={{ inventory_hostname }}', 'external_ids:ovn-encap-ip={{ encap_ip }}'];
-        return `- hosts: fleet\n  gather_facts: false\n  tasks:\n    - name: set OVN chassis keys (as kolla-ansible does)\n      command:\n        argv: ${JSON.stringify(line)}\n`;
-      };
+      const play = ansiblePlay(tempDir('bench-ansible'), fleets, sandbox.nodes);
       const ans = record('fleet converge (diff + apply + verify)', 'Ansible, local connection (no verify)', n,
-        await timeRuns(1, 0, async (i) => {
-          writeFileSync(join(dir, 'site.yml'), playbook(i));
-          await execFileP(ansible, ['-i', join(dir, 'hosts.ini'), join(dir, 'site.yml')], { env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_NOCOLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
-        }));
+        await timeRuns(1, 0, (i) => runPlay(ansible, play, i)));
       ratio(`Ansible / ovn-chassis, fleet apply (${n} nodes)`, ans, ours);
     }
   } finally {
@@ -426,6 +392,8 @@ function scaleRatios(): Ratio[] {
   for (const n of new Set(scale.map((r) => r.nodes))) {
     const ours = scale.find((r) => r.nodes === n && r.op === 'apply, first (no verify)' && r.tool === 'ovn-chassis');
     const vsctl = row(n, 'apply, first (no verify)', 'ovs-vsctl');
+    const ansible = row(n, 'apply, first (no verify)', 'Ansible');
+    if (ours && ansible) out.push({ name: `Ansible / ovn-chassis, first apply, ${n} nodes`, value: round(ansible.wall_ms / ours.wall_ms, 2) });
     const raw = row(n, 'apply, first (no verify)', 'raw');
     if (ours && vsctl) out.push({ name: `ovs-vsctl per node / ovn-chassis, first apply, ${n} nodes`, value: round(vsctl.wall_ms / ours.wall_ms, 2) });
     if (ours && raw) out.push({ name: `ovn-chassis / raw client floor, first apply, ${n} nodes`, value: round(ours.wall_ms / raw.wall_ms, 2) });

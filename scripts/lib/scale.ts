@@ -16,12 +16,13 @@ import { type Expectation, type SouthboundView, awaitVerdicts, expectationOf, wa
 import type { ChassisConfig } from '../../schemas/chassis.js';
 import { inventorySchema } from '../../schemas/inventory.js';
 import { agentSocketIn } from '../../agent/serving.js';
-import { AgentHostProcess, PullAgentHostProcess, Sshd, childrenCpuMs, cpuMsOf, Sandbox, startConfigDb } from '../../sandbox/index.js';
+import { AgentHostProcess, PullAgentHostProcess, Sshd, childrenCpuMs, cpuMsOf, Sandbox, startConfigDb, tempDir } from '../../sandbox/index.js';
 import { PullView, configText, connectConfigDb, publish } from '../../controller/config-db.js';
 import { awaitApplied } from '../../controller/pull-rollout.js';
 import type { OvsdbClient } from '../../ovsdb/index.js';
 import { round } from './measure.js';
 import { peerKeys, vsctlSetArgs } from './peers.js';
+import { ansiblePlay, ensureAnsible, runPlay } from './ansible.js';
 
 const execFileP = promisify(execFile);
 
@@ -285,6 +286,12 @@ export async function scaleCases(n: number, log: Logger, realControllers: number
       pool(fleet.hosts, CONCURRENCY, async (h) => void (await write(byName.get(h.name) as (typeof sandbox.nodes)[number], h.chassis)));
     add(await measure(n, 'apply, first (no verify)', `ovs-vsctl per node, ${CONCURRENCY} at a time`, (i) => writeAll(i % 2 === 0 ? second : first, (node, c) => vsctlWrite(node.ovsdb.unix, c)), { ...base, own: false }));
     add(await measure(n, 'apply, first (no verify)', 'raw RFC 7047 client per node (floor)', (i) => writeAll(i % 2 === 0 ? first : second, (node, c) => rawWrite(node.ovsdb.sockPath, peerKeys(c))), { ...base, own: false }));
+    // Ansible as kolla-ansible sets these keys, as many hosts at a time as ours: one run, as it takes minutes at 1000.
+    const ansible = ensureAnsible(onProgress);
+    if (ansible) {
+      const play = ansiblePlay(tempDir('bench-ansible'), [first, second], sandbox.nodes);
+      add(await measure(n, 'apply, first (no verify)', `Ansible, local connection, ${CONCURRENCY} forks`, (i) => runPlay(ansible, play, i, CONCURRENCY), once));
+    }
 
     sandbox.resumeRegistration();
     sb = await watchSouthbound({ endpoints: sandbox.southboundEndpoints }, log);

@@ -69,7 +69,7 @@ export class RpcSession {
     try {
       if (req.method !== 'hello' && !this.greeted) throw new AgentError('PROTOCOL', 'send hello with the protocol version first');
       if (this.ctx.configFrom && CONFIG_WRITES.has(req.method)) {
-        throw new AgentError('REFUSED', `this agent takes its config from ${this.ctx.configFrom}, and would undo a ${req.method} sent over RPC: publish the config instead (ovn-chassis publish)`);
+        throw new AgentError('REFUSED', `this agent takes its config from ${this.ctx.configFrom}, and would undo this ${req.method}: publish the config instead (ovn-chassis publish)`);
       }
       const result = await (this.handlers[req.method] as (p: unknown) => Promise<unknown>)(req.params);
       // The agent holds its own answers to the protocol: a field the table does not carry fails here, in every agent test, not in the controller.

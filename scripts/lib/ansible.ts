@@ -9,8 +9,16 @@ import { vsctlSetArgs } from './peers.js';
 
 const execFileP = promisify(execFile);
 
+/** What ensureAnsible found: looked for (and installed if need be) once per run, however many cases ask. */
+let found: { path: string | undefined } | undefined;
+
 /** Ansible from Debian's packages, installed when missing; undefined (with why, through `say`) when it cannot be. */
 export function ensureAnsible(say: (text: string) => void): string | undefined {
+  found ??= { path: lookForAnsible(say) };
+  return found.path;
+}
+
+function lookForAnsible(say: (text: string) => void): string | undefined {
   const which = () => {
     try {
       return run('sh', ['-c', 'command -v ansible-playbook']).trim() || undefined;
